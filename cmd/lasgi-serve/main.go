@@ -1,0 +1,127 @@
+// Command lasgi-serve serves a LASGI app over HTTP with the reference server.
+//
+//	lasgi-serve [flags] [APP.lua]
+//
+// With no app file it serves the built-in reference/app/hello.lua.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"os"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/lasgi/lasgi/reference/app"
+	"github.com/lasgi/lasgi/reference/server"
+	"github.com/lasgi/lasgi/reference/server/gopherlua"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("lasgi-serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: lasgi-serve [flags] [APP.lua]\n\n"+
+			"Serves the LASGI app returned by APP.lua (default: the built-in hello.lua).\n\nflags:\n")
+		fs.PrintDefaults()
+	}
+	host := fs.String("host", "127.0.0.1", "address to listen on")
+	port := fs.Int("port", 8000, "port to listen on (0 picks a free one)")
+	workers := fs.Int("workers", runtime.NumCPU(), "Lua VMs, each running many requests as coroutines")
+	rootPath := fs.String("root-path", "", "scope.root_path: the prefix the app is mounted under")
+	maxHeader := fs.Int("max-header-bytes", server.DefaultMaxHeaderBytes, "largest request line plus headers (431 beyond)")
+	maxBody := fs.Int64("max-body-bytes", server.DefaultMaxBodyBytes, "largest request body (413 beyond); -1 for no limit")
+	readTimeout := fs.Duration("read-timeout", server.DefaultReadTimeout, "longest wait for each read of a request")
+	writeTimeout := fs.Duration("write-timeout", server.DefaultWriteTimeout, "longest wait for each write of a response")
+	idleTimeout := fs.Duration("idle-timeout", server.DefaultIdleTimeout, "how long a keep-alive connection may wait for its next request")
+	appTimeout := fs.Duration("app-timeout", server.DefaultAppTimeout, "longest an app call may take, wall clock; -1ns for none")
+	busyTimeout := fs.Duration("busy-timeout", 10*time.Second, "longest an app may run without yielding (stops runaway loops)")
+	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "on SIGINT/SIGTERM, how long requests in flight may take to finish")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 1 {
+		fmt.Fprintf(stderr, "lasgi-serve: one app file at most, got %d: %v\n", fs.NArg(), fs.Args())
+		return 2
+	}
+	if *workers < 1 {
+		fmt.Fprintf(stderr, "lasgi-serve: --workers must be at least 1, got %d\n", *workers)
+		return 2
+	}
+	if *port < 0 || *port > 65535 {
+		fmt.Fprintf(stderr, "lasgi-serve: --port must be 0..65535, got %d\n", *port)
+		return 2
+	}
+
+	logger := log.New(stderr, "", log.LstdFlags)
+	opts := gopherlua.Options{Workers: *workers, BusyTimeout: *busyTimeout}
+	var engine *gopherlua.Engine
+	var err error
+	name := "hello.lua (built in)"
+	if fs.NArg() == 1 {
+		name = fs.Arg(0)
+		engine, err = gopherlua.LoadFile(name, opts)
+	} else {
+		var src []byte
+		if src, err = app.Source("hello.lua"); err == nil {
+			engine, err = gopherlua.Load("hello.lua", src, opts)
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "lasgi-serve: %v\n", err)
+		return 2
+	}
+	defer engine.Close()
+
+	srv, err := server.New(server.Config{
+		Engine: engine, RootPath: *rootPath,
+		MaxHeaderBytes: *maxHeader, MaxBodyBytes: *maxBody,
+		ReadTimeout: *readTimeout, WriteTimeout: *writeTimeout, IdleTimeout: *idleTimeout,
+		AppTimeout: *appTimeout, ErrorLog: logger,
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "lasgi-serve: %v\n", err)
+		return 2
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(*host, strconv.Itoa(*port)))
+	if err != nil {
+		fmt.Fprintf(stderr, "lasgi-serve: %v\n", err)
+		return 2
+	}
+	fmt.Fprintf(stdout, "lasgi-serve: serving %s with %d workers on http://%s\n", name, *workers, ln.Addr())
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		fmt.Fprintf(stderr, "lasgi-serve: %v\n", err)
+		return 1
+	case sig := <-sigs:
+		fmt.Fprintf(stderr, "lasgi-serve: %v: finishing requests in flight (up to %v)\n", sig, *shutdownTimeout)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), *shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		fmt.Fprintf(stderr, "lasgi-serve: shutdown: %v\n", err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,145 @@
+package server
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"strconv"
+)
+
+// bodyReader reads a request body off the connection: a fixed length, or
+// chunked transfer coding. It stops at the end of the body and never reads
+// into the next request.
+type bodyReader struct {
+	br         *bufio.Reader
+	chunked    bool
+	remaining  int64 // fixed: bytes left; chunked: bytes left in this chunk
+	limit      int64 // max body bytes, 0 for none
+	total      int64
+	done       bool
+	trailerMax int
+}
+
+var errBodyTooLarge = &httpError{413, "request body too large"}
+
+func newBodyReader(br *bufio.Reader, r *request, limit int64, maxHeader int) *bodyReader {
+	b := &bodyReader{br: br, chunked: r.chunked, limit: limit, trailerMax: maxHeader}
+	if !r.chunked {
+		b.remaining = max(r.contentLength, 0)
+		b.done = b.remaining == 0
+	}
+	return b
+}
+
+// Done reports whether the whole body has been read.
+func (b *bodyReader) Done() bool { return b.done }
+
+// Read reads body bytes. It returns io.EOF at the end of the body; a
+// malformed chunked body or a body over the limit gives an *httpError.
+func (b *bodyReader) Read(p []byte) (int, error) {
+	if b.done {
+		return 0, io.EOF
+	}
+	if b.chunked && b.remaining == 0 {
+		if err := b.nextChunk(); err != nil {
+			return 0, err
+		}
+		if b.done {
+			return 0, io.EOF
+		}
+	}
+	if int64(len(p)) > b.remaining {
+		p = p[:b.remaining]
+	}
+	n, err := b.br.Read(p)
+	b.remaining -= int64(n)
+	b.total += int64(n)
+	if err == io.EOF {
+		return n, io.ErrUnexpectedEOF
+	}
+	if err != nil {
+		return n, err
+	}
+	if b.remaining == 0 {
+		if b.chunked {
+			if err := b.chunkEnd(); err != nil {
+				return n, err
+			}
+		} else {
+			b.done = true
+		}
+	}
+	return n, nil
+}
+
+// Buffered reports whether the rest of the body is already in memory.
+func (b *bodyReader) Buffered() bool {
+	return !b.chunked && int64(b.br.Buffered()) >= b.remaining
+}
+
+func (b *bodyReader) nextChunk() error {
+	budget := 4096
+	line, err := readLine(b.br, &budget)
+	if err != nil {
+		return chunkErr(err)
+	}
+	if i := indexByte(line, ';'); i >= 0 { // chunk extensions are ignored
+		line = line[:i]
+	}
+	line = trimOWS(line)
+	size, err := strconv.ParseUint(string(line), 16, 63)
+	if err != nil || len(line) == 0 || len(line) > 15 {
+		return badRequest("malformed chunk size " + strconv.Quote(string(line)))
+	}
+	if size == 0 {
+		// Trailer section: read and drop it (the request scope has no place
+		// for trailers in this version of the spec).
+		budget := b.trailerMax
+		for {
+			line, err := readLine(b.br, &budget)
+			if err != nil {
+				if errors.Is(err, errHeaderTooLarge) {
+					return &httpError{431, "request trailer section too large"}
+				}
+				return chunkErr(err)
+			}
+			if len(line) == 0 {
+				b.done = true
+				return nil
+			}
+		}
+	}
+	if b.limit > 0 && b.total+int64(size) > b.limit {
+		return errBodyTooLarge
+	}
+	b.remaining = int64(size)
+	return nil
+}
+
+func (b *bodyReader) chunkEnd() error {
+	budget := 2
+	line, err := readLine(b.br, &budget)
+	if err != nil || len(line) != 0 {
+		if err != nil && !errors.Is(err, errHeaderTooLarge) {
+			return chunkErr(err)
+		}
+		return badRequest("chunk data not followed by CRLF")
+	}
+	return nil
+}
+
+func chunkErr(err error) error {
+	if errors.Is(err, errClosed) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+func indexByte(b []byte, c byte) int {
+	for i, x := range b {
+		if x == c {
+			return i
+		}
+	}
+	return -1
+}

@@ -1,0 +1,256 @@
+// Package bridge is where the HTTP side of the reference server meets a Lua
+// engine. The HTTP side turns bytes into a Call and events; an Engine runs the
+// app for that Call. Neither side blocks the other: an engine's VM goroutine
+// only ever makes non-blocking calls on a Call and is woken through a callback
+// when it has something to do, so one VM can run many calls as coroutines.
+package bridge
+
+import (
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/lasgi/lasgi/spec/event"
+)
+
+// Engine runs an LASGI application. Implementations own their Lua VMs and
+// the goroutines that drive them; the HTTP side never touches Lua.
+type Engine interface {
+	// Start begins running the app for c and returns at once. From then on
+	// the engine reports only through c (Receive, Send, Finish).
+	Start(c *Call)
+	// Close stops the engine after the calls in flight have been finished.
+	Close() error
+}
+
+// ErrDisconnected is what Send returns once the client has gone away; the
+// engine raises it into the app (spec rule http.send.after-disconnect).
+var ErrDisconnected = &event.Violation{Rule: event.RuleAfterDisconnect, Detail: "disconnected: the client went away"}
+
+// ErrTimeout ends a call whose deadline has passed.
+var ErrTimeout = errors.New("the app did not finish before its deadline (--app-timeout)")
+
+// highWater is how many response body bytes may wait for the socket before
+// send() suspends the app: enough to batch writes, small enough that a slow
+// client cannot make the server buffer a whole download.
+const highWater = 256 << 10
+
+// Call is one application call: its scope, the events flowing each way, and
+// how it ended. The HTTP side creates it; the zero value is not usable.
+type Call struct {
+	Scope    *event.Scope
+	Deadline time.Time // zero: no deadline
+
+	notify chan struct{} // to the HTTP side: something changed
+	room   chan struct{} // to the body reader: the inbox was emptied
+
+	mu           sync.Mutex
+	inbox        []event.Event
+	bodyDone     bool // the last http.request is in the inbox or was received
+	recvWake     func()
+	outbox       []event.Event
+	spare        []event.Event
+	outBytes     int
+	sendWake     func()
+	resp         event.Response
+	disconnected bool
+	finished     bool
+	err          error
+	watch        bool // the app waits in receive with the body all read
+}
+
+// NewCall makes a call for scope.
+func NewCall(scope *event.Scope, deadline time.Time) *Call {
+	return &Call{
+		Scope:    scope,
+		Deadline: deadline,
+		notify:   make(chan struct{}, 1),
+		room:     make(chan struct{}, 1),
+	}
+}
+
+func (c *Call) signal() {
+	select {
+	case c.notify <- struct{}{}:
+	default:
+	}
+}
+
+// --- engine side: these never block ---
+
+// Receive returns the next incoming event. When none is ready it records wake
+// and returns ok == false; wake is called once (from any goroutine) when the
+// engine should call Receive again.
+func (c *Call) Receive(wake func()) (ev event.Event, ok bool) {
+	c.mu.Lock()
+	if len(c.inbox) > 0 {
+		ev = c.inbox[0]
+		c.inbox[0] = event.Event{}
+		c.inbox = c.inbox[1:]
+		c.mu.Unlock()
+		select {
+		case c.room <- struct{}{}:
+		default:
+		}
+		return ev, true
+	}
+	if c.disconnected || c.resp.Complete {
+		c.mu.Unlock()
+		return event.Event{Type: event.HTTPDisconnect}, true
+	}
+	c.recvWake = wake
+	notify := c.bodyDone && !c.watch
+	if notify {
+		c.watch = true
+	}
+	c.mu.Unlock()
+	if notify {
+		c.signal()
+	}
+	return ev, false
+}
+
+// Send checks ev against the response so far and queues it for the wire. A
+// broken rule or a gone client comes back as an error for the engine to raise
+// in the app. wait == true means the app must pause until wake is called,
+// because the client is not keeping up.
+func (c *Call) Send(ev *event.Event, wake func()) (wait bool, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.disconnected && !c.resp.Complete {
+		return false, ErrDisconnected
+	}
+	if err := c.resp.Send(ev); err != nil {
+		return false, err
+	}
+	c.outbox = append(c.outbox, *ev)
+	c.outBytes += len(ev.Body)
+	// The head alone is not worth a wake-up: it goes out with the first body.
+	if ev.Type != event.HTTPResponseStart {
+		c.signal()
+	}
+	if c.outBytes > highWater && !c.disconnected {
+		c.sendWake = wake
+		return true, nil
+	}
+	return false, nil
+}
+
+// Finish records that the app returned (err == nil) or failed.
+func (c *Call) Finish(err error) {
+	c.mu.Lock()
+	c.finished, c.err = true, err
+	c.recvWake, c.sendWake = nil, nil
+	c.mu.Unlock()
+	c.signal()
+}
+
+// Expired reports whether the call's deadline has passed.
+func (c *Call) Expired(now time.Time) bool {
+	return !c.Deadline.IsZero() && now.After(c.Deadline)
+}
+
+// --- HTTP side ---
+
+// Notify is signalled whenever the HTTP side has something to look at:
+// events to write, the app finished, the client to watch, a disconnect.
+func (c *Call) Notify() <-chan struct{} { return c.notify }
+
+// Room is signalled when the app has taken an event from the inbox.
+func (c *Call) Room() <-chan struct{} { return c.room }
+
+// Push delivers an incoming event to the app.
+func (c *Call) Push(ev event.Event) {
+	c.mu.Lock()
+	c.inbox = append(c.inbox, ev)
+	if ev.Type == event.HTTPRequest && !ev.MoreBody {
+		c.bodyDone = true
+	}
+	wake := c.recvWake
+	c.recvWake = nil
+	c.mu.Unlock()
+	if wake != nil {
+		wake()
+	}
+}
+
+// Pending reports how many pushed events the app has not received yet.
+func (c *Call) Pending() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.inbox)
+}
+
+// Disconnect records that the client has gone (or the call was aborted):
+// receive returns http.disconnect and send raises from now on.
+func (c *Call) Disconnect() {
+	c.mu.Lock()
+	if c.disconnected {
+		c.mu.Unlock()
+		return
+	}
+	c.disconnected = true
+	rw, sw := c.recvWake, c.sendWake
+	c.recvWake, c.sendWake = nil, nil
+	c.mu.Unlock()
+	if rw != nil {
+		rw()
+	}
+	if sw != nil {
+		sw()
+	}
+	c.signal()
+}
+
+// Take hands the HTTP side the events queued since the last Take. The slice
+// is valid until the next Take.
+func (c *Call) Take() []event.Event {
+	c.mu.Lock()
+	out := c.outbox
+	c.outbox = c.spare[:0]
+	c.spare = out
+	c.mu.Unlock()
+	return out
+}
+
+// Written tells the call that n body bytes taken earlier reached the socket,
+// so an app paused by back-pressure may go on.
+func (c *Call) Written(n int) {
+	c.mu.Lock()
+	c.outBytes -= n
+	var wake func()
+	if c.outBytes <= highWater/2 && c.sendWake != nil {
+		wake, c.sendWake = c.sendWake, nil
+	}
+	c.mu.Unlock()
+	if wake != nil {
+		wake()
+	}
+}
+
+// State is a snapshot of how the call stands.
+type State struct {
+	Started, Complete bool // the response as sent by the app
+	Finished          bool // the app returned or failed
+	Err               error
+	Disconnected      bool
+	Watch             bool // the app waits for http.disconnect: watch the socket
+}
+
+// State returns a snapshot.
+func (c *Call) State() State {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return State{
+		Started: c.resp.Started, Complete: c.resp.Complete,
+		Finished: c.finished, Err: c.err,
+		Disconnected: c.disconnected, Watch: c.watch,
+	}
+}
+
+// Response returns a copy of the response state as sent so far.
+func (c *Call) Response() event.Response {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.resp
+}

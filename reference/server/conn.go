@@ -1,0 +1,380 @@
+package server
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/lasgi/lasgi/reference/server/bridge"
+	"github.com/lasgi/lasgi/spec/event"
+)
+
+const (
+	// bodyChunk is the most body bytes one http.request event carries.
+	bodyChunk = 64 << 10
+	// drainLimit is how much unread request body the server reads and drops
+	// to keep a connection alive after the response; beyond it, it closes.
+	drainLimit = 256 << 10
+)
+
+// conn serves one client connection: requests one after another (pipelined
+// ones wait in the read buffer), each a call into the engine.
+type conn struct {
+	srv    *Server
+	nc     net.Conn
+	br     *bufio.Reader
+	bw     *bufio.Writer
+	idle   atomic.Bool // waiting for the next request: safe to close on shutdown
+	client *event.Addr
+	local  *event.Addr
+}
+
+func newConn(s *Server, nc net.Conn) *conn {
+	return &conn{
+		srv:    s,
+		nc:     nc,
+		br:     bufio.NewReaderSize(nc, 16<<10),
+		bw:     bufio.NewWriterSize(nc, 16<<10),
+		client: addrOf(nc.RemoteAddr()),
+		local:  addrOf(nc.LocalAddr()),
+	}
+}
+
+func (c *conn) closeIfIdle() {
+	if c.idle.Load() {
+		c.nc.SetReadDeadline(time.Now()) // wakes the idle read, which then closes
+	}
+}
+
+func (c *conn) serve() {
+	defer c.srv.untrack(c)
+	defer c.nc.Close()
+	cfg := &c.srv.cfg
+	first := true
+	for {
+		// Wait for the first byte of the next request: idle time.
+		wait := cfg.IdleTimeout
+		if first {
+			wait = cfg.ReadTimeout
+		}
+		c.idle.Store(true)
+		if c.srv.closing.Load() {
+			return
+		}
+		c.nc.SetReadDeadline(time.Now().Add(wait))
+		if _, err := c.br.Peek(1); err != nil {
+			return
+		}
+		c.idle.Store(false)
+		first = false
+		c.nc.SetReadDeadline(time.Now().Add(cfg.ReadTimeout))
+		req, err := readRequest(c.br, cfg.MaxHeaderBytes)
+		if err != nil {
+			c.refuse(err)
+			return
+		}
+		if !c.exchange(req) {
+			return
+		}
+	}
+}
+
+// refuse answers a request that cannot reach the app, when the error calls
+// for an answer (a timeout or a reset does not).
+func (c *conn) refuse(err error) {
+	var he *httpError
+	if errors.As(err, &he) {
+		c.nc.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout))
+		writeError(c.bw, he.status, he.msg)
+		c.bw.Flush()
+	}
+}
+
+// exchange runs one request through the app and reports whether the
+// connection may carry another request.
+func (c *conn) exchange(req *request) (keepAlive bool) {
+	cfg := &c.srv.cfg
+	rawPath, query, err := splitTarget(req.target)
+	if err != nil {
+		c.refuse(err)
+		return false
+	}
+	if cfg.MaxBodyBytes > 0 && req.contentLength > cfg.MaxBodyBytes {
+		c.refuse(errBodyTooLarge)
+		return false
+	}
+	version := "1.1"
+	if req.minor == 0 {
+		version = "1.0"
+	}
+	scope := &event.Scope{
+		Type:        "http",
+		HTTPVersion: version,
+		Method:      req.method,
+		Scheme:      "http",
+		Path:        decodePath(rawPath),
+		RawPath:     rawPath,
+		QueryString: query,
+		RootPath:    cfg.RootPath,
+		Headers:     req.headers,
+		Client:      c.client,
+		Server:      c.local,
+		Extensions:  []string{event.ExtensionTrailers},
+	}
+	var deadline time.Time
+	if cfg.AppTimeout > 0 {
+		deadline = time.Now().Add(cfg.AppTimeout)
+	}
+	call := bridge.NewCall(scope, deadline)
+	limit := cfg.MaxBodyBytes
+	if limit < 0 {
+		limit = 0
+	}
+	body := newBodyReader(c.br, req, limit, cfg.MaxHeaderBytes)
+
+	if req.expectContinue && !body.Done() {
+		c.nc.SetWriteDeadline(time.Now().Add(cfg.WriteTimeout))
+		c.bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
+		if c.bw.Flush() != nil {
+			return false
+		}
+	}
+
+	// The whole body is often in the read buffer already: hand it over as
+	// one event and skip the reader goroutine.
+	var pump *bodyPump
+	switch {
+	case body.Done():
+		call.Push(event.Event{Type: event.HTTPRequest})
+	case body.Buffered() && body.remaining <= bodyChunk:
+		buf := make([]byte, body.remaining)
+		if _, err := io.ReadFull(body, buf); err != nil {
+			return false
+		}
+		call.Push(event.Event{Type: event.HTTPRequest, Body: string(buf)})
+	default:
+		pump = startPump(c, call, body)
+	}
+
+	cfg.Engine.Start(call)
+	return c.await(req, call, body, pump)
+}
+
+// await writes the app's response as it comes and watches the client, until
+// the response is complete, the app fails, or the client goes away.
+func (c *conn) await(req *request, call *bridge.Call, body *bodyReader, pump *bodyPump) bool {
+	w := newResponseWriter(c.bw, req, c.srv.closing.Load())
+	var timeout <-chan time.Time
+	if !call.Deadline.IsZero() {
+		t := time.NewTimer(time.Until(call.Deadline))
+		defer t.Stop()
+		timeout = t.C
+	}
+	var pumpDone <-chan error
+	if pump != nil {
+		pumpDone = pump.done
+	}
+	var watcher *clientWatch
+	defer func() {
+		if watcher != nil {
+			watcher.stop()
+		}
+	}()
+
+	for {
+		select {
+		case <-call.Notify():
+		case <-timeout:
+			call.Disconnect()
+			c.srv.cfg.ErrorLog.Printf("lasgi-serve: %s %s: %v", req.method, req.target, bridge.ErrTimeout)
+			if !w.headerWritten {
+				c.refuse(&httpError{500, "the application timed out"})
+			}
+			return false
+		case err := <-pumpDone:
+			pumpDone = nil
+			if err != nil {
+				// The body broke off or was refused: the app hears the
+				// client is gone; the client hears why, if it can.
+				call.Disconnect()
+				var he *httpError
+				if errors.As(err, &he) && !w.headerWritten {
+					c.refuse(he)
+				}
+				return false
+			}
+			pump = nil
+		}
+
+		n, err := c.writeEvents(call, w)
+		if err != nil {
+			call.Disconnect()
+			return false
+		}
+		call.Written(n)
+
+		st := call.State()
+		if w.complete {
+			return c.endExchange(w, pump, body)
+		}
+		if st.Disconnected {
+			return false
+		}
+		if st.Finished {
+			c.logAppEnd(req, st.Err)
+			if !w.headerWritten {
+				c.refuse(&httpError{500, ""})
+			}
+			return false // a started response that was not completed: cut it off
+		}
+		if st.Watch && pump == nil && watcher == nil {
+			watcher = watchClient(c, call)
+		}
+	}
+}
+
+// writeEvents writes what the app has sent since the last look and flushes.
+func (c *conn) writeEvents(call *bridge.Call, w *responseWriter) (bodyBytes int, err error) {
+	events := call.Take()
+	if len(events) == 0 {
+		return 0, nil
+	}
+	for i := range events {
+		bodyBytes += len(events[i].Body)
+		w.write(&events[i])
+	}
+	if c.bw.Buffered() > 0 {
+		c.nc.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout))
+		err = c.bw.Flush()
+	}
+	return bodyBytes, err
+}
+
+// endExchange tidies up after a complete response and decides whether the
+// connection goes on: the unread rest of the body must be drained first.
+func (c *conn) endExchange(w *responseWriter, pump *bodyPump, body *bodyReader) bool {
+	if pump != nil {
+		if err := pump.stop(); err != nil {
+			return false
+		}
+	} else if !body.Done() {
+		if err := drain(c, body); err != nil {
+			return false
+		}
+	}
+	return !w.mustClose && !w.closeAsked && !c.srv.closing.Load()
+}
+
+func (c *conn) logAppEnd(req *request, err error) {
+	switch {
+	case err == nil:
+		c.srv.cfg.ErrorLog.Printf("lasgi-serve: %s %s: lasgi: %s: the app returned without completing the response",
+			req.method, req.target, event.RuleAppCompleteResponse)
+	case strings.Contains(err.Error(), bridge.ErrDisconnected.Error()):
+		// The app stopped because the client left: not a fault.
+	default:
+		c.srv.cfg.ErrorLog.Printf("lasgi-serve: %s %s: app error: %v", req.method, req.target, err)
+	}
+}
+
+// drain reads and drops the rest of a request body, up to drainLimit.
+func drain(c *conn, body *bodyReader) error {
+	buf := make([]byte, 32<<10)
+	var n int64
+	for !body.Done() {
+		c.nc.SetReadDeadline(time.Now().Add(c.srv.cfg.ReadTimeout))
+		k, err := body.Read(buf)
+		n += int64(k)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if n > drainLimit {
+			return errBodyTooLarge
+		}
+	}
+	return nil
+}
+
+// bodyPump feeds a request body into the call one chunk at a time, reading
+// the next chunk only when the app has taken the last: the body is streamed,
+// never buffered whole (spec rule http.request.streamed).
+type bodyPump struct {
+	c     *conn
+	call  *bridge.Call
+	body  *bodyReader
+	quit  chan struct{}
+	done  chan error
+	final error
+}
+
+func startPump(c *conn, call *bridge.Call, body *bodyReader) *bodyPump {
+	p := &bodyPump{c: c, call: call, body: body, quit: make(chan struct{}), done: make(chan error, 1)}
+	go p.run()
+	return p
+}
+
+func (p *bodyPump) run() {
+	buf := make([]byte, bodyChunk)
+	for {
+		p.c.nc.SetReadDeadline(time.Now().Add(p.c.srv.cfg.ReadTimeout))
+		n, err := p.body.Read(buf)
+		if err != nil && err != io.EOF {
+			p.done <- err
+			return
+		}
+		last := err == io.EOF || p.body.Done()
+		p.call.Push(event.Event{Type: event.HTTPRequest, Body: string(buf[:n]), MoreBody: !last})
+		if last {
+			p.done <- nil
+			return
+		}
+		select {
+		case <-p.call.Room():
+		case <-p.quit:
+			p.done <- drain(p.c, p.body)
+			return
+		}
+	}
+}
+
+// stop ends the pump once the response is complete; the rest of the body is
+// drained so the connection can go on. It returns whether that worked.
+func (p *bodyPump) stop() error {
+	close(p.quit)
+	return <-p.done
+}
+
+// clientWatch notices a client that goes away while the app waits for
+// http.disconnect: a read that ends in EOF or a reset means it left. A
+// pipelined request arriving instead just ends the watch.
+type clientWatch struct {
+	c    *conn
+	done chan struct{}
+}
+
+func watchClient(c *conn, call *bridge.Call) *clientWatch {
+	w := &clientWatch{c: c, done: make(chan struct{})}
+	c.nc.SetReadDeadline(call.Deadline)
+	go func() {
+		defer close(w.done)
+		if _, err := c.br.Peek(1); err != nil {
+			var ne net.Error
+			if !errors.As(err, &ne) || !ne.Timeout() {
+				call.Disconnect()
+			}
+		}
+	}()
+	return w
+}
+
+func (w *clientWatch) stop() {
+	w.c.nc.SetReadDeadline(time.Now())
+	<-w.done
+}

@@ -1,0 +1,193 @@
+package gopherlua
+
+import (
+	"fmt"
+	"math"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/lasgi/lasgi/spec/event"
+)
+
+// scopeTable builds the Lua scope table (spec/http.md#scope).
+func scopeTable(L *lua.LState, s *event.Scope) *lua.LTable {
+	t := L.CreateTable(0, 16)
+	t.RawSetString("type", lua.LString(s.Type))
+	asgi := L.CreateTable(0, 2)
+	asgi.RawSetString("version", lua.LString(event.ASGIVersion))
+	asgi.RawSetString("spec_version", lua.LString(event.ASGISpecVersion))
+	t.RawSetString("asgi", asgi)
+	lasgi := L.CreateTable(0, 1)
+	lasgi.RawSetString("version", lua.LString(event.LASGIVersion))
+	t.RawSetString("lasgi", lasgi)
+	t.RawSetString("http_version", lua.LString(s.HTTPVersion))
+	t.RawSetString("method", lua.LString(s.Method))
+	t.RawSetString("scheme", lua.LString(s.Scheme))
+	t.RawSetString("path", lua.LString(s.Path))
+	t.RawSetString("raw_path", lua.LString(s.RawPath))
+	t.RawSetString("query_string", lua.LString(s.QueryString))
+	t.RawSetString("root_path", lua.LString(s.RootPath))
+	t.RawSetString("headers", headerList(L, s.Headers))
+	if s.Client != nil {
+		t.RawSetString("client", addrList(L, s.Client))
+	}
+	if s.Server != nil {
+		t.RawSetString("server", addrList(L, s.Server))
+	}
+	t.RawSetString("state", L.CreateTable(0, 0))
+	ext := L.CreateTable(0, len(s.Extensions))
+	for _, name := range s.Extensions {
+		ext.RawSetString(name, L.CreateTable(0, 0))
+	}
+	t.RawSetString("extensions", ext)
+	return t
+}
+
+func headerList(L *lua.LState, hs []event.Header) *lua.LTable {
+	t := L.CreateTable(len(hs), 0)
+	for _, h := range hs {
+		pair := L.CreateTable(2, 0)
+		pair.RawSetInt(1, lua.LString(h.Name))
+		pair.RawSetInt(2, lua.LString(h.Value))
+		t.Append(pair)
+	}
+	return t
+}
+
+func addrList(L *lua.LState, a *event.Addr) *lua.LTable {
+	t := L.CreateTable(2, 0)
+	t.RawSetInt(1, lua.LString(a.Host))
+	t.RawSetInt(2, lua.LNumber(a.Port))
+	return t
+}
+
+// eventTable builds the Lua table of an event the server hands the app.
+func eventTable(L *lua.LState, ev *event.Event) *lua.LTable {
+	t := L.CreateTable(0, 3)
+	t.RawSetString("type", lua.LString(ev.Type))
+	if ev.Type == event.HTTPRequest {
+		t.RawSetString("body", lua.LString(ev.Body))
+		t.RawSetString("more_body", lua.LBool(ev.MoreBody))
+	}
+	return t
+}
+
+// decodeEvent reads an event the app sent, checking each key's Lua type
+// against the spec. Order and value checks are event.Response's.
+func decodeEvent(v lua.LValue) (event.Event, error) {
+	var ev event.Event
+	t, ok := v.(*lua.LTable)
+	if !ok {
+		return ev, event.Violationf(event.RuleEventTable, "send takes an event table, got %s", describe(v))
+	}
+	typ, ok := t.RawGetString("type").(lua.LString)
+	if !ok {
+		return ev, event.Violationf(event.RuleEventType, "event type must be a string, got %s", describe(t.RawGetString("type")))
+	}
+	ev.Type = string(typ)
+	var err error
+	switch ev.Type {
+	case event.HTTPResponseStart:
+		st := t.RawGetString("status")
+		n, isNum := st.(lua.LNumber)
+		if !isNum || float64(n) != math.Trunc(float64(n)) || math.IsInf(float64(n), 0) {
+			return ev, event.Violationf(event.RuleStatusType, "status must be an integer, got %s", describe(st))
+		}
+		if n < -1e9 || n > 1e9 {
+			return ev, event.Violationf(event.RuleStatusRange, "status %v is outside 200..599", float64(n))
+		}
+		ev.Status = int(n)
+		if ev.Headers, err = decodeHeaders(t.RawGetString("headers"), event.RuleHeadersType); err != nil {
+			return ev, err
+		}
+		if ev.Trailers, err = decodeBool(t, "trailers", event.RuleTrailersType); err != nil {
+			return ev, err
+		}
+	case event.HTTPResponseBody:
+		switch b := t.RawGetString("body").(type) {
+		case lua.LString:
+			ev.Body = string(b)
+		case *lua.LNilType:
+		default:
+			return ev, event.Violationf(event.RuleBodyType, "body must be a string, got %s", describe(b))
+		}
+		if ev.MoreBody, err = decodeBool(t, "more_body", event.RuleMoreBodyType); err != nil {
+			return ev, err
+		}
+	case event.HTTPResponseTrailers:
+		if ev.Headers, err = decodeHeaders(t.RawGetString("headers"), event.RuleTrailersHeaders); err != nil {
+			return ev, err
+		}
+		if ev.MoreTrailers, err = decodeBool(t, "more_trailers", event.RuleBoolean); err != nil {
+			return ev, err
+		}
+	}
+	return ev, nil
+}
+
+func decodeBool(t *lua.LTable, key, rule string) (bool, error) {
+	switch b := t.RawGetString(key).(type) {
+	case lua.LBool:
+		return bool(b), nil
+	case *lua.LNilType:
+		return false, nil
+	default:
+		return false, event.Violationf(rule, "%s must be a boolean, got %s", key, describe(b))
+	}
+}
+
+// decodeHeaders reads a list of {name, value} pairs of strings.
+func decodeHeaders(v lua.LValue, rule string) ([]event.Header, error) {
+	if v == lua.LNil {
+		return nil, nil
+	}
+	t, ok := v.(*lua.LTable)
+	if !ok {
+		return nil, event.Violationf(rule, "headers must be a list of {name, value} pairs, got %s", describe(v))
+	}
+	n := t.Len()
+	hs := make([]event.Header, 0, n)
+	count := 0
+	var bad error
+	t.ForEach(func(k, _ lua.LValue) {
+		count++
+		if kn, ok := k.(lua.LNumber); bad == nil && (!ok || float64(kn) != math.Trunc(float64(kn)) || kn < 1 || int(kn) > n) {
+			bad = event.Violationf(rule, "headers must be a list (keys 1..n), found key %s", describe(k))
+		}
+	})
+	if bad != nil {
+		return nil, bad
+	}
+	for i := 1; i <= n; i++ {
+		pair, ok := t.RawGetInt(i).(*lua.LTable)
+		if !ok || pair.Len() != 2 {
+			return nil, event.Violationf(rule, "header %d must be a {name, value} pair, got %s", i, describe(t.RawGetInt(i)))
+		}
+		name, ok1 := pair.RawGetInt(1).(lua.LString)
+		value, ok2 := pair.RawGetInt(2).(lua.LString)
+		if !ok1 || !ok2 {
+			return nil, event.Violationf(rule, "header %d must be two strings, got {%s, %s}", i, describe(pair.RawGetInt(1)), describe(pair.RawGetInt(2)))
+		}
+		hs = append(hs, event.Header{Name: string(name), Value: string(value)})
+	}
+	return hs, nil
+}
+
+// describe names a Lua value for an error message.
+func describe(v lua.LValue) string {
+	switch v := v.(type) {
+	case lua.LString:
+		if len(v) > 40 {
+			return fmt.Sprintf("string %q...", string(v[:40]))
+		}
+		return fmt.Sprintf("string %q", string(v))
+	case lua.LNumber:
+		return "number " + v.String()
+	case *lua.LNilType:
+		return "nil"
+	case lua.LBool:
+		return "boolean " + v.String()
+	default:
+		return v.Type().String()
+	}
+}

@@ -1,0 +1,259 @@
+package gopherlua
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/lasgi/lasgi/reference/server/bridge"
+	"github.com/lasgi/lasgi/spec/event"
+)
+
+// A task is work for a worker: start a call, or resume one that was waiting.
+type task struct {
+	start  *bridge.Call
+	resume *coCall
+}
+
+type worker struct {
+	e      *Engine
+	L      *lua.LState
+	runner *lua.LFunction // function(scope, receive, send) app(scope, receive, send) end
+	tasks  chan task
+
+	mu        sync.Mutex // guards busySince and busyCancel, read by the watchdog
+	busySince time.Time
+	busy      *coCall
+}
+
+// coCall is one call running as a coroutine on a worker.
+type coCall struct {
+	w       *worker
+	c       *bridge.Call
+	th      *lua.LState
+	cancel  context.CancelFunc
+	waiting waitKind
+	wake    func()
+	done    bool
+	killed  atomic.Bool // the watchdog stopped it for running too long
+}
+
+type waitKind int
+
+const (
+	notWaiting waitKind = iota
+	inReceive
+	inSend
+	inYield // the app yielded on its own: resume it on the next turn
+)
+
+// Lua states are created lean: coroutines inherit these options, and a
+// call's coroutine needs far less than gopher-lua's defaults.
+var stateOptions = lua.Options{
+	CallStackSize:       120,
+	RegistrySize:        256,
+	RegistryMaxSize:     256 * 1024,
+	RegistryGrowStep:    64,
+	MinimizeStackMemory: true,
+}
+
+func newWorker(e *Engine, name string, proto *lua.FunctionProto) (*worker, error) {
+	L := lua.NewState(stateOptions)
+	// Let the app require modules that sit next to it.
+	dir := filepath.Dir(name)
+	if pkg, ok := L.GetGlobal("package").(*lua.LTable); ok {
+		path := lua.LVAsString(pkg.RawGetString("path"))
+		pkg.RawSetString("path", lua.LString(filepath.Join(dir, "?.lua")+";"+path))
+	}
+	if err := L.DoString(prelude); err != nil {
+		L.Close()
+		return nil, fmt.Errorf("gopherlua prelude: %w", err)
+	}
+	L.Push(L.NewFunctionFromProto(proto))
+	if err := L.PCall(0, 1, nil); err != nil {
+		L.Close()
+		return nil, fmt.Errorf("load app %s: %w", name, err)
+	}
+	app := L.Get(-1)
+	L.Pop(1)
+	if !callable(L, app) {
+		L.Close()
+		return nil, fmt.Errorf("load app %s: lasgi: %s: the file returned %s, not a function or a table with __call",
+			name, event.RuleAppCallable, describe(app))
+	}
+	mk, err := L.LoadString("local app = ...\nreturn function(scope, receive, send) return app(scope, receive, send) end")
+	if err != nil {
+		L.Close()
+		return nil, err
+	}
+	L.Push(mk)
+	L.Push(app)
+	if err := L.PCall(1, 1, nil); err != nil {
+		L.Close()
+		return nil, err
+	}
+	runner := L.Get(-1).(*lua.LFunction)
+	L.Pop(1)
+	// The state's context makes coroutines interruptible: each coroutine gets
+	// a child context the watchdog can cancel.
+	L.SetContext(context.Background())
+	return &worker{e: e, L: L, runner: runner, tasks: make(chan task, 256)}, nil
+}
+
+func callable(L *lua.LState, v lua.LValue) bool {
+	if v.Type() == lua.LTFunction {
+		return true
+	}
+	if v.Type() == lua.LTTable || v.Type() == lua.LTUserData {
+		return L.GetMetaField(v, "__call") != lua.LNil
+	}
+	return false
+}
+
+func (w *worker) run() {
+	defer w.e.wg.Done()
+	defer w.L.Close()
+	for {
+		select {
+		case <-w.e.stop:
+			return
+		case t := <-w.tasks:
+			if t.start != nil {
+				w.begin(t.start)
+			} else {
+				w.step(t.resume)
+			}
+		}
+	}
+}
+
+func (w *worker) begin(c *bridge.Call) {
+	th, cancel := w.L.NewThread()
+	cc := &coCall{w: w, c: c, th: th, cancel: cancel}
+	cc.wake = func() {
+		select {
+		case w.tasks <- task{resume: cc}:
+		case <-w.e.stop:
+		}
+	}
+	scope := scopeTable(w.L, c.Scope)
+	recv := w.L.NewFunction(cc.receive)
+	send := w.L.NewFunction(cc.send)
+	w.resume(cc, w.runner, scope, recv, send)
+}
+
+// step resumes a coroutine whose wait is over.
+func (w *worker) step(cc *coCall) {
+	if cc.done {
+		return
+	}
+	if cc.c.Expired(time.Now()) {
+		cc.finish(bridge.ErrTimeout)
+		return
+	}
+	switch cc.waiting {
+	case inReceive:
+		ev, ok := cc.c.Receive(cc.wake)
+		if !ok {
+			return // woken early; wake is armed again
+		}
+		cc.waiting = notWaiting
+		w.resume(cc, nil, eventTable(w.L, &ev))
+	case inSend, inYield:
+		cc.waiting = notWaiting
+		w.resume(cc, nil)
+	}
+}
+
+func (w *worker) resume(cc *coCall, fn *lua.LFunction, args ...lua.LValue) {
+	w.mu.Lock()
+	w.busySince, w.busy = time.Now(), cc
+	w.mu.Unlock()
+	st, err, _ := w.resumeSafe(cc, fn, args)
+	w.mu.Lock()
+	w.busySince, w.busy = time.Time{}, nil
+	w.mu.Unlock()
+
+	switch st {
+	case lua.ResumeOK:
+		cc.finish(nil)
+	case lua.ResumeError:
+		cc.finish(err)
+	case lua.ResumeYield:
+		if cc.waiting == notWaiting {
+			// A bare coroutine.yield() from the app: let others run first.
+			cc.waiting = inYield
+			go cc.wake()
+		}
+	}
+}
+
+// resumeSafe turns a Go panic inside the VM into an error for this call, so
+// one broken call cannot take the worker down.
+func (w *worker) resumeSafe(cc *coCall, fn *lua.LFunction, args []lua.LValue) (st lua.ResumeState, err error, ret []lua.LValue) {
+	defer func() {
+		if p := recover(); p != nil {
+			st, err = lua.ResumeError, fmt.Errorf("lua VM panic: %v", p)
+		}
+	}()
+	return w.L.Resume(cc.th, fn, args...)
+}
+
+func (cc *coCall) finish(err error) {
+	if cc.done {
+		return
+	}
+	cc.done = true
+	if err != nil && cc.killed.Load() {
+		err = fmt.Errorf("%w (the app ran for longer than --busy-timeout %v without yielding)", err, cc.w.e.opts.BusyTimeout)
+	}
+	if cc.cancel != nil {
+		cc.cancel()
+	}
+	cc.c.Finish(err)
+}
+
+// checkBusy cancels the running coroutine when it has not yielded for limit.
+func (w *worker) checkBusy(now time.Time, limit time.Duration) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.busy != nil && now.Sub(w.busySince) > limit && !w.busy.killed.Swap(true) {
+		w.busy.cancel()
+	}
+}
+
+// receive is the app's receive(): the next event, yielding until there is one.
+func (cc *coCall) receive(L *lua.LState) int {
+	ev, ok := cc.c.Receive(cc.wake)
+	if ok {
+		L.Push(eventTable(L, &ev))
+		return 1
+	}
+	cc.waiting = inReceive
+	return L.Yield()
+}
+
+// send is the app's send(event): checked, queued for the wire, and yielding
+// while the client is behind.
+func (cc *coCall) send(L *lua.LState) int {
+	ev, err := decodeEvent(L.Get(1))
+	if err == nil {
+		var wait bool
+		wait, err = cc.c.Send(&ev, cc.wake)
+		if err == nil {
+			if wait {
+				cc.waiting = inSend
+				return L.Yield()
+			}
+			return 0
+		}
+	}
+	// Level 2 puts the app's file and line in front of the rule.
+	L.Error(lua.LString(err.Error()), 2)
+	return 0
+}

@@ -1,0 +1,210 @@
+package server
+
+import (
+	"bufio"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/lasgi/lasgi/spec/event"
+)
+
+// responseWriter puts the app's response events on the wire. It owns the
+// framing: content-length when the size is known before the first byte goes
+// out, chunked otherwise on HTTP/1.1, close-delimited on HTTP/1.0.
+type responseWriter struct {
+	bw   *bufio.Writer
+	req  *request
+	head bool // HEAD request: the body is not sent
+
+	start         *event.Event // held until the first body event fixes the framing
+	headerWritten bool
+	noBody        bool // HEAD, 204, 304
+	chunked       bool
+	length        int64 // content-length on the wire, -1 if none
+	written       int64 // body bytes the app sent (written or, for noBody, dropped)
+	wantTrailers  bool
+	trailers      []event.Header
+	complete      bool
+	mustClose     bool // the connection cannot carry another request
+	closeAsked    bool // close after this response (client, app or shutdown)
+}
+
+func newResponseWriter(bw *bufio.Writer, req *request, closing bool) *responseWriter {
+	return &responseWriter{bw: bw, req: req, head: req.method == "HEAD", closeAsked: closing || req.close, length: -1}
+}
+
+// write puts one event on the wire (into the buffered writer).
+func (w *responseWriter) write(ev *event.Event) error {
+	switch ev.Type {
+	case event.HTTPResponseStart:
+		evCopy := *ev
+		w.start = &evCopy
+		w.wantTrailers = ev.Trailers
+		return nil
+	case event.HTTPResponseBody:
+		if !w.headerWritten {
+			w.writeHead(ev)
+		}
+		return w.writeBody(ev)
+	case event.HTTPResponseTrailers:
+		w.trailers = append(w.trailers, ev.Headers...)
+		if !ev.MoreTrailers {
+			w.finish()
+		}
+	}
+	return nil
+}
+
+func (w *responseWriter) writeHead(first *event.Event) {
+	st := w.start
+	w.headerWritten = true
+	w.noBody = w.head || st.Status == 204 || st.Status == 304
+	declared := int64(-1)
+	for _, h := range st.Headers {
+		switch h.Name {
+		case "content-length":
+			declared, _ = strconv.ParseInt(h.Value, 10, 64)
+		case "connection":
+			if hasToken(h.Value, "close") {
+				w.closeAsked = true
+			}
+		}
+	}
+	switch {
+	case declared >= 0:
+		w.length = declared
+	case st.Status == 204 || st.Status == 304:
+		// no framing at all
+	case !first.MoreBody && !w.wantTrailers:
+		w.length = int64(len(first.Body))
+	case w.req.minor >= 1 && !w.head:
+		w.chunked = true
+	case w.head:
+		// a HEAD answer without a known length says nothing about it
+	default:
+		w.mustClose = true // HTTP/1.0 without a length: the close ends the body
+	}
+	if w.mustClose {
+		w.closeAsked = true
+	}
+
+	bw := w.bw
+	bw.WriteString("HTTP/1.1 ")
+	bw.WriteString(strconv.Itoa(st.Status))
+	bw.WriteByte(' ')
+	bw.WriteString(http.StatusText(st.Status))
+	bw.WriteString("\r\n")
+	hasDate := false
+	for _, h := range st.Headers {
+		switch h.Name {
+		case "transfer-encoding", "connection", "keep-alive":
+			continue // the server owns the framing and the connection
+		case "content-length":
+			if declared < 0 {
+				continue
+			}
+		case "date":
+			hasDate = true
+		}
+		writeHeader(bw, h.Name, h.Value)
+	}
+	if declared < 0 && w.length >= 0 {
+		writeHeader(bw, "content-length", strconv.FormatInt(w.length, 10))
+	}
+	if w.chunked {
+		writeHeader(bw, "transfer-encoding", "chunked")
+	}
+	if !hasDate {
+		writeHeader(bw, "date", httpDate())
+	}
+	if w.closeAsked {
+		writeHeader(bw, "connection", "close")
+	} else if w.req.minor == 0 {
+		writeHeader(bw, "connection", "keep-alive")
+	}
+	bw.WriteString("\r\n")
+}
+
+func (w *responseWriter) writeBody(ev *event.Event) error {
+	n := len(ev.Body)
+	w.written += int64(n)
+	if n > 0 && !w.noBody {
+		if w.chunked {
+			w.bw.WriteString(strconv.FormatInt(int64(n), 16))
+			w.bw.WriteString("\r\n")
+			w.bw.WriteString(ev.Body)
+			w.bw.WriteString("\r\n")
+		} else {
+			w.bw.WriteString(ev.Body)
+		}
+	}
+	if !ev.MoreBody && !w.wantTrailers {
+		w.finish()
+	}
+	return nil
+}
+
+// finish ends the body: the last chunk and trailers, or a check that the
+// declared length was met.
+func (w *responseWriter) finish() {
+	w.complete = true
+	if w.chunked {
+		w.bw.WriteString("0\r\n")
+		for _, h := range w.trailers {
+			writeHeader(w.bw, h.Name, h.Value)
+		}
+		w.bw.WriteString("\r\n")
+		return
+	}
+	if w.length >= 0 && !w.noBody && w.written < w.length {
+		// The app declared more than it sent: the client can only tell from
+		// the connection closing (spec rule http.body.content-length).
+		w.mustClose = true
+	}
+}
+
+func writeHeader(bw *bufio.Writer, name, value string) {
+	bw.WriteString(name)
+	bw.WriteString(": ")
+	bw.WriteString(value)
+	bw.WriteString("\r\n")
+}
+
+// httpDate returns the current time in IMF-fixdate, recomputed once a second.
+func httpDate() string {
+	now := time.Now()
+	if c := dateCache.Load(); c != nil && c.sec == now.Unix() {
+		return c.text
+	}
+	c := &cachedDate{sec: now.Unix(), text: now.UTC().Format(http.TimeFormat)}
+	dateCache.Store(c)
+	return c.text
+}
+
+type cachedDate struct {
+	sec  int64
+	text string
+}
+
+var dateCache atomic.Pointer[cachedDate]
+
+// writeError writes a complete plain-text error response and asks to close.
+func writeError(bw *bufio.Writer, status int, msg string) {
+	body := strconv.Itoa(status) + " " + http.StatusText(status) + "\n"
+	if msg != "" {
+		body += msg + "\n"
+	}
+	bw.WriteString("HTTP/1.1 ")
+	bw.WriteString(strconv.Itoa(status))
+	bw.WriteByte(' ')
+	bw.WriteString(http.StatusText(status))
+	bw.WriteString("\r\n")
+	writeHeader(bw, "content-type", "text/plain; charset=utf-8")
+	writeHeader(bw, "content-length", strconv.Itoa(len(body)))
+	writeHeader(bw, "date", httpDate())
+	writeHeader(bw, "connection", "close")
+	bw.WriteString("\r\n")
+	bw.WriteString(body)
+}

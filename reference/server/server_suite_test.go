@@ -1,0 +1,142 @@
+package server_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/lasgi/lasgi/reference/server"
+	"github.com/lasgi/lasgi/reference/server/gopherlua"
+)
+
+func TestServer(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "Reference server")
+}
+
+// ioDeadline bounds every network step of these tests.
+const ioDeadline = 10 * time.Second
+
+// testServer is a reference server on loopback hosting one Lua app.
+type testServer struct {
+	addr string
+	log  *syncBuffer
+	srv  *server.Server
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// serve starts a server for the Lua app source; cfg may set limits and
+// timeouts (its Engine is filled in). It stops when the spec ends.
+func serve(src string, workers int, cfg server.Config) *testServer {
+	GinkgoHelper()
+	eng, err := gopherlua.Load("app.lua", []byte(src), gopherlua.Options{Workers: workers, BusyTimeout: 2 * time.Second})
+	Expect(err).NotTo(HaveOccurred())
+	logs := &syncBuffer{}
+	cfg.Engine = eng
+	cfg.ErrorLog = log.New(io.MultiWriter(logs, GinkgoWriter), "", 0)
+	srv, err := server.New(cfg)
+	Expect(err).NotTo(HaveOccurred())
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	Expect(err).NotTo(HaveOccurred())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	DeferCleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		Expect(srv.Shutdown(ctx)).To(Succeed())
+		Eventually(served).Should(Receive(MatchError(server.ErrServerClosed)))
+		Expect(eng.Close()).To(Succeed())
+	})
+	return &testServer{addr: ln.Addr().String(), log: logs, srv: srv}
+}
+
+// dial opens a raw connection with a deadline on everything done with it.
+func (s *testServer) dial() net.Conn {
+	GinkgoHelper()
+	c, err := net.DialTimeout("tcp", s.addr, ioDeadline)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(c.SetDeadline(time.Now().Add(ioDeadline))).To(Succeed())
+	DeferCleanup(c.Close)
+	return c
+}
+
+// response is a response read off the wire, body decoded from its framing.
+type response struct {
+	Status   int
+	Header   http.Header
+	Body     string
+	Trailer  http.Header
+	Chunked  bool
+	Length   int64
+	Close    bool
+}
+
+// roundTrip sends raw request bytes on a new connection and reads one
+// response (for a HEAD request, pass head = true).
+func (s *testServer) roundTrip(raw string, head bool) *response {
+	GinkgoHelper()
+	c := s.dial()
+	_, err := io.WriteString(c, raw)
+	Expect(err).NotTo(HaveOccurred())
+	return readResponse(bufio.NewReader(c), head)
+}
+
+func readResponse(br *bufio.Reader, head bool) *response {
+	GinkgoHelper()
+	method := "GET"
+	if head {
+		method = "HEAD"
+	}
+	res, err := http.ReadResponse(br, &http.Request{Method: method})
+	Expect(err).NotTo(HaveOccurred())
+	body, err := io.ReadAll(res.Body)
+	Expect(err).NotTo(HaveOccurred())
+	return &response{
+		Status: res.StatusCode, Header: res.Header, Body: string(body), Trailer: res.Trailer,
+		Chunked: len(res.TransferEncoding) > 0 && res.TransferEncoding[0] == "chunked",
+		Length:  res.ContentLength, Close: res.Close,
+	}
+}
+
+// get sends a simple GET on a new connection.
+func (s *testServer) get(path string) *response {
+	GinkgoHelper()
+	return s.roundTrip("GET "+path+" HTTP/1.1\r\nHost: t\r\n\r\n", false)
+}
+
+// luaString quotes s as a Lua long string literal.
+func luaString(s string) string {
+	eq := ""
+	for strings.Contains(s, "]"+eq+"]") {
+		eq += "="
+	}
+	return fmt.Sprintf("[%s[\n%s]%s]", eq, s, eq)
+}

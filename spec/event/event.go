@@ -1,0 +1,73 @@
+// Package event holds the Go shape of LASGI scopes and events and the checks
+// the spec's app-side rules make on what an application sends. The reference
+// server, the conformance engine and the app checker all use it, so a rule is
+// enforced the same way everywhere; every check names its rule ID from the
+// catalog in package spec.
+package event
+
+// Event type names (spec/http.md).
+const (
+	HTTPRequest          = "http.request"
+	HTTPDisconnect       = "http.disconnect"
+	HTTPResponseStart    = "http.response.start"
+	HTTPResponseBody     = "http.response.body"
+	HTTPResponseTrailers = "http.response.trailers"
+)
+
+// Header is one header line. Both fields are byte strings; Name is lowercase
+// in everything a server hands an app.
+type Header struct {
+	Name, Value string
+}
+
+// Event is any LASGI event. Which fields mean something depends on Type;
+// the zero value of each field is the spec's default for an absent key.
+type Event struct {
+	Type string
+
+	// http.request, http.response.body
+	Body     string
+	MoreBody bool
+
+	// http.response.start
+	Status   int
+	Headers  []Header // also http.response.trailers
+	Trailers bool
+
+	// http.response.trailers
+	MoreTrailers bool
+}
+
+// Addr is a host and port pair as it appears in scope.client and scope.server.
+type Addr struct {
+	Host string
+	Port int
+}
+
+// Scope is the connection scope of an HTTP request (spec/http.md#scope).
+type Scope struct {
+	Type        string // "http"
+	HTTPVersion string // "1.0", "1.1" or "2"
+	Method      string
+	Scheme      string
+	Path        string // percent-decoded UTF-8
+	RawPath     string // bytes as on the wire, without the query
+	QueryString string // bytes after '?', undecoded
+	RootPath    string
+	Headers     []Header
+	Client      *Addr
+	Server      *Addr
+	// Extensions lists the extension names the server offers; each appears in
+	// scope.extensions as an empty table.
+	Extensions []string
+}
+
+// Spec versions carried in every scope.
+const (
+	ASGIVersion     = "3.0"
+	ASGISpecVersion = "2.5"
+	LASGIVersion    = "1.0"
+)
+
+// ExtensionTrailers is the name of the response trailers extension.
+const ExtensionTrailers = "http.response.trailers"
