@@ -18,8 +18,12 @@ local function pass(co, ok, ...)
   return pass(co, co_resume(co, co_yield(...)))
 end
 
+local function id(...) return ... end
+
 local function protect(f, ...)
-  local co = co_create(function(...) return f(...) end)
+  -- Not "return f(...)": gopher-lua loses a coroutine whose bottom frame is
+  -- a tail call that yields, so f is called normally.
+  local co = co_create(function(...) return id(f(...)) end)
   return pass(co, co_resume(co, ...))
 end
 

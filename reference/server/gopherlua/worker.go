@@ -23,7 +23,7 @@ type task struct {
 type worker struct {
 	e      *Engine
 	L      *lua.LState
-	runner *lua.LFunction // function(scope, receive, send) app(scope, receive, send) end
+	runner *lua.LFunction // calls the app; the bottom frame of every call's coroutine
 	tasks  chan task
 
 	mu        sync.Mutex // guards busySince and busyCancel, read by the watchdog
@@ -86,7 +86,10 @@ func newWorker(e *Engine, name string, proto *lua.FunctionProto) (*worker, error
 		return nil, fmt.Errorf("load app %s: lasgi: %s: the file returned %s, not a function or a table with __call",
 			name, event.RuleAppCallable, describe(app))
 	}
-	mk, err := L.LoadString("local app = ...\nreturn function(scope, receive, send) return app(scope, receive, send) end")
+	// The runner is the coroutine's bottom frame. It must not tail-call the
+	// app: gopher-lua loses a coroutine whose bottom frame was replaced by a
+	// tail call when it yields.
+	mk, err := L.LoadString("local app = ...\nreturn function(scope, receive, send) app(scope, receive, send) end")
 	if err != nil {
 		L.Close()
 		return nil, err
