@@ -167,7 +167,7 @@ func (c *conn) exchange(req *request) (keepAlive bool) {
 // await writes the app's response as it comes and watches the client, until
 // the response is complete, the app fails, or the client goes away.
 func (c *conn) await(req *request, call *bridge.Call, body *bodyReader, pump *bodyPump) bool {
-	w := newResponseWriter(c.bw, req, c.srv.closing.Load())
+	w := newResponseWriter(c.bw, req, &c.srv.closing)
 	var timeout <-chan time.Time
 	if !call.Deadline.IsZero() {
 		t := time.NewTimer(time.Until(call.Deadline))
@@ -274,7 +274,7 @@ func (c *conn) logAppEnd(req *request, err error) {
 	case err == nil:
 		c.srv.cfg.ErrorLog.Printf("lasgi-serve: %s %s: lasgi: %s: the app returned without completing the response",
 			req.method, req.target, event.RuleAppCompleteResponse)
-	case strings.Contains(err.Error(), bridge.ErrDisconnected.Error()):
+	case strings.Contains(err.Error(), bridge.DisconnectedPrefix):
 		// The app stopped because the client left: not a fault.
 	default:
 		c.srv.cfg.ErrorLog.Printf("lasgi-serve: %s %s: app error: %v", req.method, req.target, err)

@@ -27,12 +27,13 @@ type responseWriter struct {
 	wantTrailers  bool
 	trailers      []event.Header
 	complete      bool
-	mustClose     bool // the connection cannot carry another request
-	closeAsked    bool // close after this response (client, app or shutdown)
+	mustClose     bool         // the connection cannot carry another request
+	closeAsked    bool         // close after this response (client, app or shutdown)
+	closing       *atomic.Bool // the server is shutting down
 }
 
-func newResponseWriter(bw *bufio.Writer, req *request, closing bool) *responseWriter {
-	return &responseWriter{bw: bw, req: req, head: req.method == "HEAD", closeAsked: closing || req.close, length: -1}
+func newResponseWriter(bw *bufio.Writer, req *request, closing *atomic.Bool) *responseWriter {
+	return &responseWriter{bw: bw, req: req, head: req.method == "HEAD", closeAsked: req.close, closing: closing, length: -1}
 }
 
 // write puts one event on the wire (into the buffered writer).
@@ -86,7 +87,7 @@ func (w *responseWriter) writeHead(first *event.Event) {
 	default:
 		w.mustClose = true // HTTP/1.0 without a length: the close ends the body
 	}
-	if w.mustClose {
+	if w.mustClose || w.closing.Load() {
 		w.closeAsked = true
 	}
 

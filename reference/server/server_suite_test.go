@@ -84,19 +84,19 @@ func (s *testServer) dial() net.Conn {
 	c, err := net.DialTimeout("tcp", s.addr, ioDeadline)
 	Expect(err).NotTo(HaveOccurred())
 	Expect(c.SetDeadline(time.Now().Add(ioDeadline))).To(Succeed())
-	DeferCleanup(c.Close)
+	DeferCleanup(func() { _ = c.Close() }) // a test may have closed it already
 	return c
 }
 
 // response is a response read off the wire, body decoded from its framing.
 type response struct {
-	Status   int
-	Header   http.Header
-	Body     string
-	Trailer  http.Header
-	Chunked  bool
-	Length   int64
-	Close    bool
+	Status  int
+	Header  http.Header
+	Body    string
+	Trailer http.Header
+	Chunked bool
+	Length  int64
+	Close   bool
 }
 
 // roundTrip sends raw request bytes on a new connection and reads one

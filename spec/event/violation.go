@@ -27,23 +27,24 @@ const (
 	RuleBoolean             = "core.value.boolean"
 	RuleBytes               = "core.value.bytes"
 
-	RuleStartFirst      = "http.start.first"
-	RuleStartOnce       = "http.start.once"
-	RuleStatusType      = "http.start.status-type"
-	RuleStatusRange     = "http.start.status-range"
-	RuleHeadersType     = "http.start.headers-type"
-	RuleTrailersType    = "http.start.trailers-type"
-	RuleHeaderLowercase = "http.headers.name-lowercase"
-	RuleHeaderBytes     = "http.headers.valid-bytes"
-	RuleBodyType        = "http.body.body-type"
-	RuleMoreBodyType    = "http.body.more-body-type"
-	RuleNoBodyStatus    = "http.body.no-body-status"
-	RuleContentLength   = "http.body.content-length"
-	RuleTrailersFlag    = "http.trailers.requires-flag"
-	RuleTrailersAfter   = "http.trailers.after-body"
-	RuleTrailersHeaders = "http.trailers.headers-type"
-	RuleAfterComplete   = "http.send.after-complete"
-	RuleAfterDisconnect = "http.send.after-disconnect"
+	RuleStartFirst       = "http.start.first"
+	RuleStartOnce        = "http.start.once"
+	RuleStatusType       = "http.start.status-type"
+	RuleStatusRange      = "http.start.status-range"
+	RuleHeadersType      = "http.start.headers-type"
+	RuleTrailersType     = "http.start.trailers-type"
+	RuleHeaderLowercase  = "http.headers.name-lowercase"
+	RuleHeaderBytes      = "http.headers.valid-bytes"
+	RuleBodyType         = "http.body.body-type"
+	RuleMoreBodyType     = "http.body.more-body-type"
+	RuleNoBodyStatus     = "http.body.no-body-status"
+	RuleContentLength    = "http.body.content-length"
+	RuleTrailersFlag     = "http.trailers.requires-flag"
+	RuleTrailersAfter    = "http.trailers.after-body"
+	RuleTrailersHeaders  = "http.trailers.headers-type"
+	RuleMoreTrailersType = "http.trailers.more-trailers-type"
+	RuleAfterComplete    = "http.send.after-complete"
+	RuleAfterDisconnect  = "http.send.after-disconnect"
 )
 
 // CheckedRules lists every rule ID above, for the catalog test.
@@ -53,5 +54,5 @@ var CheckedRules = []string{
 	RuleStartFirst, RuleStartOnce, RuleStatusType, RuleStatusRange, RuleHeadersType,
 	RuleTrailersType, RuleHeaderLowercase, RuleHeaderBytes, RuleBodyType, RuleMoreBodyType,
 	RuleNoBodyStatus, RuleContentLength, RuleTrailersFlag, RuleTrailersAfter,
-	RuleTrailersHeaders, RuleAfterComplete, RuleAfterDisconnect,
+	RuleTrailersHeaders, RuleMoreTrailersType, RuleAfterComplete, RuleAfterDisconnect,
 }

@@ -24,8 +24,13 @@ type Engine interface {
 }
 
 // ErrDisconnected is what Send returns once the client has gone away; the
-// engine raises it into the app (spec rule http.send.after-disconnect).
-var ErrDisconnected = &event.Violation{Rule: event.RuleAfterDisconnect, Detail: "disconnected: the client went away"}
+// engine raises it into the app (spec rules core.send.disconnected and
+// http.send.after-disconnect). "disconnected" is a fixed token, not a rule.
+var ErrDisconnected = errors.New(DisconnectedPrefix + "the client went away")
+
+// DisconnectedPrefix starts the disconnected error; an app call that ends
+// with an error containing it ended normally (core.send.disconnected-normal).
+const DisconnectedPrefix = "lasgi: disconnected: "
 
 // ErrTimeout ends a call whose deadline has passed.
 var ErrTimeout = errors.New("the app did not finish before its deadline (--app-timeout)")

@@ -118,7 +118,7 @@ func decodeEvent(v lua.LValue) (event.Event, error) {
 		if ev.Headers, err = decodeHeaders(t.RawGetString("headers"), event.RuleTrailersHeaders); err != nil {
 			return ev, err
 		}
-		if ev.MoreTrailers, err = decodeBool(t, "more_trailers", event.RuleBoolean); err != nil {
+		if ev.MoreTrailers, err = decodeBool(t, "more_trailers", event.RuleMoreTrailersType); err != nil {
 			return ev, err
 		}
 	}

@@ -256,7 +256,8 @@ func (cc *coCall) send(L *lua.LState) int {
 			return 0
 		}
 	}
-	// Level 2 puts the app's file and line in front of the rule.
-	L.Error(lua.LString(err.Error()), 2)
+	// Level 0: the value is exactly "lasgi: <rule-id>: <detail>", with no
+	// position prefix (spec rule core.send.error-value).
+	L.Error(lua.LString(err.Error()), 0)
 	return 0
 }

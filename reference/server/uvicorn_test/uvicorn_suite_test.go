@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -165,6 +166,7 @@ func launchUvicorn(appDir string, port int) (*uvicornProc, error) {
 		"--app-dir", appDir, "--http", "h11", "--no-access-log", "--lifespan", "off",
 		"scope_app:app")
 	cmd.Dir = appDir
+	cmd.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1") // no __pycache__ in testdata
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	// Should the test binary die without its cleanups, uvicorn goes with it.
