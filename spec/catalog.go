@@ -1009,7 +1009,7 @@ var rules = []Rule{
 		Level:   Must,
 		Side:    Server,
 		Section: "http.md#malformed-requests",
-		Text:    "A request the server cannot accept MUST be answered by the server without calling the application: `400 Bad Request` for a syntax error, `413 Content Too Large` when the declared body length exceeds the server's limit, `431 Request Header Fields Too Large` when the header section exceeds the server's limit, `501 Not Implemented` for a transfer coding the server does not support, and `505 HTTP Version Not Supported` for an unsupported protocol version.",
+		Text:    "A request the server cannot accept MUST be answered by the server without calling the application: `400 Bad Request` for a syntax error, `413 Content Too Large` when the declared body length exceeds the server's limit, `414 URI Too Long` when the request line exceeds the server's limit, `417 Expectation Failed` for an `expect` value other than `100-continue`, `431 Request Header Fields Too Large` when the header section exceeds the server's limit, `501 Not Implemented` for a transfer coding the server does not support, and `505 HTTP Version Not Supported` for an unsupported protocol version.",
 	},
 	{
 		ID:      "http.malformed.close",

@@ -179,9 +179,19 @@ func (c *conn) await(req *request, call *bridge.Call, body *bodyReader, pump *bo
 		pumpDone = pump.done
 	}
 	var watcher *clientWatch
+	logged := false
 	defer func() {
 		if watcher != nil {
 			watcher.stop()
+		}
+		if !logged {
+			// The app may still be running, or fail later: its error is
+			// still worth a log line (spec rule http.error.after-complete).
+			call.OnFinish(func(err error) {
+				if err != nil {
+					c.logAppEnd(req, err)
+				}
+			})
 		}
 	}()
 
@@ -225,6 +235,7 @@ func (c *conn) await(req *request, call *bridge.Call, body *bodyReader, pump *bo
 			return false
 		}
 		if st.Finished {
+			logged = true
 			c.logAppEnd(req, st.Err)
 			if !w.headerWritten {
 				c.refuse(&httpError{500, ""})
@@ -272,6 +283,7 @@ func (c *conn) endExchange(w *responseWriter, pump *bodyPump, body *bodyReader) 
 func (c *conn) logAppEnd(req *request, err error) {
 	switch {
 	case err == nil:
+		// Only called for a response left incomplete.
 		c.srv.cfg.ErrorLog.Printf("lasgi-serve: %s %s: lasgi: %s: the app returned without completing the response",
 			req.method, req.target, event.RuleAppCompleteResponse)
 	case strings.Contains(err.Error(), bridge.DisconnectedPrefix):

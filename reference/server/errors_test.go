@@ -95,7 +95,7 @@ return function(scope, receive, send)
   send({type = "http.response.start", status = 204})
   local ok, err = pcall(send, {type = "http.response.body", body = "x"})
   send({type = "http.response.body"})
-  assert(not ok and err:find("^lasgi: http.body.no-body-status: "), err)
+  assert(not ok and err:find("lasgi: http.body.no-body-status: ", 1, true) == 1, err)
 end`, 1, server.Config{})
 		Expect(s.get("/").Status).To(Equal(204))
 		Expect(s.get("/").Status).To(Equal(204))
@@ -170,6 +170,17 @@ end`, 1, server.Config{AppTimeout: 300 * time.Millisecond})
 		start := time.Now()
 		Expect(s.get("/").Status).To(Equal(500))
 		Expect(time.Since(start)).To(BeNumerically("<", 5*time.Second))
+	})
+
+	It("are logged when they come after the response is complete", func() {
+		s := serve(`
+return function(scope, receive, send)
+  send({type = "http.response.start", status = 200})
+  send({type = "http.response.body", body = "done"})
+  error("after the fact")
+end`, 1, server.Config{})
+		Expect(s.get("/").Body).To(Equal("done"))
+		Eventually(s.log.String).Should(ContainSubstring("after the fact"))
 	})
 
 	It("stop an app that loops without yielding, and the worker goes on", func() {

@@ -61,6 +61,7 @@ type Call struct {
 	disconnected bool
 	finished     bool
 	err          error
+	onFinish     func(error)
 	watch        bool // the app waits in receive with the body all read
 }
 
@@ -146,8 +147,12 @@ func (c *Call) Finish(err error) {
 	c.mu.Lock()
 	c.finished, c.err = true, err
 	c.recvWake, c.sendWake = nil, nil
+	f := c.onFinish
 	c.mu.Unlock()
 	c.signal()
+	if f != nil {
+		f(err)
+	}
 }
 
 // Expired reports whether the call's deadline has passed.
@@ -205,6 +210,21 @@ func (c *Call) Disconnect() {
 		sw()
 	}
 	c.signal()
+}
+
+// OnFinish arranges for f to be called with the app's error once the app has
+// finished, at once if it already has. The HTTP side uses it for calls it no
+// longer waits for, such as an app still running after its response.
+func (c *Call) OnFinish(f func(error)) {
+	c.mu.Lock()
+	finished, err := c.finished, c.err
+	if !finished {
+		c.onFinish = f
+	}
+	c.mu.Unlock()
+	if finished {
+		f(err)
+	}
 }
 
 // Take hands the HTTP side the events queued since the last Take. The slice

@@ -9,7 +9,6 @@ package gopherlua
 import (
 	"errors"
 	"fmt"
-	"log"
 	"os"
 	"runtime"
 	"strings"
@@ -31,8 +30,6 @@ type Options struct {
 	// resume of its coroutine); it stops an app stuck in a loop from holding
 	// a worker. 0 means 10 seconds.
 	BusyTimeout time.Duration
-	// Logger receives app errors; nil means the standard logger.
-	Logger *log.Logger
 }
 
 // Engine hosts one app file on a set of workers. It implements bridge.Engine.
@@ -70,9 +67,6 @@ func Load(name string, src []byte, opts Options) (*Engine, error) {
 	}
 	if opts.BusyTimeout <= 0 {
 		opts.BusyTimeout = 10 * time.Second
-	}
-	if opts.Logger == nil {
-		opts.Logger = log.Default()
 	}
 	e := &Engine{opts: opts, stop: make(chan struct{})}
 	for i := 0; i < opts.Workers; i++ {

@@ -216,7 +216,7 @@ func startOurs() (addr string, stop func()) {
 	src, err := app.Source("scope.lua")
 	Expect(err).NotTo(HaveOccurred())
 	logger := log.New(GinkgoWriter, "lasgi-serve: ", log.LstdFlags)
-	eng, err := gopherlua.Load("scope.lua", src, gopherlua.Options{Workers: 1, Logger: logger})
+	eng, err := gopherlua.Load("scope.lua", src, gopherlua.Options{Workers: 1})
 	Expect(err).NotTo(HaveOccurred())
 	srv, err := server.New(server.Config{
 		Engine:       eng,
