@@ -1,0 +1,608 @@
+package conformance
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/adler32"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/lasgi/lasgi/spec"
+)
+
+// Status is the outcome of a case.
+type Status string
+
+const (
+	Passed  Status = "passed"
+	Failed  Status = "failed"
+	Skipped Status = "skipped"
+)
+
+// Result is the outcome of one case.
+type Result struct {
+	Case    *Case
+	Status  Status
+	Message string // why it failed or was skipped, with the rules' sentences
+	Elapsed time.Duration
+}
+
+// Checker runs cases against a server hosting the probe. The zero value is
+// not usable: Addr is required.
+type Checker struct {
+	Addr    string        // host:port of the server under test
+	Timeout time.Duration // each network step; 0 means 5 seconds
+
+	tokens atomic.Uint64
+}
+
+func (k *Checker) timeout() time.Duration {
+	if k.Timeout <= 0 {
+		return 5 * time.Second
+	}
+	return k.Timeout
+}
+
+// Observation is everything a case run saw.
+type Observation struct {
+	Responses []*wireResponse
+	Report    map[string]any // the probe's report, nil when none came
+	Closed    bool           // the server closed the connection
+	AppCalled *bool          // for app_not_called: nil when unknown
+	notes     []string       // things worth saying when the case fails
+}
+
+// Run runs c and checks what happened against c.Expect.
+func (k *Checker) Run(ctx context.Context, c *Case) Result {
+	start := time.Now()
+	res := Result{Case: c}
+	obs, err := k.Observe(ctx, c)
+	switch {
+	case errors.Is(err, errSkip):
+		res.Status, res.Message = Skipped, err.Error()
+	case err != nil:
+		res.Status, res.Message = Failed, k.explain(c, []string{err.Error()}, obs)
+	default:
+		if problems := compare(c, obs); len(problems) > 0 {
+			res.Status, res.Message = Failed, k.explain(c, problems, obs)
+		} else {
+			res.Status = Passed
+		}
+	}
+	res.Elapsed = time.Since(start)
+	return res
+}
+
+// errSkip wraps reasons a case cannot be judged on this server.
+var errSkip = errors.New("skipped")
+
+type skipError struct{ msg string }
+
+func (e *skipError) Error() string { return e.msg }
+func (e *skipError) Is(t error) bool {
+	return t == errSkip
+}
+
+// explain builds a failure message: what went wrong, then each rule's
+// sentence.
+func (k *Checker) explain(c *Case, problems []string, obs *Observation) string {
+	var b strings.Builder
+	for _, p := range problems {
+		b.WriteString(p)
+		if !strings.HasSuffix(p, "\n") {
+			b.WriteByte('\n')
+		}
+	}
+	if obs != nil {
+		for _, n := range obs.notes {
+			b.WriteString("note: " + n + "\n")
+		}
+	}
+	for _, id := range c.Rules {
+		r, _ := spec.Lookup(id)
+		fmt.Fprintf(&b, "rule %s (%s): %s\n", r.ID, r.Section, r.Text)
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+// Observe runs c's exchange and gathers what happened, without judging it.
+func (k *Checker) Observe(ctx context.Context, c *Case) (*Observation, error) {
+	obs := &Observation{}
+	token := ""
+	if c.Report == "kept" || c.Expect.AppNotCalled {
+		token = fmt.Sprintf("t%d-%d", time.Now().UnixNano(), k.tokens.Add(1))
+	}
+	w, err := dialWire(k.Addr, k.timeout())
+	if err != nil {
+		return obs, err
+	}
+	defer w.close()
+	stop := context.AfterFunc(ctx, w.close)
+	defer stop()
+
+	head := false
+	closed := false
+	for i, s := range c.Send {
+		switch {
+		case s.Data != "":
+			data := strings.Replace(string(s.Data), ProbePlaceholder, probeLine(c.Probe, token), 1)
+			if len(obs.Responses) == 0 {
+				head = strings.HasPrefix(data, "HEAD ")
+			}
+			if err := w.write([]byte(data)); err != nil {
+				if c.Expect.Connection == "closed" || len(c.Expect.Responses) > len(obs.Responses) {
+					// A server may refuse early and close: read what it said.
+					obs.notes = append(obs.notes, fmt.Sprintf("send[%d]: %v", i, err))
+					break
+				}
+				return obs, fmt.Errorf("send[%d]: %w", i, err)
+			}
+		case s.PauseMS > 0:
+			select {
+			case <-time.After(time.Duration(s.PauseMS) * time.Millisecond):
+			case <-ctx.Done():
+				return obs, ctx.Err()
+			}
+		case s.Read:
+			r, err := w.readResponse(head)
+			if err != nil {
+				return obs, fmt.Errorf("response %d: %w", len(obs.Responses)+1, err)
+			}
+			obs.Responses = append(obs.Responses, r)
+			head = false
+		case s.Close:
+			w.close()
+			closed = true
+		case s.Fill != nil:
+			if err := w.fill(s.Fill); err != nil {
+				return obs, fmt.Errorf("send[%d]: %w", i, err)
+			}
+		}
+	}
+	if !closed {
+		want := len(c.Expect.Responses)
+		if want == 0 && (c.Report == "" || c.Report == "head") && needsReport(c) {
+			want = 1
+		}
+		for len(obs.Responses) < want {
+			r, err := w.readResponse(head && len(obs.Responses) == 0)
+			if err != nil {
+				return obs, fmt.Errorf("response %d: %w", len(obs.Responses)+1, err)
+			}
+			obs.Responses = append(obs.Responses, r)
+		}
+		if c.Expect.Connection == "closed" {
+			if err := w.waitClosed(); err != nil {
+				obs.notes = append(obs.notes, err.Error())
+			} else {
+				obs.Closed = true
+			}
+		}
+	}
+	if err := k.collectReport(ctx, c, token, obs); err != nil {
+		return obs, err
+	}
+	for _, ext := range c.Requires {
+		if obs.Report == nil {
+			break
+		}
+		scope, _ := obs.Report["scope"].(map[string]any)
+		exts, _ := scope["extensions"].(map[string]any)
+		if _, ok := exts[ext]; !ok {
+			return obs, &skipError{fmt.Sprintf("the server does not offer the %s extension", ext)}
+		}
+	}
+	return obs, nil
+}
+
+func needsReport(c *Case) bool {
+	e := &c.Expect
+	return e.Scope != nil || e.Events != nil || e.Body != nil || e.Sends != nil || len(c.Requires) > 0
+}
+
+// collectReport finds the probe's report: kept under the token, or in the
+// head of the first response that carries one.
+func (k *Checker) collectReport(ctx context.Context, c *Case, token string, obs *Observation) error {
+	if c.Expect.AppNotCalled {
+		kept, err := k.fetchReport(ctx, token)
+		if err != nil {
+			return err
+		}
+		called := kept != nil
+		obs.AppCalled = &called
+		return nil
+	}
+	if !needsReport(c) {
+		return nil
+	}
+	if c.Report == "kept" {
+		kept, err := k.fetchReport(ctx, token)
+		if err != nil {
+			return err
+		}
+		if kept == nil {
+			return &skipError{"the probe's kept report could not be fetched: the exchange may have run in another worker or process than every report request reached; run the server with one worker to check this case"}
+		}
+		obs.Report = kept
+		return nil
+	}
+	for _, r := range obs.Responses {
+		if v, ok := r.header(ReportHeader); ok {
+			rep, err := decodeBytesJSON([]byte(v))
+			if err != nil {
+				return fmt.Errorf("the %s header is not valid report JSON: %v", ReportHeader, err)
+			}
+			obs.Report, _ = rep.(map[string]any)
+			return nil
+		}
+	}
+	return fmt.Errorf("no response carried the probe's %s header: is the server running the probe app (lasgi-check probe)?", ReportHeader)
+}
+
+// fetchReport asks for the report kept under token, on fresh connections,
+// until one answers 200 or attempts run out (nil, nil: not found).
+func (k *Checker) fetchReport(ctx context.Context, token string) (map[string]any, error) {
+	const attempts = 8
+	for i := 0; i < attempts; i++ {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		w, err := dialWire(k.Addr, k.timeout())
+		if err != nil {
+			return nil, fmt.Errorf("fetching the probe report: %w", err)
+		}
+		err = w.write([]byte("GET /.lasgi-probe/report HTTP/1.1\r\nhost: lasgi-check\r\n" + ProbeHeader + ": report:" + token + "\r\nconnection: close\r\n\r\n"))
+		var r *wireResponse
+		if err == nil {
+			r, err = w.readResponse(false)
+		}
+		w.close()
+		if err != nil {
+			return nil, fmt.Errorf("fetching the probe report: %w", err)
+		}
+		switch r.Status {
+		case 200:
+			if r.Body == nil {
+				return nil, errors.New("the probe report is larger than 1 MiB")
+			}
+			rep, err := decodeBytesJSON(r.Body)
+			if err != nil {
+				return nil, fmt.Errorf("the probe report is not valid JSON: %v", err)
+			}
+			m, _ := rep.(map[string]any)
+			return m, nil
+		case 404:
+			time.Sleep(10 * time.Millisecond) // the app may still be finishing
+		default:
+			return nil, fmt.Errorf("fetching the probe report: status %d", r.Status)
+		}
+	}
+	return nil, nil
+}
+
+var ruleInError = regexp.MustCompile(`lasgi: ([a-z0-9]+(?:\.[a-z0-9-]+)+|disconnected): `)
+
+// observed turns an observation into the Expect shape, with every field
+// filled in: what `record` writes and what `compare` compares.
+func observed(obs *Observation) Expect {
+	var e Expect
+	for _, r := range obs.Responses {
+		status := r.Status
+		resp := Response{Status: &status, Framing: r.Framing}
+		for _, h := range r.Headers {
+			resp.Headers = append(resp.Headers, [2]Bytes{Bytes(h[0]), Bytes(h[1])})
+		}
+		for _, h := range r.Trailers {
+			resp.Trailers = append(resp.Trailers, [2]Bytes{Bytes(h[0]), Bytes(h[1])})
+		}
+		if r.Body != nil {
+			b := Bytes(r.Body)
+			resp.Body = &b
+		}
+		resp.BodySum = &BodySum{Len: r.BodyLen, Adler32: r.Adler32}
+		e.Responses = append(e.Responses, resp)
+	}
+	if obs.Closed {
+		e.Connection = "closed"
+	}
+	if obs.AppCalled != nil {
+		e.AppNotCalled = !*obs.AppCalled
+	}
+	if obs.Report == nil {
+		return e
+	}
+	e.Scope, _ = obs.Report["scope"].(map[string]any)
+	if evs, ok := obs.Report["events"].([]any); ok {
+		e.Events = mergeEvents(evs)
+	}
+	if b, ok := obs.Report["body"].(map[string]any); ok {
+		e.Body = &BodySum{Len: jsonInt(b["len"]), Adler32: uint32(jsonInt(b["adler32"]))}
+	}
+	if sends, ok := obs.Report["sends"].([]any); ok {
+		for _, s := range sends {
+			m, _ := s.(map[string]any)
+			action, _ := m["action"].(string)
+			msg, _ := m["error"].(string)
+			sr := SendResult{Action: action}
+			if ok, _ := m["ok"].(bool); !ok {
+				sr.Error = msg
+				if sub := ruleInError.FindStringSubmatch(msg); sub != nil {
+					sr.Error = sub[1]
+				} else if msg == "" {
+					sr.Error = "(an error without a message)"
+				}
+			}
+			e.Sends = append(e.Sends, sr)
+		}
+	}
+	return e
+}
+
+// mergeEvents merges runs of http.request events into one (bodies
+// concatenated, more_body of the last), since a server may split a body
+// anywhere. A body the probe did not record (too long) stays empty.
+func mergeEvents(evs []any) []Event {
+	var out []Event
+	for _, x := range evs {
+		m, _ := x.(map[string]any)
+		ev := Event{}
+		ev.Type, _ = m["type"].(string)
+		ev.MoreBody, _ = m["more_body"].(bool)
+		if b, ok := m["body"].(string); ok {
+			ev.Body = Bytes(b)
+		}
+		if n := len(out); n > 0 && ev.Type == "http.request" && out[n-1].Type == "http.request" && out[n-1].MoreBody {
+			out[n-1].Body += ev.Body
+			out[n-1].MoreBody = ev.MoreBody
+			continue
+		}
+		out = append(out, ev)
+	}
+	return out
+}
+
+func jsonInt(v any) int64 {
+	switch n := v.(type) {
+	case json.Number:
+		i, _ := n.Int64()
+		return i
+	case float64:
+		return int64(n)
+	}
+	return -1
+}
+
+// compare checks every field c.Expect has against the observation.
+func compare(c *Case, obs *Observation) []string {
+	got := observed(obs)
+	want := &c.Expect
+	var problems []string
+	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+
+	if len(got.Responses) < len(want.Responses) {
+		add("expected %d responses, got %d", len(want.Responses), len(got.Responses))
+	}
+	for i := 0; i < len(want.Responses) && i < len(got.Responses); i++ {
+		w, g, r := want.Responses[i], got.Responses[i], obs.Responses[i]
+		where := fmt.Sprintf("response %d: ", i+1)
+		if w.Status != nil && *w.Status != *g.Status {
+			add("%sstatus: expected %d, got %d", where, *w.Status, *g.Status)
+		}
+		if w.Framing != "" && w.Framing != g.Framing {
+			add("%sframing: expected %s, got %s", where, w.Framing, g.Framing)
+		}
+		if missing := subsequence(w.Headers, g.Headers); missing != "" {
+			add("%sheaders: expected %s among (in this order):\n%s", where, missing, formatFields(g.Headers))
+		}
+		for _, name := range w.Absent {
+			if _, ok := r.header(strings.ToLower(name)); ok {
+				add("%sheader %q must not be sent, but was", where, name)
+			}
+		}
+		if w.Body != nil {
+			switch {
+			case g.Body == nil:
+				add("%sbody: expected %d bytes, got %d (too long to keep)", where, len(*w.Body), g.BodySum.Len)
+			case *w.Body != *g.Body:
+				add("%sbody differs (-expected +got):\n%s", where, cmp.Diff(string(*w.Body), string(*g.Body)))
+			}
+		}
+		if w.BodySum != nil && *w.BodySum != *g.BodySum {
+			add("%sbody: expected %d bytes with Adler-32 %08x, got %d bytes with %08x", where, w.BodySum.Len, w.BodySum.Adler32, g.BodySum.Len, g.BodySum.Adler32)
+		}
+		if missing := subsequence(w.Trailers, g.Trailers); missing != "" {
+			add("%strailers: expected %s among:\n%s", where, missing, formatFields(g.Trailers))
+		}
+	}
+	if want.Connection == "closed" && got.Connection != "closed" {
+		add("the server must close the connection, and did not")
+	}
+	if want.AppNotCalled && !got.AppNotCalled {
+		add("the app must not be called for this request, but the probe ran")
+	}
+	if want.Scope != nil {
+		sub := map[string]any{}
+		for k := range want.Scope {
+			v, ok := got.Scope[k]
+			if ok {
+				sub[k] = v
+			} else {
+				sub[k] = "(absent)"
+			}
+		}
+		if d := cmp.Diff(normalizeNumbers(want.Scope), normalizeNumbers(sub)); d != "" {
+			add("scope differs (-expected +got):\n%s", d)
+		}
+	}
+	if want.Events != nil {
+		if d := cmp.Diff(want.Events, got.Events); d != "" {
+			add("receive() events differ (-expected +got; http.request runs merged):\n%s", d)
+		}
+	}
+	if want.Body != nil && (got.Body == nil || *want.Body != *got.Body) {
+		add("request body seen by the app: expected %+v, got %+v", want.Body, got.Body)
+	}
+	if want.Sends != nil {
+		if d := cmp.Diff(want.Sends, got.Sends); d != "" {
+			add("send() outcomes differ (-expected +got; error is the rule ID the error named):\n%s", d)
+		}
+	}
+	return problems
+}
+
+// subsequence returns "" when want appears in got in order (names compared
+// case-insensitively), else the first field not found.
+func subsequence(want, got [][2]Bytes) string {
+	j := 0
+	for _, w := range want {
+		found := false
+		for ; j < len(got); j++ {
+			if strings.EqualFold(string(got[j][0]), string(w[0])) && got[j][1] == w[1] {
+				found = true
+				j++
+				break
+			}
+		}
+		if !found {
+			return fmt.Sprintf("%q", string(w[0])+": "+string(w[1]))
+		}
+	}
+	return ""
+}
+
+func formatFields(fs [][2]Bytes) string {
+	var b strings.Builder
+	for _, f := range fs {
+		fmt.Fprintf(&b, "  %s: %q\n", f[0], string(f[1]))
+	}
+	if b.Len() == 0 {
+		return "  (none)\n"
+	}
+	return b.String()
+}
+
+// normalizeNumbers turns JSON numbers into float64 so values decoded from a
+// fixture and from a report compare equal.
+func normalizeNumbers(v any) any {
+	switch v := v.(type) {
+	case json.Number:
+		f, _ := v.Float64()
+		return f
+	case float64:
+		return v
+	case int:
+		return float64(v)
+	case []any:
+		out := make([]any, len(v))
+		for i := range v {
+			out[i] = normalizeNumbers(v[i])
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			out[k] = normalizeNumbers(x)
+		}
+		return out
+	}
+	return v
+}
+
+// Record returns c's Expect with every present field replaced by what obs
+// shows: how `lasgi-check record` pins a case to the reference server.
+func Record(c *Case, obs *Observation) Expect {
+	got := observed(obs)
+	e := c.Expect
+	for i := range e.Responses {
+		if i >= len(got.Responses) {
+			break
+		}
+		w, g := &e.Responses[i], got.Responses[i]
+		if w.Status != nil {
+			w.Status = g.Status
+		}
+		if w.Framing != "" {
+			w.Framing = g.Framing
+		}
+		if w.Headers != nil {
+			w.Headers = recordHeaders(w.Headers, g.Headers)
+		}
+		if w.Body != nil {
+			w.Body = g.Body
+			if g.Body == nil {
+				w.BodySum = g.BodySum
+			}
+		}
+		if w.BodySum != nil {
+			w.BodySum = g.BodySum
+		}
+		if w.Trailers != nil {
+			w.Trailers = recordHeaders(w.Trailers, g.Trailers)
+		}
+	}
+	if e.Scope != nil {
+		for k := range e.Scope {
+			e.Scope[k] = asBytes(got.Scope[k])
+		}
+	}
+	if e.Events != nil {
+		e.Events = got.Events
+	}
+	if e.Body != nil {
+		e.Body = got.Body
+	}
+	if e.Sends != nil {
+		e.Sends = got.Sends
+	}
+	return e
+}
+
+// recordHeaders keeps the pinned header names, with the values observed (the
+// first unused field of each name, in order).
+func recordHeaders(pinned, got [][2]Bytes) [][2]Bytes {
+	used := make([]bool, len(got))
+	var out [][2]Bytes
+	for _, p := range pinned {
+		for j, g := range got {
+			if !used[j] && strings.EqualFold(string(g[0]), string(p[0])) {
+				used[j] = true
+				out = append(out, g)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// BodySumOf computes the BodySum of data, for fixtures written by hand.
+func BodySumOf(data []byte) BodySum {
+	return BodySum{Len: int64(len(data)), Adler32: adler32.Checksum(data)}
+}
+
+// asBytes wraps every string of a decoded report value in Bytes, so that it
+// is written back with the fixture's byte-string convention.
+func asBytes(v any) any {
+	switch v := v.(type) {
+	case string:
+		return Bytes(v)
+	case []any:
+		out := make([]any, len(v))
+		for i := range v {
+			out[i] = asBytes(v[i])
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			out[k] = asBytes(x)
+		}
+		return out
+	}
+	return v
+}

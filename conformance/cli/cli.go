@@ -1,0 +1,372 @@
+// Package cli is lasgi-check's command line: flags, the built-in reference
+// server, output files and exit codes. cmd/lasgi-check only calls Main.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/url"
+	"os"
+	"os/signal"
+	"regexp"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/lasgi/lasgi/conformance"
+	"github.com/lasgi/lasgi/fixtures"
+	"github.com/lasgi/lasgi/reference/app"
+	"github.com/lasgi/lasgi/reference/server"
+	"github.com/lasgi/lasgi/reference/server/gopherlua"
+	"github.com/lasgi/lasgi/spec"
+)
+
+// Exit codes.
+const (
+	ExitPassed = 0 // every case passed (or was skipped)
+	ExitFailed = 1 // some case failed
+	ExitUsage  = 2 // bad usage or setup
+)
+
+const usage = `usage: lasgi-check COMMAND [flags]
+
+commands:
+  server   check a server running the probe app (default: the built-in reference server)
+  list     list the cases and the rules they check
+  probe    print the probe app (reference/app/probe.lua) for a server under test to host
+  record   re-record fixture files against a server running the probe
+
+Run "lasgi-check COMMAND -h" for a command's flags.
+`
+
+// Main runs lasgi-check with args (without the program name).
+func Main(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return ExitUsage
+	}
+	switch args[0] {
+	case "server":
+		return cmdServer(args[1:], stdout, stderr)
+	case "list":
+		return cmdList(args[1:], stdout, stderr)
+	case "probe":
+		return cmdProbe(args[1:], stdout, stderr)
+	case "record":
+		return cmdRecord(args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return ExitPassed
+	}
+	fmt.Fprintf(stderr, "lasgi-check: unknown command %q\n\n%s", args[0], usage)
+	return ExitUsage
+}
+
+// corpusFlags are shared by the commands that read the corpus.
+type corpusFlags struct {
+	run      string
+	fixtures string
+}
+
+func (c *corpusFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.run, "run", "", "only cases whose ID or one of whose rule IDs matches this regular expression")
+	fs.StringVar(&c.fixtures, "fixtures", "", "read fixtures from this directory instead of the built-in corpus")
+}
+
+func (c *corpusFlags) load() ([]*conformance.Case, error) {
+	var fsys fs.FS = fixtures.FS
+	dir := "."
+	if c.fixtures != "" {
+		fsys = os.DirFS(c.fixtures)
+	}
+	cases, err := conformance.LoadFS(fsys, dir)
+	if err != nil {
+		return nil, err
+	}
+	if c.run == "" {
+		return cases, nil
+	}
+	re, err := regexp.Compile(c.run)
+	if err != nil {
+		return nil, fmt.Errorf("--run: %v", err)
+	}
+	cases = conformance.Select(cases, re)
+	if len(cases) == 0 {
+		return nil, fmt.Errorf("--run %q matches no case and no rule ID", c.run)
+	}
+	return cases, nil
+}
+
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("lasgi-check "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// parse parses flags, mapping -h to success and other errors to usage.
+func parse(fs *flag.FlagSet, args []string) (code int, ok bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return ExitPassed, false
+		}
+		return ExitUsage, false
+	}
+	return 0, true
+}
+
+func cmdServer(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("server", stderr)
+	var corpus corpusFlags
+	corpus.register(fs)
+	target := fs.String("url", "", "base URL of a server running the probe app (http://host:port); default: start the built-in reference server")
+	format := fs.String("format", "text", "report format: text, json or junit")
+	out := fs.String("out", "", "write the report to this file instead of standard output")
+	timeout := fs.Duration("timeout", 5*time.Second, "deadline of each network step")
+	workers := fs.Int("workers", 2, "workers of the built-in reference server")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "lasgi-check server: unexpected arguments %v\n", fs.Args())
+		return ExitUsage
+	}
+	if *format != "text" && *format != "json" && *format != "junit" {
+		fmt.Fprintf(stderr, "lasgi-check server: --format must be text, json or junit, got %q\n", *format)
+		return ExitUsage
+	}
+	if *timeout <= 0 {
+		fmt.Fprintf(stderr, "lasgi-check server: --timeout must be positive, got %v\n", *timeout)
+		return ExitUsage
+	}
+	cases, err := corpus.load()
+	if err != nil {
+		fmt.Fprintf(stderr, "lasgi-check server: %v\n", err)
+		return ExitUsage
+	}
+	addr, stop, err := resolveTarget(*target, *workers, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "lasgi-check server: %v\n", err)
+		return ExitUsage
+	}
+	defer stop()
+
+	w := stdout
+	if *out != "" {
+		f, err := os.Create(*out)
+		if err != nil {
+			fmt.Fprintf(stderr, "lasgi-check server: %v\n", err)
+			return ExitUsage
+		}
+		defer f.Close()
+		w = f
+	}
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	checker := &conformance.Checker{Addr: addr, Timeout: *timeout}
+	progress := newProgress(stderr, *format == "text" && *out == "" && isTerminal(stdout), stdout, *format == "text" && *out == "", len(cases))
+	start := time.Now()
+	results := checker.RunAll(ctx, cases, progress.step)
+	progress.done()
+
+	switch *format {
+	case "json":
+		err = conformance.WriteJSON(w, results)
+	case "junit":
+		err = conformance.WriteJUnit(w, "lasgi-check.server", results)
+	default:
+		err = conformance.WriteText(w, results)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "lasgi-check server: writing the report: %v\n", err)
+		return ExitUsage
+	}
+	sum := conformance.Summarize(results)
+	if *out != "" || *format != "text" {
+		fmt.Fprintf(stderr, "%s (%s, %v)\n", sum, addr, time.Since(start).Round(time.Millisecond))
+	}
+	if sum.Failed > 0 {
+		return ExitFailed
+	}
+	return ExitPassed
+}
+
+// resolveTarget returns the address to check: the --url's, or that of a
+// reference server started here with the probe.
+func resolveTarget(raw string, workers int, stderr io.Writer) (string, func(), error) {
+	if raw != "" {
+		u, err := url.Parse(raw)
+		if err != nil || u.Scheme != "http" || u.Host == "" {
+			return "", nil, fmt.Errorf("--url %q: want http://host:port (https is not supported yet)", raw)
+		}
+		host := u.Host
+		if u.Port() == "" {
+			host = net.JoinHostPort(u.Hostname(), "80")
+		}
+		return host, func() {}, nil
+	}
+	return StartReference(workers)
+}
+
+// StartReference starts the reference server with the probe app on a free
+// loopback port and returns its address and a stop function.
+func StartReference(workers int) (string, func(), error) {
+	src, err := app.Source("probe.lua")
+	if err != nil {
+		return "", nil, err
+	}
+	eng, err := gopherlua.Load("probe.lua", src, gopherlua.Options{Workers: workers})
+	if err != nil {
+		return "", nil, err
+	}
+	srv, err := server.New(server.Config{Engine: eng, ErrorLog: quietLog()})
+	if err != nil {
+		eng.Close()
+		return "", nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		eng.Close()
+		return "", nil, err
+	}
+	go srv.Serve(ln)
+	stop := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+		eng.Close()
+	}
+	return ln.Addr().String(), stop, nil
+}
+
+func cmdList(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("list", stderr)
+	var corpus corpusFlags
+	corpus.register(fs)
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	cases, err := corpus.load()
+	if err != nil {
+		fmt.Fprintf(stderr, "lasgi-check list: %v\n", err)
+		return ExitUsage
+	}
+	fmt.Fprintf(stdout, "%d cases:\n", len(cases))
+	byRule := map[string]int{}
+	for _, c := range cases {
+		fmt.Fprintf(stdout, "  %-48s %s\n", c.ID, strings.Join(c.Rules, " "))
+		for _, r := range c.Rules {
+			byRule[r]++
+		}
+	}
+	rules := spec.Rules()
+	fmt.Fprintf(stdout, "\n%d rules (cases checking each, or why none can):\n", len(rules))
+	for _, r := range rules {
+		note := fmt.Sprintf("%d", byRule[r.ID])
+		if r.Untestable != "" {
+			note = "untestable: " + r.Untestable
+		}
+		fmt.Fprintf(stdout, "  %-44s %-10s %-6s %s\n", r.ID, r.Level, r.Side, note)
+	}
+	return ExitPassed
+}
+
+func cmdProbe(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("probe", stderr)
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	src, err := app.Source("probe.lua")
+	if err != nil {
+		fmt.Fprintf(stderr, "lasgi-check probe: %v\n", err)
+		return ExitUsage
+	}
+	stdout.Write(src)
+	return ExitPassed
+}
+
+func cmdRecord(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("record", stderr)
+	target := fs.String("url", "", "base URL of a server running the probe app; default: the built-in reference server")
+	timeout := fs.Duration("timeout", 5*time.Second, "deadline of each network step")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	if fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "lasgi-check record: name the fixture files to re-record")
+		return ExitUsage
+	}
+	addr, stop, err := resolveTarget(*target, 1, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "lasgi-check record: %v\n", err)
+		return ExitUsage
+	}
+	defer stop()
+	checker := &conformance.Checker{Addr: addr, Timeout: *timeout}
+	code := ExitPassed
+	for _, file := range fs.Args() {
+		n, err := conformance.RecordFile(context.Background(), checker, file)
+		if err != nil {
+			fmt.Fprintf(stderr, "lasgi-check record: %v\n", err)
+			code = ExitFailed
+			continue
+		}
+		fmt.Fprintf(stdout, "%s: recorded %d cases\n", file, n)
+	}
+	return code
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// progress shows how the run goes: a counter redrawn in place on a terminal,
+// or one line per case otherwise.
+type progress struct {
+	term    io.Writer // the in-place counter goes here, or nil
+	lines   io.Writer // per-case lines go here, or nil
+	total   int
+	counter [3]int
+}
+
+func newProgress(stderr io.Writer, terminal bool, stdout io.Writer, lines bool, total int) *progress {
+	p := &progress{total: total}
+	if terminal {
+		p.term = stdout
+	} else if lines {
+		p.lines = stdout
+	}
+	return p
+}
+
+func (p *progress) step(i int, r conformance.Result) {
+	switch r.Status {
+	case conformance.Passed:
+		p.counter[0]++
+	case conformance.Failed:
+		p.counter[1]++
+	default:
+		p.counter[2]++
+	}
+	if p.term != nil {
+		fmt.Fprintf(p.term, "\r\033[K[%d/%d] %d passed, %d failed, %d skipped  %s", i+1, p.total, p.counter[0], p.counter[1], p.counter[2], r.Case.ID)
+	}
+	if p.lines != nil {
+		fmt.Fprintf(p.lines, "%-7s %s\n", r.Status, r.Case.ID)
+	}
+}
+
+func (p *progress) done() {
+	if p.term != nil {
+		fmt.Fprint(p.term, "\r\033[K")
+	}
+}

@@ -1,0 +1,361 @@
+package conformance
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/lasgi/lasgi/spec"
+)
+
+// Case is one recorded exchange: the raw request as sent on the wire, what
+// the probe is told to do, and what must come out. fixtures/README.md
+// documents every field.
+type Case struct {
+	ID       string   `json:"id"`
+	Rules    []string `json:"rules"`
+	Note     string   `json:"note,omitempty"`
+	Requires []string `json:"requires,omitempty"` // extensions the server must offer
+	Probe    string   `json:"probe,omitempty"`    // the probe script; "" for the default
+	Report   string   `json:"report,omitempty"`   // "head" (default), "kept" or "none"
+	Send     []Step   `json:"send"`
+	Expect   Expect   `json:"expect"`
+
+	File string `json:"-"` // where it was loaded from
+}
+
+// Step is one thing the client does: write bytes, pause, read a response,
+// close, or write a generated body.
+type Step struct {
+	Data    Bytes `json:"data,omitempty"`
+	PauseMS int   `json:"pause_ms,omitempty"`
+	Read    bool  `json:"read,omitempty"`  // read the next response now
+	Close   bool  `json:"close,omitempty"` // close the connection
+	Fill    *Fill `json:"fill,omitempty"`
+}
+
+// Fill generates a body instead of spelling it out: Size bytes of the
+// pattern 0123456789abcdef, raw or as chunks of Chunk bytes (then the final
+// zero-size chunk follows).
+type Fill struct {
+	Size  int64 `json:"size"`
+	Chunk int   `json:"chunk,omitempty"`
+}
+
+// A step that is only data is written as a plain string.
+func (s Step) MarshalJSON() ([]byte, error) {
+	if s.PauseMS == 0 && !s.Read && !s.Close && s.Fill == nil {
+		return s.Data.MarshalJSON()
+	}
+	type plain Step
+	return json.Marshal(plain(s))
+}
+
+func (s *Step) UnmarshalJSON(data []byte) error {
+	if len(data) > 0 && data[0] == '"' {
+		*s = Step{}
+		return s.Data.UnmarshalJSON(data)
+	}
+	type plain Step
+	var p plain
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.DisallowUnknownFields()
+	if err := d.Decode(&p); err != nil {
+		return err
+	}
+	*s = Step(p)
+	return nil
+}
+
+// Expect is what must be observed. A field that is present is checked; a
+// field that is absent is not. `lasgi-check record` fills in every present
+// field with what the server did.
+type Expect struct {
+	Responses    []Response     `json:"responses,omitempty"`
+	Scope        map[string]any `json:"scope,omitempty"`  // subset of the probe's scope report
+	Events       []Event        `json:"events,omitempty"` // receive() events, bodies merged (see README)
+	Body         *BodySum       `json:"body,omitempty"`   // all request bodies the app received
+	Sends        []SendResult   `json:"sends,omitempty"`
+	Connection   string         `json:"connection,omitempty"` // "closed": the server must close it
+	AppNotCalled bool           `json:"app_not_called,omitempty"`
+}
+
+// Response is one HTTP response read off the wire.
+type Response struct {
+	Status   *int       `json:"status,omitempty"`
+	Headers  [][2]Bytes `json:"headers,omitempty"` // must appear, in this relative order
+	Absent   []string   `json:"absent,omitempty"`  // header names that must not appear
+	Body     *Bytes     `json:"body,omitempty"`
+	BodySum  *BodySum   `json:"body_sum,omitempty"`
+	Framing  string     `json:"framing,omitempty"` // "length", "chunked", "close" or "none"
+	Trailers [][2]Bytes `json:"trailers,omitempty"`
+}
+
+// Event is a receive() event as the probe reports it.
+type Event struct {
+	Type     string `json:"type"`
+	Body     Bytes  `json:"body,omitempty"`
+	MoreBody bool   `json:"more_body,omitempty"`
+}
+
+// BodySum stands for a body too long to spell out.
+type BodySum struct {
+	Len     int64  `json:"len"`
+	Adler32 uint32 `json:"adler32"`
+}
+
+// SendResult is the outcome of a probe send: Error is the rule ID the error
+// must name, "disconnected" for the disconnected error, or "" for success.
+type SendResult struct {
+	Action string `json:"action"`
+	Error  string `json:"error"`
+}
+
+// Framings and connection states a fixture may name.
+var (
+	framings    = []string{"length", "chunked", "close", "none"}
+	reportKinds = []string{"", "head", "kept", "none"}
+	connections = []string{"", "closed"}
+	idPattern   = regexp.MustCompile(`^[a-z0-9]+(\.[a-z0-9-]+)*/[a-z0-9][a-z0-9.-]*$`)
+)
+
+// FixtureError says which file, case and field of a fixture is wrong.
+type FixtureError struct {
+	File  string
+	Case  string // ID, or "#n" when the case has no usable ID
+	Field string
+	Msg   string
+}
+
+func (e *FixtureError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Case != "" {
+		b.WriteString(": case " + e.Case)
+	}
+	if e.Field != "" {
+		b.WriteString(": field " + e.Field)
+	}
+	b.WriteString(": " + e.Msg)
+	return b.String()
+}
+
+// fixtureFile is the shape of one fixture file.
+type fixtureFile struct {
+	Section string  `json:"section"` // the spec section the file covers, e.g. "http.md#scope"
+	Cases   []*Case `json:"cases"`
+}
+
+// LoadFS loads every *.json fixture file under dir in fsys, in path order,
+// and checks each case. The first problem found is returned as a
+// *FixtureError naming the file, the case and the field.
+func LoadFS(fsys fs.FS, dir string) ([]*Case, error) {
+	var files []string
+	err := fs.WalkDir(fsys, dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && strings.HasSuffix(p, ".json") {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(files)
+	var all []*Case
+	seen := map[string]string{}
+	for _, f := range files {
+		data, err := fs.ReadFile(fsys, f)
+		if err != nil {
+			return nil, err
+		}
+		cases, err := ParseFile(f, data)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cases {
+			if prev, dup := seen[c.ID]; dup {
+				return nil, &FixtureError{File: f, Case: c.ID, Field: "id", Msg: "duplicate ID, also in " + prev}
+			}
+			seen[c.ID] = f
+		}
+		all = append(all, cases...)
+	}
+	if len(all) == 0 {
+		return nil, &FixtureError{File: dir, Msg: "no fixture files (*.json)"}
+	}
+	return all, nil
+}
+
+// ParseFile parses and checks one fixture file.
+func ParseFile(name string, data []byte) ([]*Case, error) {
+	var f fixtureFile
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.DisallowUnknownFields()
+	if err := d.Decode(&f); err != nil {
+		return nil, &FixtureError{File: name, Field: jsonErrorField(err), Msg: jsonErrorMsg(data, err)}
+	}
+	if d.More() {
+		return nil, &FixtureError{File: name, Msg: "data after the top-level object"}
+	}
+	if f.Section == "" {
+		return nil, &FixtureError{File: name, Field: "section", Msg: "missing: name the spec section the file covers"}
+	}
+	seen := map[string]bool{}
+	for i, c := range f.Cases {
+		if c == nil {
+			return nil, &FixtureError{File: name, Case: "#" + strconv.Itoa(i+1), Msg: "null case"}
+		}
+		c.File = name
+		if err := c.check(); err != nil {
+			var fe *FixtureError
+			if errors.As(err, &fe) {
+				fe.File = name
+				if fe.Case == "" {
+					fe.Case = "#" + strconv.Itoa(i+1)
+				}
+			}
+			return nil, err
+		}
+		if seen[c.ID] {
+			return nil, &FixtureError{File: name, Case: c.ID, Field: "id", Msg: "duplicate ID in this file"}
+		}
+		seen[c.ID] = true
+	}
+	return f.Cases, nil
+}
+
+// check validates one case against the format and the rule catalog.
+func (c *Case) check() error {
+	bad := func(field, format string, args ...any) error {
+		id := c.ID
+		if !idPattern.MatchString(id) {
+			id = ""
+		}
+		return &FixtureError{Case: id, Field: field, Msg: fmt.Sprintf(format, args...)}
+	}
+	if !idPattern.MatchString(c.ID) {
+		return bad("id", "%q is not of the form area.topic/name (lowercase letters, digits, '.', '-')", c.ID)
+	}
+	if len(c.Rules) == 0 {
+		return bad("rules", "a case names at least one rule it checks")
+	}
+	for i, r := range c.Rules {
+		if _, ok := spec.Lookup(r); !ok {
+			return bad(fmt.Sprintf("rules[%d]", i), "%q is not a rule in the catalog", r)
+		}
+	}
+	if !contains(reportKinds, c.Report) {
+		return bad("report", "%q is not one of head, kept, none", c.Report)
+	}
+	if err := CheckScript(c.Probe); err != nil {
+		return bad("probe", "%v", err)
+	}
+	if len(c.Send) == 0 {
+		return bad("send", "a case sends something")
+	}
+	placeholders := 0
+	for i, s := range c.Send {
+		kinds := 0
+		if s.Data != "" {
+			kinds++
+			placeholders += strings.Count(string(s.Data), ProbePlaceholder)
+		}
+		for _, on := range []bool{s.PauseMS != 0, s.Read, s.Close, s.Fill != nil} {
+			if on {
+				kinds++
+			}
+		}
+		if kinds != 1 {
+			return bad(fmt.Sprintf("send[%d]", i), "a step is exactly one of: data (a string), pause_ms, read, close, fill")
+		}
+		if s.PauseMS < 0 || s.PauseMS > 10000 {
+			return bad(fmt.Sprintf("send[%d].pause_ms", i), "%d is outside 1..10000", s.PauseMS)
+		}
+		if s.Fill != nil && (s.Fill.Size <= 0 || s.Fill.Chunk < 0) {
+			return bad(fmt.Sprintf("send[%d].fill", i), "size must be positive and chunk not negative")
+		}
+	}
+	if placeholders > 1 {
+		return bad("send", "%s appears %d times; a request carries the probe header once", ProbePlaceholder, placeholders)
+	}
+	e := &c.Expect
+	for i, r := range e.Responses {
+		if r.Framing != "" && !contains(framings, r.Framing) {
+			return bad(fmt.Sprintf("expect.responses[%d].framing", i), "%q is not one of %s", r.Framing, strings.Join(framings, ", "))
+		}
+		if r.Body != nil && r.BodySum != nil {
+			return bad(fmt.Sprintf("expect.responses[%d]", i), "body and body_sum exclude each other")
+		}
+	}
+	if !contains(connections, e.Connection) {
+		return bad("expect.connection", "%q: the only value is \"closed\"", e.Connection)
+	}
+	needsReport := e.Scope != nil || e.Events != nil || e.Body != nil || e.Sends != nil
+	if needsReport && c.Report == "none" {
+		return bad("report", "\"none\" but expect checks what the probe observed")
+	}
+	if e.Scope != nil {
+		scope, err := bytesOf(e.Scope)
+		if err != nil {
+			return bad("expect.scope", "%v", err)
+		}
+		e.Scope = scope.(map[string]any)
+	}
+	for i, ev := range e.Events {
+		if ev.Type == "" {
+			return bad(fmt.Sprintf("expect.events[%d].type", i), "missing")
+		}
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// jsonErrorField and jsonErrorMsg turn encoding/json's errors into a field
+// name and a message with a line number.
+func jsonErrorField(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return te.Field
+	}
+	return ""
+}
+
+func jsonErrorMsg(data []byte, err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("line %d: %v", lineOf(data, se.Offset), err)
+	case errors.As(err, &te):
+		return fmt.Sprintf("line %d: %s where %s was expected", lineOf(data, te.Offset), te.Value, te.Type)
+	}
+	return err.Error()
+}
+
+func lineOf(data []byte, offset int64) int {
+	if offset > int64(len(data)) {
+		offset = int64(len(data))
+	}
+	return bytes.Count(data[:offset], []byte("\n")) + 1
+}
+
+// Name returns the file's base name, for labels.
+func (c *Case) section() string { return strings.TrimSuffix(path.Base(c.File), ".json") }

@@ -1,0 +1,129 @@
+package conformance
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// ProbePlaceholder marks where in a fixture's raw request the probe header
+// line goes; the checker replaces it with "lasgi-probe: <script>\r\n".
+const ProbePlaceholder = "{probe}"
+
+// ProbeHeader is the request header that carries the probe's script, and
+// ReportHeader the response header the probe's report comes back in.
+const (
+	ProbeHeader  = "lasgi-probe"
+	ReportHeader = "lasgi-probe-report"
+)
+
+// verbArity is the probe's vocabulary (fixtures/PROBE.md): each verb and how
+// many arguments it takes (min, max).
+var verbArity = map[string][2]int{
+	"token": {1, 1}, "recv": {0, 0}, "drain": {0, 0}, "hdr": {2, 2}, "trailers": {0, 0},
+	"noreport": {0, 0}, "start": {1, 1}, "body": {1, 1}, "end": {0, 1}, "fill": {1, 1},
+	"echo": {0, 0}, "trailer": {2, 2}, "sendtrailers": {0, 0}, "bad": {1, 1},
+	"raise": {1, 1}, "return": {0, 0}, "report": {1, 1},
+}
+
+// badKinds are the invalid events the probe can send (fixtures/PROBE.md).
+var badKinds = []string{
+	"not-table", "no-type", "unknown-type", "status-string", "status-float", "status-missing",
+	"status-1xx", "status-600", "headers-map", "header-single", "header-number", "header-upper",
+	"header-crlf", "header-space", "header-empty-name", "trailers-number", "content-length-bad",
+	"body-before-start", "start-again", "body-number", "more-body-string", "body-nonempty",
+	"trailers-unasked", "more-trailers-string", "after-complete",
+}
+
+// CheckScript checks a probe script's syntax: known verbs, the right number
+// of arguments, well-formed percent escapes.
+func CheckScript(script string) error {
+	if script == "" {
+		return nil
+	}
+	for i, action := range strings.Split(script, " ") {
+		parts := strings.Split(action, ":")
+		arity, ok := verbArity[parts[0]]
+		if !ok {
+			return fmt.Errorf("action %d: unknown verb %q", i+1, parts[0])
+		}
+		if n := len(parts) - 1; n < arity[0] || n > arity[1] {
+			return fmt.Errorf("action %d (%s): takes %d to %d arguments, got %d", i+1, parts[0], arity[0], arity[1], n)
+		}
+		for _, arg := range parts[1:] {
+			if _, err := percentDecode(arg); err != nil {
+				return fmt.Errorf("action %d (%s): %v", i+1, parts[0], err)
+			}
+		}
+		switch parts[0] {
+		case "start":
+			if n, err := strconv.Atoi(parts[1]); err != nil || n < 0 {
+				return fmt.Errorf("action %d: start takes a status number, got %q", i+1, parts[1])
+			}
+		case "fill":
+			if n, err := strconv.ParseInt(parts[1], 10, 64); err != nil || n < 0 {
+				return fmt.Errorf("action %d: fill takes a byte count, got %q", i+1, parts[1])
+			}
+		case "bad":
+			if !contains(badKinds, parts[1]) {
+				return fmt.Errorf("action %d: unknown invalid event %q (see fixtures/PROBE.md)", i+1, parts[1])
+			}
+		case "report", "token":
+			if i > 0 && parts[0] == "report" {
+				return fmt.Errorf("report:T stands alone")
+			}
+		}
+	}
+	return nil
+}
+
+// PercentEncode encodes a probe argument.
+func PercentEncode(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c > 0x20 && c < 0x7f && c != '%' && c != ':' {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
+}
+
+func percentDecode(s string) (string, error) {
+	if !strings.Contains(s, "%") {
+		return s, nil
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '%' {
+			b.WriteByte(s[i])
+			continue
+		}
+		if i+2 >= len(s) {
+			return "", fmt.Errorf("truncated escape in %q", s)
+		}
+		n, err := strconv.ParseUint(s[i+1:i+3], 16, 8)
+		if err != nil {
+			return "", fmt.Errorf("bad escape %q in %q", s[i:i+3], s)
+		}
+		b.WriteByte(byte(n))
+		i += 2
+	}
+	return b.String(), nil
+}
+
+// probeLine is the header line that replaces the placeholder.
+func probeLine(script, token string) string {
+	if token != "" {
+		if script == "" {
+			script = "drain start:200 end:ok"
+		}
+		script += " token:" + token
+	}
+	if script == "" {
+		return ""
+	}
+	return ProbeHeader + ": " + script + "\r\n"
+}

@@ -1,0 +1,77 @@
+package conformance
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+)
+
+// Select returns the cases whose ID or one of whose rule IDs matches re (all
+// cases when re is nil).
+func Select(cases []*Case, re *regexp.Regexp) []*Case {
+	if re == nil {
+		return cases
+	}
+	var out []*Case
+	for _, c := range cases {
+		if re.MatchString(c.ID) {
+			out = append(out, c)
+			continue
+		}
+		for _, r := range c.Rules {
+			if re.MatchString(r) {
+				out = append(out, c)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// Summary counts results.
+type Summary struct {
+	Total   int `json:"total"`
+	Passed  int `json:"passed"`
+	Failed  int `json:"failed"`
+	Skipped int `json:"skipped"`
+}
+
+// Summarize counts results by status.
+func Summarize(results []Result) Summary {
+	s := Summary{Total: len(results)}
+	for _, r := range results {
+		switch r.Status {
+		case Passed:
+			s.Passed++
+		case Failed:
+			s.Failed++
+		case Skipped:
+			s.Skipped++
+		}
+	}
+	return s
+}
+
+// String is the closing line of every report.
+func (s Summary) String() string {
+	return fmt.Sprintf("%d passed, %d failed, %d skipped", s.Passed, s.Failed, s.Skipped)
+}
+
+// RunAll runs cases one after another, calling progress (if not nil) after
+// each. A cancelled ctx fails the rest quickly.
+func (k *Checker) RunAll(ctx context.Context, cases []*Case, progress func(i int, r Result)) []Result {
+	results := make([]Result, 0, len(cases))
+	for i, c := range cases {
+		var r Result
+		if err := ctx.Err(); err != nil {
+			r = Result{Case: c, Status: Failed, Message: "not run: " + err.Error()}
+		} else {
+			r = k.Run(ctx, c)
+		}
+		results = append(results, r)
+		if progress != nil {
+			progress(i, r)
+		}
+	}
+	return results
+}

@@ -1,0 +1,82 @@
+package conformance
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+
+	"github.com/lasgi/lasgi/fixtures"
+)
+
+// SuiteOptions tune DescribeServer. The zero value runs the whole built-in
+// corpus with the default step deadline.
+type SuiteOptions struct {
+	Timeout time.Duration  // each network step; 0 means 5 seconds
+	Run     *regexp.Regexp // only cases whose ID or a rule ID matches
+	Cases   []*Case        // a corpus of your own instead of the built-in one
+}
+
+// DescribeServer registers every conformance case as a Ginkgo spec against
+// the server start returns, in the spirit of nettest.TestConn: one call,
+// given a factory. start runs once before the first spec and returns the
+// server's host:port (it must host the probe app, see `lasgi-check probe`)
+// and a function that stops it. Call it at the top level of a test file:
+//
+//	var _ = conformance.DescribeServer("my server", func() (string, func()) {
+//		return startMyServer("probe.lua")
+//	}, conformance.SuiteOptions{})
+//
+// Each spec is named after its case and labelled with its area (the part of
+// the ID before "/") and with every rule ID it checks, so
+// `ginkgo --label-filter='http.scope && !http.scope.client'` works. A failed
+// case fails its spec with the case's message; a skipped case skips it.
+func DescribeServer(name string, start func() (addr string, stop func()), opts SuiteOptions) bool {
+	return Describe(name, Ordered, func() {
+		cases := opts.Cases
+		var loadErr error
+		if cases == nil {
+			cases, loadErr = LoadFS(fixtures.FS, ".")
+		}
+		if loadErr != nil {
+			It("loads the conformance corpus", func() { Fail(loadErr.Error()) })
+			return
+		}
+		cases = Select(cases, opts.Run)
+
+		checker := &Checker{Timeout: opts.Timeout}
+		BeforeAll(func() {
+			addr, stop := start()
+			checker.Addr = addr
+			if stop != nil {
+				DeferCleanup(stop)
+			}
+		})
+		for _, c := range cases {
+			c := c
+			It(c.ID, Label(caseLabels(c)...), func(ctx SpecContext) {
+				r := checker.Run(context.Context(ctx), c)
+				switch r.Status {
+				case Failed:
+					Fail(r.Message)
+				case Skipped:
+					Skip(r.Message)
+				}
+			})
+		}
+	})
+}
+
+// caseLabels are the case's area and rule IDs, as Ginkgo accepts them.
+func caseLabels(c *Case) []string {
+	area, _, _ := strings.Cut(c.ID, "/")
+	labels := []string{area}
+	for _, r := range c.Rules {
+		if r != area {
+			labels = append(labels, r)
+		}
+	}
+	return labels
+}
