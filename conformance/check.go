@@ -118,24 +118,51 @@ func (k *Checker) Observe(ctx context.Context, c *Case) (*Observation, error) {
 	if c.Report == "kept" || c.Expect.AppNotCalled {
 		token = fmt.Sprintf("t%d-%d", time.Now().UnixNano(), k.tokens.Add(1))
 	}
-	w, err := dialWire(k.Addr, k.timeout())
-	if err != nil {
-		return obs, err
-	}
-	defer w.close()
-	stop := context.AfterFunc(ctx, w.close)
+	conns := map[int]*clientConn{}
+	defer func() {
+		for _, cc := range conns {
+			cc.w.close()
+		}
+	}()
+	stop := context.AfterFunc(ctx, func() {
+		for _, cc := range conns {
+			cc.w.close()
+		}
+	})
 	defer stop()
+	conn := func(i int) (*clientConn, error) {
+		if cc, ok := conns[i]; ok {
+			return cc, nil
+		}
+		w, err := dialWire(k.Addr, k.timeout())
+		if err != nil {
+			return nil, err
+		}
+		conns[i] = &clientConn{w: w}
+		return conns[i], nil
+	}
 
-	head := false
-	closed := false
 	for i, s := range c.Send {
+		if s.PauseMS > 0 {
+			select {
+			case <-time.After(time.Duration(s.PauseMS) * time.Millisecond):
+			case <-ctx.Done():
+				return obs, ctx.Err()
+			}
+			continue
+		}
+		cc, err := conn(s.Conn)
+		if err != nil {
+			return obs, err
+		}
+		if cc.closed {
+			return obs, fmt.Errorf("send[%d]: connection %d was closed by an earlier step", i, s.Conn)
+		}
 		switch {
 		case s.Data != "":
 			data := strings.Replace(string(s.Data), ProbePlaceholder, probeLine(c.Probe, token), 1)
-			if len(obs.Responses) == 0 {
-				head = strings.HasPrefix(data, "HEAD ")
-			}
-			if err := w.write([]byte(data)); err != nil {
+			cc.heads = append(cc.heads, strings.HasPrefix(data, "HEAD "))
+			if err := cc.w.write([]byte(data)); err != nil {
 				if c.Expect.Connection == "closed" || len(c.Expect.Responses) > len(obs.Responses) {
 					// A server may refuse early and close: read what it said.
 					obs.notes = append(obs.notes, fmt.Sprintf("send[%d]: %v", i, err))
@@ -143,42 +170,37 @@ func (k *Checker) Observe(ctx context.Context, c *Case) (*Observation, error) {
 				}
 				return obs, fmt.Errorf("send[%d]: %w", i, err)
 			}
-		case s.PauseMS > 0:
-			select {
-			case <-time.After(time.Duration(s.PauseMS) * time.Millisecond):
-			case <-ctx.Done():
-				return obs, ctx.Err()
-			}
 		case s.Read:
-			r, err := w.readResponse(head)
+			r, err := cc.read()
 			if err != nil {
-				return obs, fmt.Errorf("response %d: %w", len(obs.Responses)+1, err)
+				return obs, fmt.Errorf("response %d (connection %d): %w", len(obs.Responses)+1, s.Conn, err)
 			}
 			obs.Responses = append(obs.Responses, r)
-			head = false
 		case s.Close:
-			w.close()
-			closed = true
+			cc.w.close()
+			cc.closed = true
 		case s.Fill != nil:
-			if err := w.fill(s.Fill); err != nil {
+			if err := cc.w.fill(s.Fill); err != nil {
 				return obs, fmt.Errorf("send[%d]: %w", i, err)
 			}
 		}
 	}
-	if !closed {
+	// The rest of the expected responses come on the first connection.
+	main := conns[0]
+	if main != nil && !main.closed {
 		want := len(c.Expect.Responses)
 		if want == 0 && (c.Report == "" || c.Report == "head") && needsReport(c) {
 			want = 1
 		}
 		for len(obs.Responses) < want {
-			r, err := w.readResponse(head && len(obs.Responses) == 0)
+			r, err := main.read()
 			if err != nil {
 				return obs, fmt.Errorf("response %d: %w", len(obs.Responses)+1, err)
 			}
 			obs.Responses = append(obs.Responses, r)
 		}
 		if c.Expect.Connection == "closed" {
-			if err := w.waitClosed(); err != nil {
+			if err := main.w.waitClosed(); err != nil {
 				obs.notes = append(obs.notes, err.Error())
 			} else {
 				obs.Closed = true
@@ -199,6 +221,22 @@ func (k *Checker) Observe(ctx context.Context, c *Case) (*Observation, error) {
 		}
 	}
 	return obs, nil
+}
+
+// clientConn is one of a case's client connections.
+type clientConn struct {
+	w      *wireConn
+	heads  []bool // for each request written, whether it was HEAD
+	closed bool
+}
+
+// read reads the response to the oldest request not yet answered.
+func (cc *clientConn) read() (*wireResponse, error) {
+	head := false
+	if len(cc.heads) > 0 {
+		head, cc.heads = cc.heads[0], cc.heads[1:]
+	}
+	return cc.w.readResponse(head)
 }
 
 func needsReport(c *Case) bool {

@@ -34,6 +34,7 @@ type Case struct {
 // Step is one thing the client does: write bytes, pause, read a response,
 // close, or write a generated body.
 type Step struct {
+	Conn    int   `json:"conn,omitempty"` // which client connection: 0 (default) to 3, opened on first use
 	Data    Bytes `json:"data,omitempty"`
 	PauseMS int   `json:"pause_ms,omitempty"`
 	Read    bool  `json:"read,omitempty"`  // read the next response now
@@ -51,7 +52,7 @@ type Fill struct {
 
 // A step that is only data is written as a plain string.
 func (s Step) MarshalJSON() ([]byte, error) {
-	if s.PauseMS == 0 && !s.Read && !s.Close && s.Fill == nil {
+	if s.Conn == 0 && s.PauseMS == 0 && !s.Read && !s.Close && s.Fill == nil {
 		return s.Data.MarshalJSON()
 	}
 	type plain Step
@@ -277,6 +278,9 @@ func (c *Case) check() error {
 		}
 		if kinds != 1 {
 			return bad(fmt.Sprintf("send[%d]", i), "a step is exactly one of: data (a string), pause_ms, read, close, fill")
+		}
+		if s.Conn < 0 || s.Conn > 3 {
+			return bad(fmt.Sprintf("send[%d].conn", i), "%d is outside 0..3", s.Conn)
 		}
 		if s.PauseMS < 0 || s.PauseMS > 10000 {
 			return bad(fmt.Sprintf("send[%d].pause_ms", i), "%d is outside 1..10000", s.PauseMS)

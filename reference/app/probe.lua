@@ -1,0 +1,745 @@
+-- LASGI conformance probe. The protocol is fixtures/PROBE.md; in short:
+--
+-- The request header `lasgi-probe` holds a script (default: `drain start:200 end:ok`):
+-- actions separated by single spaces, each a verb with optional `:`-separated,
+-- percent-encoded arguments. The probe runs the actions in order and records what it
+-- observed: the scope, each received event, the length and Adler-32 of the request body,
+-- and the outcome of every `bad:` send and every failed send. The report goes out in the
+-- `lasgi-probe-report` header of the response head (`start`), and, with `token:T`, it is
+-- kept in this Lua state until a request with the script `report:T` fetches it.
+--
+-- One file, no dependencies, plain Lua 5.1 that also runs on Lua 5.4, LuaJIT and
+-- gopher-lua. Request data is only ever parsed, never evaluated.
+--
+-- Notes on the implementation:
+--   * The whole script is checked before the first action runs: an unknown action or a
+--     malformed argument is answered `400 text/plain` naming the action, and nothing else
+--     is done. An action that cannot run in the state it finds (`echo` before the head was
+--     sent) is recorded in `sends` and answered 400 when the head is not sent yet; either
+--     way the script ends there.
+--   * `receive` is never called inside `pcall`, so a server that does not make `pcall`
+--     yield-safe (Lua 5.1, gopher-lua) can still suspend the probe in `receive`. Every
+--     `send` is in `pcall`, as the protocol requires. `pcall` is looked up at call time,
+--     so a yield-safe replacement installed by the server is used whenever it was set.
+--   * `drain` and `echo` do nothing once the request body is complete (an `http.request`
+--     without `more_body = true`, or an `http.disconnect`, was received): receiving again
+--     would wait for the end of the response, which only the probe itself can bring.
+--   * Lists in the report (`events`, `sends`) are always JSON arrays, `[]` when empty;
+--     scope values follow scope.lua's mapping (an empty Lua table is `{}`).
+
+local byte, char, find, format, gsub, rep, sub =
+  string.byte, string.char, string.find, string.format, string.gsub, string.rep, string.sub
+local concat, sort = table.concat, table.sort
+local floor, huge = math.floor, math.huge
+local mathtype = math.type -- Lua 5.3+ only
+local error, getmetatable, pairs, rawget, setmetatable, tonumber, tostring, type =
+  error, getmetatable, pairs, rawget, setmetatable, tonumber, tostring, type
+
+local DEFAULT_SCRIPT = "drain start:200 end:ok"
+local REPORT_HEADER = "lasgi-probe-report"
+local MAX_RECORDED_BODY = 65536 -- body values are recorded while the total is at most this
+local MAX_KEPT = 1000 -- kept reports, the oldest dropped beyond this
+local PART = 65536 -- fill: bytes per body event
+local FILL_PART = rep("0123456789abcdef", 4096) -- PART bytes
+
+local START, BODY, TRAILERS = "http.response.start", "http.response.body", "http.response.trailers"
+
+-- ---------------------------------------------------------------------------------------
+-- JSON, with scope.lua's byte-string convention: each byte of a Lua string is one JSON
+-- character; printable ASCII 0x20-0x7E is itself (`"` and `\` escaped), every other byte
+-- is \u00XX. The text is printable ASCII, so it is also a valid header value.
+--
+-- Lua values map as in scope.lua (tables with keys exactly 1..n are arrays, other tables
+-- objects with sorted keys, empty tables {}, integral numbers without a decimal point,
+-- NaN and infinities null, other types "<typename>"), except that a table that contains
+-- itself is written "<cycle>" instead of failing. Two internal kinds of tables: LIST
+-- tables are always arrays (`[]` when empty), RAW tables hold JSON text written as is.
+
+-- table.concat(list, sep, 1, n), in groups of at most 1000 elements: gopher-lua's
+-- table.concat pushes every element and separator onto its fixed-size value stack and
+-- fails with "registry overflow" beyond about 2500 elements.
+local function join(list, n, sep)
+  while n > 1000 do
+    local groups, m = {}, 0
+    for i = 1, n, 1000 do
+      local j = i + 999
+      if j > n then
+        j = n
+      end
+      m = m + 1
+      groups[m] = concat(list, sep, i, j)
+    end
+    list, n = groups, m
+  end
+  return concat(list, sep, 1, n)
+end
+
+local NULL = {} -- an absent value written as null
+local LIST_MT = {} -- metatable of report lists
+local RAW_MT = {} -- metatable of {json_text}
+
+local function list()
+  return setmetatable({}, LIST_MT)
+end
+
+local function raw(text)
+  return setmetatable({ text }, RAW_MT)
+end
+
+local QUOTE = { ['"'] = '\\"', ["\\"] = "\\\\" }
+local CONTROL = {}
+for b = 0, 255 do
+  if b < 0x20 or b > 0x7e then
+    CONTROL[char(b)] = format("\\u%04x", b)
+  end
+end
+
+local function encode_string(s)
+  s = gsub(s, '["\\]', QUOTE)
+  s = gsub(s, "[^ -~]", CONTROL)
+  return '"' .. s .. '"'
+end
+
+local FORMATS = { "%.14g", "%.15g", "%.16g", "%.17g" }
+
+local function encode_number(n)
+  if n ~= n or n == huge or n == -huge then
+    return "null"
+  end
+  if mathtype and mathtype(n) == "integer" then
+    return format("%d", n)
+  end
+  if n == floor(n) and n > -2 ^ 53 and n < 2 ^ 53 then
+    return format("%d", n)
+  end
+  local s
+  for i = 1, #FORMATS do
+    s = format(FORMATS[i], n)
+    if tonumber(s) == n then
+      break
+    end
+  end
+  return s
+end
+
+local function key_string(k)
+  local t = type(k)
+  if t == "string" then
+    return k
+  elseif t == "number" then
+    return encode_number(k)
+  elseif t == "boolean" then
+    return k and "true" or "false"
+  end
+  return "<" .. t .. ">"
+end
+
+local function entry_less(a, b)
+  if a[1] ~= b[1] then
+    return a[1] < b[1]
+  end
+  return a[2] < b[2]
+end
+
+local encode_value
+
+-- Appends the JSON text of table t to out; returns the new length of out.
+local function encode_table(t, out, n, seen)
+  local mt = getmetatable(t)
+  if mt == RAW_MT then
+    n = n + 1; out[n] = t[1]
+    return n
+  end
+  if seen[t] then
+    n = n + 1; out[n] = '"<cycle>"'
+    return n
+  end
+  seen[t] = true
+
+  local count, is_array = 0, true
+  if mt == LIST_MT then
+    count = #t
+  else
+    for k in pairs(t) do
+      count = count + 1
+      if is_array and (type(k) ~= "number" or k < 1 or k ~= floor(k)) then
+        is_array = false
+      end
+    end
+    -- all keys are positive integers; they are exactly 1..count when none exceeds count
+    if is_array and count > 0 then
+      for i = 1, count do
+        if rawget(t, i) == nil then
+          is_array = false
+          break
+        end
+      end
+    end
+    if count == 0 then
+      is_array = false
+    end
+  end
+
+  if is_array then
+    n = n + 1; out[n] = "["
+    for i = 1, count do
+      if i > 1 then
+        n = n + 1; out[n] = ","
+      end
+      n = encode_value(rawget(t, i), out, n, seen)
+    end
+    n = n + 1; out[n] = "]"
+  elseif count == 0 then
+    n = n + 1; out[n] = "{}"
+  else
+    local entries = {}
+    for k, v in pairs(t) do
+      entries[#entries + 1] = { key_string(k), type(k), v }
+    end
+    sort(entries, entry_less)
+    n = n + 1; out[n] = "{"
+    for i = 1, #entries do
+      local e = entries[i]
+      if i > 1 then
+        n = n + 1; out[n] = ","
+      end
+      n = n + 1; out[n] = encode_string(e[1])
+      n = n + 1; out[n] = ":"
+      n = encode_value(e[3], out, n, seen)
+    end
+    n = n + 1; out[n] = "}"
+  end
+
+  seen[t] = nil
+  return n
+end
+
+encode_value = function(v, out, n, seen)
+  local t = type(v)
+  if v == NULL or v == nil then
+    n = n + 1; out[n] = "null"
+  elseif t == "table" then
+    n = encode_table(v, out, n, seen)
+  elseif t == "string" then
+    n = n + 1; out[n] = encode_string(v)
+  elseif t == "number" then
+    n = n + 1; out[n] = encode_number(v)
+  elseif t == "boolean" then
+    n = n + 1; out[n] = v and "true" or "false"
+  else
+    n = n + 1; out[n] = encode_string("<" .. t .. ">")
+  end
+  return n
+end
+
+local function encode(v)
+  local out = {}
+  local n = encode_value(v, out, 0, {})
+  return join(out, n, "")
+end
+
+local SCOPE_KEYS = {
+  "type", "asgi", "lasgi", "http_version", "method", "scheme", "path", "raw_path",
+  "query_string", "root_path", "headers", "client", "server", "state", "extensions",
+}
+
+-- The scope as JSON text: every key, the standard ones null when absent.
+local function encode_scope(scope)
+  if type(scope) ~= "table" then
+    return encode(scope)
+  end
+  local copy = {}
+  for k, v in pairs(scope) do
+    copy[k] = v
+  end
+  for i = 1, #SCOPE_KEYS do
+    if copy[SCOPE_KEYS[i]] == nil then
+      copy[SCOPE_KEYS[i]] = NULL
+    end
+  end
+  return encode(copy)
+end
+
+-- ---------------------------------------------------------------------------------------
+-- Adler-32 (RFC 1950) in plain arithmetic. Within a block of 4096 bytes the sums stay
+-- far below 2^53 (a < 2^21, b < 2^33), so the modulo is taken once per block.
+
+local MOD = 65521
+
+local function adler_update(a, b, s)
+  local n, i = #s, 1
+  while i <= n do
+    local stop = i + 4095
+    if stop > n then
+      stop = n
+    end
+    while i + 15 <= stop do
+      local c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16 = byte(s, i, i + 15)
+      a = a + c1; b = b + a
+      a = a + c2; b = b + a
+      a = a + c3; b = b + a
+      a = a + c4; b = b + a
+      a = a + c5; b = b + a
+      a = a + c6; b = b + a
+      a = a + c7; b = b + a
+      a = a + c8; b = b + a
+      a = a + c9; b = b + a
+      a = a + c10; b = b + a
+      a = a + c11; b = b + a
+      a = a + c12; b = b + a
+      a = a + c13; b = b + a
+      a = a + c14; b = b + a
+      a = a + c15; b = b + a
+      a = a + c16; b = b + a
+      i = i + 16
+    end
+    while i <= stop do
+      a = a + byte(s, i); b = b + a
+      i = i + 1
+    end
+    a = a % MOD
+    b = b % MOD
+  end
+  return a, b
+end
+
+-- ---------------------------------------------------------------------------------------
+-- The script
+
+-- Splits s at each occurrence of the one-character sep, keeping empty fields.
+local function split(s, sep)
+  local out, n, i = {}, 0, 1
+  while true do
+    local j = find(s, sep, i, true)
+    n = n + 1
+    if not j then
+      out[n] = sub(s, i)
+      return out, n
+    end
+    out[n] = sub(s, i, j - 1)
+    i = j + 1
+  end
+end
+
+local function unhex(h)
+  return char(tonumber(h, 16))
+end
+
+-- Percent-decodes s; nil when a `%` is not followed by two hex digits.
+local function decode_arg(s)
+  if find((gsub(s, "%%%x%x", "")), "%", 1, true) then
+    return nil
+  end
+  return (gsub(s, "%%(%x%x)", unhex))
+end
+
+-- verb -> {fewest arguments, most arguments}
+local VERBS = {
+  token = { 1, 1 }, recv = { 0, 0 }, drain = { 0, 0 }, hdr = { 2, 2 }, trailers = { 0, 0 },
+  noreport = { 0, 0 }, start = { 1, 1 }, body = { 1, 1 }, ["end"] = { 0, 1 }, fill = { 1, 1 },
+  echo = { 0, 0 }, trailer = { 2, 2 }, sendtrailers = { 0, 0 }, bad = { 1, 1 }, raise = { 1, 1 },
+  ["return"] = { 0, 0 }, report = { 1, 1 },
+}
+
+-- The invalid events of bad:KIND, a new table each time.
+local BAD = {
+  ["not-table"] = function() return START end,
+  ["no-type"] = function() return { status = 200 } end,
+  ["unknown-type"] = function() return { type = "http.response.begin" } end,
+  ["status-string"] = function() return { type = START, status = "200" } end,
+  ["status-float"] = function() return { type = START, status = 200.5 } end,
+  ["status-missing"] = function() return { type = START } end,
+  ["status-1xx"] = function() return { type = START, status = 103 } end,
+  ["status-600"] = function() return { type = START, status = 600 } end,
+  ["headers-map"] = function() return { type = START, status = 200, headers = { ["x-a"] = "1" } } end,
+  ["header-single"] = function() return { type = START, status = 200, headers = { { "x-a" } } } end,
+  ["header-number"] = function() return { type = START, status = 200, headers = { { "x-a", 1 } } } end,
+  ["header-upper"] = function() return { type = START, status = 200, headers = { { "X-A", "1" } } } end,
+  ["header-crlf"] = function()
+    return { type = START, status = 200, headers = { { "x-a", "1\r\nx-b: 2" } } }
+  end,
+  ["header-space"] = function() return { type = START, status = 200, headers = { { "x a", "1" } } } end,
+  ["header-empty-name"] = function() return { type = START, status = 200, headers = { { "", "1" } } } end,
+  ["trailers-number"] = function() return { type = START, status = 200, trailers = 1 } end,
+  ["content-length-bad"] = function()
+    return { type = START, status = 200, headers = { { "content-length", "ten" } } }
+  end,
+  ["body-before-start"] = function() return { type = BODY, body = "x" } end,
+  ["start-again"] = function() return { type = START, status = 200 } end,
+  ["body-number"] = function() return { type = BODY, body = 5 } end,
+  ["more-body-string"] = function() return { type = BODY, body = "", more_body = "yes" } end,
+  ["body-nonempty"] = function() return { type = BODY, body = "x", more_body = true } end,
+  ["trailers-unasked"] = function() return { type = TRAILERS, headers = {} } end,
+  ["more-trailers-string"] = function() return { type = TRAILERS, headers = {}, more_trailers = "no" } end,
+  ["after-complete"] = function() return { type = BODY, body = "late" } end,
+}
+
+-- Parses the script. Returns the list of actions and the token (or nil), or nil, the
+-- offending action text and the reason.
+local function parse(script)
+  local pieces, count = split(script, " ")
+  local actions, token = {}, nil
+  for i = 1, count do
+    local text = pieces[i]
+    local fields, nfields = split(text, ":")
+    local verb = fields[1]
+    local arity = VERBS[verb]
+    if not arity then
+      return nil, text, "unknown action"
+    end
+    local nargs = nfields - 1
+    if nargs < arity[1] or nargs > arity[2] then
+      return nil, text, "wrong number of arguments for " .. verb
+    end
+    local args = {}
+    for j = 1, nargs do
+      local arg = decode_arg(fields[j + 1])
+      if arg == nil then
+        return nil, text, "bad percent-encoding in argument " .. j
+      end
+      args[j] = arg
+    end
+    local action = { verb = verb, text = text, args = args }
+    if verb == "start" then
+      if not find(args[1], "^%d+$") or #args[1] > 9 then
+        return nil, text, "status is not a decimal integer"
+      end
+      action.status = tonumber(args[1])
+    elseif verb == "fill" then
+      if not find(args[1], "^%d+$") or #args[1] > 15 then
+        return nil, text, "length is not a decimal integer"
+      end
+      action.count = tonumber(args[1])
+    elseif verb == "bad" then
+      if not BAD[args[1]] then
+        return nil, text, "unknown kind of invalid event"
+      end
+    elseif verb == "report" then
+      if count ~= 1 then
+        return nil, text, "report must be the only action"
+      end
+    elseif verb == "token" then
+      token = args[1]
+    end
+    actions[i] = action
+  end
+  return actions, token
+end
+
+-- ---------------------------------------------------------------------------------------
+-- Reports
+
+local function new_exchange(scope)
+  return {
+    scope_json = raw(encode_scope(scope)),
+    events = list(),
+    sends = list(),
+    seen = 0, -- body bytes received, recorded or not
+    length = 0, -- http.request body bytes
+    a = 1, b = 0, -- Adler-32 state
+    complete = false, -- the request body is complete (or the client is gone)
+    head = {}, -- pending response headers
+    trailer_list = {}, -- pending trailers
+    want_trailers = false,
+    noreport = false,
+    head_sent = false,
+  }
+end
+
+local function report(x, full)
+  local events = x.events
+  if not full then
+    events = list()
+    for i = 1, #x.events do
+      local e = x.events[i]
+      events[i] = { type = e.type, more_body = e.more_body, len = e.len }
+    end
+  end
+  return {
+    scope = x.scope_json,
+    events = events,
+    body = { len = x.length, adler32 = x.b * 65536 + x.a },
+    sends = x.sends,
+  }
+end
+
+local function describe(err)
+  local ok, s = pcall(tostring, err)
+  if ok and type(s) == "string" then
+    return s
+  end
+  return "<" .. type(err) .. ">"
+end
+
+local function record(x, action, ok, err)
+  local sends = x.sends
+  sends[#sends + 1] = { action = action, ok = ok, error = ok and NULL or describe(err) }
+end
+
+local function is_disconnected(err)
+  return find(describe(err), "lasgi: disconnected:", 1, true) ~= nil
+end
+
+-- Kept reports: token -> {seq, exchange}; queue holds {token, seq} oldest first, with
+-- stale entries (replaced or fetched reports) skipped when met and compacted now and then.
+local kept, kept_count, seq = {}, 0, 0
+local queue, qhead, qtail = {}, 1, 0
+
+local function keep(token, x)
+  seq = seq + 1
+  if kept[token] == nil then
+    kept_count = kept_count + 1
+  end
+  kept[token] = { seq = seq, exchange = x }
+  qtail = qtail + 1
+  queue[qtail] = { token, seq }
+  while kept_count > MAX_KEPT do
+    local e = queue[qhead]
+    queue[qhead] = nil
+    qhead = qhead + 1
+    local k = kept[e[1]]
+    if k and k.seq == e[2] then
+      kept[e[1]] = nil
+      kept_count = kept_count - 1
+    end
+  end
+  if qtail - qhead + 1 > 2 * MAX_KEPT then
+    local fresh, n = {}, 0
+    for i = qhead, qtail do
+      local e = queue[i]
+      local k = kept[e[1]]
+      if k and k.seq == e[2] then
+        n = n + 1
+        fresh[n] = e
+      end
+    end
+    queue, qhead, qtail = fresh, 1, n
+  end
+end
+
+local function forget(token, k)
+  if kept[token] == k then
+    kept[token] = nil
+    kept_count = kept_count - 1
+  end
+end
+
+-- ---------------------------------------------------------------------------------------
+-- Receiving and sending
+
+-- Calls receive() once and records the event.
+local function receive_one(x, receive)
+  local ev = receive()
+  local rec = { type = NULL, more_body = NULL, len = NULL }
+  if type(ev) == "table" then
+    local t, body, more = ev.type, ev.body, ev.more_body
+    if t ~= nil then
+      rec.type = t
+    end
+    if more ~= nil then
+      rec.more_body = more
+    end
+    if type(body) == "string" then
+      local n = #body
+      rec.len = n
+      x.seen = x.seen + n
+      if x.seen <= MAX_RECORDED_BODY then
+        rec.body = body
+      end
+      if t == "http.request" then
+        x.length = x.length + n
+        x.a, x.b = adler_update(x.a, x.b, body)
+      end
+    end
+    if (t == "http.request" and more ~= true) or t == "http.disconnect" then
+      x.complete = true
+    end
+  end
+  local events = x.events
+  events[#events + 1] = rec
+  return ev
+end
+
+-- Sends ev in pcall. Returns nothing when it was accepted; otherwise records the error
+-- and returns true (the script ends) and the error when it must be raised again.
+local function try_send(x, send, action, ev)
+  local ok, err = pcall(send, ev)
+  if ok then
+    return nil
+  end
+  record(x, action, false, err)
+  if is_disconnected(err) then
+    return true, err
+  end
+  return true, nil
+end
+
+-- A complete response in two sends. Returns as try_send, and the error.
+local function answer(x, send, action, status, content_type, text)
+  local stop, err = try_send(x, send, action,
+    { type = START, status = status, headers = { { "content-type", content_type } } })
+  if stop then
+    return stop, err
+  end
+  return try_send(x, send, action, { type = BODY, body = text, more_body = false })
+end
+
+-- An action that cannot run: recorded, answered 400 when the head is not sent yet.
+local function refuse(x, send, action, reason)
+  record(x, action, false, "probe: " .. reason)
+  if x.head_sent then
+    return true, nil
+  end
+  local stop, err = answer(x, send, action, 400, "text/plain", "probe: " .. reason .. ": " .. action .. "\n")
+  return true, err
+end
+
+-- Runs the actions. Returns true and the error value when the app must raise it.
+local function run(x, actions, receive, send)
+  for i = 1, #actions do
+    local action = actions[i]
+    local verb, args, text = action.verb, action.args, action.text
+    local stop, err
+    if verb == "recv" then
+      receive_one(x, receive)
+    elseif verb == "drain" then
+      while not x.complete do
+        if type(receive_one(x, receive)) ~= "table" then
+          break
+        end
+      end
+    elseif verb == "hdr" then
+      x.head[#x.head + 1] = { args[1], args[2] }
+    elseif verb == "trailers" then
+      x.want_trailers = true
+    elseif verb == "noreport" then
+      x.noreport = true
+    elseif verb == "start" then
+      local headers = {}
+      for j = 1, #x.head do
+        headers[j] = { x.head[j][1], x.head[j][2] }
+      end
+      if not x.noreport then
+        headers[#headers + 1] = { REPORT_HEADER, encode(report(x, false)) }
+      end
+      local ev = { type = START, status = action.status, headers = headers }
+      if x.want_trailers then
+        ev.trailers = true
+      end
+      stop, err = try_send(x, send, text, ev)
+      if not stop then
+        x.head_sent = true
+      end
+    elseif verb == "body" then
+      stop, err = try_send(x, send, text, { type = BODY, body = args[1], more_body = true })
+    elseif verb == "end" then
+      stop, err = try_send(x, send, text, { type = BODY, body = args[1] or "", more_body = false })
+    elseif verb == "fill" then
+      local left = action.count
+      while left > 0 and not stop do
+        local part = FILL_PART
+        if left < PART then
+          part = sub(FILL_PART, 1, left)
+        end
+        left = left - #part
+        stop, err = try_send(x, send, text, { type = BODY, body = part, more_body = true })
+      end
+    elseif verb == "echo" then
+      if not x.head_sent then
+        stop, err = refuse(x, send, text, "echo before the response head was sent")
+      end
+      while not stop and not x.complete do
+        local ev = receive_one(x, receive)
+        if type(ev) ~= "table" then
+          break
+        end
+        local body = ev.body
+        if ev.type == "http.request" and type(body) == "string" and body ~= "" then
+          stop, err = try_send(x, send, text, { type = BODY, body = body, more_body = true })
+        end
+      end
+    elseif verb == "trailer" then
+      x.trailer_list[#x.trailer_list + 1] = { args[1], args[2] }
+    elseif verb == "sendtrailers" then
+      local headers = x.trailer_list
+      x.trailer_list = {}
+      stop, err = try_send(x, send, text, { type = TRAILERS, headers = headers, more_trailers = false })
+    elseif verb == "bad" then
+      local ev = BAD[args[1]]()
+      local ok, e = pcall(send, ev)
+      record(x, text, ok, e)
+      if ok and type(ev) == "table" and ev.type == START then
+        x.head_sent = true
+      end
+    elseif verb == "raise" then
+      return true, args[1]
+    elseif verb == "return" then
+      return false
+    end
+    -- token: taken by parse; report: handled before run
+    if stop then
+      return err ~= nil, err
+    end
+  end
+  return false
+end
+
+-- Answers report:T.
+local function fetch(token, send)
+  local k = kept[token]
+  local x = { sends = list() } -- answer() records failed sends here; nobody reads it
+  if k == nil then
+    local _, err = answer(x, send, "report", 404, "text/plain",
+      "probe: no report is kept under this token in this Lua state\n")
+    return err
+  end
+  local stop, err = answer(x, send, "report", 200, "application/json", encode(report(k.exchange, true)))
+  if not stop then
+    forget(token, k)
+  end
+  return err
+end
+
+return function(scope, receive, send)
+  local script
+  local headers = type(scope) == "table" and scope.headers
+  if type(headers) == "table" then
+    for i = 1, #headers do
+      local h = headers[i]
+      if type(h) == "table" and h[1] == "lasgi-probe" and type(h[2]) == "string" then
+        script = h[2]
+        break
+      end
+    end
+  end
+  if script == nil then
+    script = DEFAULT_SCRIPT
+  end
+
+  local actions, token, reason = parse(script)
+  if actions == nil then
+    local bad_action = token
+    local _, err = answer({ sends = list() }, send, bad_action, 400, "text/plain",
+      "probe: " .. reason .. ": " .. bad_action .. "\n")
+    if err ~= nil then
+      error(err, 0)
+    end
+    return
+  end
+  if actions[1].verb == "report" then
+    local err = fetch(actions[1].args[1], send)
+    if err ~= nil then
+      error(err, 0)
+    end
+    return
+  end
+
+  local x = new_exchange(scope)
+  local raise, err = run(x, actions, receive, send)
+  if token ~= nil then
+    keep(token, x)
+  end
+  if raise then
+    error(err, 0)
+  end
+end
