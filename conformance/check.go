@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"hash/adler32"
+	"net"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -55,6 +57,8 @@ type Observation struct {
 	Report    map[string]any // the probe's report, nil when none came
 	Closed    bool           // the server closed the connection
 	AppCalled *bool          // for app_not_called: nil when unknown
+	Client    []any          // the first connection's local end, as scope.client should show it
+	Server    []any          // and its remote end, as scope.server should show it
 	notes     []string       // things worth saying when the case fails
 }
 
@@ -139,6 +143,9 @@ func (k *Checker) Observe(ctx context.Context, c *Case) (*Observation, error) {
 			return nil, err
 		}
 		conns[i] = &clientConn{w: w}
+		if i == 0 {
+			obs.Client, obs.Server = addrPair(w.nc.LocalAddr()), addrPair(w.nc.RemoteAddr())
+		}
 		return conns[i], nil
 	}
 
@@ -161,6 +168,9 @@ func (k *Checker) Observe(ctx context.Context, c *Case) (*Observation, error) {
 		switch {
 		case s.Data != "":
 			data := strings.Replace(string(s.Data), ProbePlaceholder, probeLine(c.Probe, token), 1)
+			if s.Repeat > 1 {
+				data = strings.Repeat(data, s.Repeat)
+			}
 			cc.heads = append(cc.heads, strings.HasPrefix(data, "HEAD "))
 			if err := cc.w.write([]byte(data)); err != nil {
 				if c.Expect.Connection == "closed" || len(c.Expect.Responses) > len(obs.Responses) {
@@ -465,8 +475,9 @@ func compare(c *Case, obs *Observation) []string {
 		add("the app must not be called for this request, but the probe ran")
 	}
 	if want.Scope != nil {
+		wantScope := substituteAddrs(want.Scope, obs)
 		sub := map[string]any{}
-		for k := range want.Scope {
+		for k := range wantScope {
 			v, ok := got.Scope[k]
 			if ok {
 				sub[k] = v
@@ -474,7 +485,7 @@ func compare(c *Case, obs *Observation) []string {
 				sub[k] = "(absent)"
 			}
 		}
-		if d := cmp.Diff(normalizeNumbers(want.Scope), normalizeNumbers(sub)); d != "" {
+		if d := cmp.Diff(normalizeNumbers(wantScope), normalizeNumbers(sub)); d != "" {
 			add("scope differs (-expected +got):\n%s", d)
 		}
 	}
@@ -587,6 +598,11 @@ func Record(c *Case, obs *Observation) Expect {
 	if e.Scope != nil {
 		for k := range e.Scope {
 			e.Scope[k] = asBytes(got.Scope[k])
+			for placeholder, addr := range map[string][]any{ClientPlaceholder: obs.Client, ServerPlaceholder: obs.Server} {
+				if cmp.Equal(normalizeNumbers(got.Scope[k]), normalizeNumbers(addr)) && addr != nil {
+					e.Scope[k] = placeholder
+				}
+			}
 		}
 	}
 	if e.Events != nil {
@@ -643,4 +659,36 @@ func asBytes(v any) any {
 		return out
 	}
 	return v
+}
+
+// Placeholders a fixture's expected scope may use for the addresses of the
+// checker's own connection, which change with every run.
+const (
+	ClientPlaceholder = "{client}" // [host, port] of the checker's end
+	ServerPlaceholder = "{server}" // [host, port] of the server's end
+)
+
+func addrPair(a net.Addr) []any {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return nil
+	}
+	p, _ := strconv.Atoi(port)
+	return []any{host, float64(p)}
+}
+
+// substituteAddrs replaces the address placeholders in an expected scope.
+func substituteAddrs(scope map[string]any, obs *Observation) map[string]any {
+	out := make(map[string]any, len(scope))
+	for k, v := range scope {
+		switch v {
+		case ClientPlaceholder:
+			out[k] = obs.Client
+		case ServerPlaceholder:
+			out[k] = obs.Server
+		default:
+			out[k] = v
+		}
+	}
+	return out
 }

@@ -36,6 +36,7 @@ type Case struct {
 type Step struct {
 	Conn    int   `json:"conn,omitempty"` // which client connection: 0 (default) to 3, opened on first use
 	Data    Bytes `json:"data,omitempty"`
+	Repeat  int   `json:"repeat,omitempty"` // write Data this many times (default once)
 	PauseMS int   `json:"pause_ms,omitempty"`
 	Read    bool  `json:"read,omitempty"`  // read the next response now
 	Close   bool  `json:"close,omitempty"` // close the connection
@@ -52,7 +53,7 @@ type Fill struct {
 
 // A step that is only data is written as a plain string.
 func (s Step) MarshalJSON() ([]byte, error) {
-	if s.Conn == 0 && s.PauseMS == 0 && !s.Read && !s.Close && s.Fill == nil {
+	if s.Conn == 0 && s.Repeat == 0 && s.PauseMS == 0 && !s.Read && !s.Close && s.Fill == nil {
 		return s.Data.MarshalJSON()
 	}
 	type plain Step
@@ -278,6 +279,9 @@ func (c *Case) check() error {
 		}
 		if kinds != 1 {
 			return bad(fmt.Sprintf("send[%d]", i), "a step is exactly one of: data (a string), pause_ms, read, close, fill")
+		}
+		if s.Repeat < 0 || s.Repeat > 1<<24 || (s.Repeat > 0 && s.Data == "") {
+			return bad(fmt.Sprintf("send[%d].repeat", i), "repeats data 1..16777216 times")
 		}
 		if s.Conn < 0 || s.Conn > 3 {
 			return bad(fmt.Sprintf("send[%d].conn", i), "%d is outside 0..3", s.Conn)

@@ -19,6 +19,10 @@ const (
 	// drainLimit is how much unread request body the server reads and drops
 	// to keep a connection alive after the response; beyond it, it closes.
 	drainLimit = 256 << 10
+	// lingerTime and lingerBytes bound the lingering close after an error
+	// response.
+	lingerTime  = 500 * time.Millisecond
+	lingerBytes = 4 << 20
 )
 
 // conn serves one client connection: requests one after another (pipelined
@@ -90,8 +94,23 @@ func (c *conn) refuse(err error) {
 	if errors.As(err, &he) {
 		c.nc.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout))
 		writeError(c.bw, he.status, he.msg)
-		c.bw.Flush()
+		if c.bw.Flush() == nil {
+			c.lingeringClose()
+		}
 	}
+}
+
+// lingeringClose half-closes the connection and reads what the client is
+// still sending for a moment before the close. Closing with unread data in
+// the socket makes the kernel send a reset, which can destroy the error
+// response before the client reads it.
+func (c *conn) lingeringClose() {
+	tc, ok := c.nc.(interface{ CloseWrite() error })
+	if !ok || tc.CloseWrite() != nil {
+		return
+	}
+	c.nc.SetReadDeadline(time.Now().Add(lingerTime))
+	io.CopyN(io.Discard, c.br, lingerBytes)
 }
 
 // exchange runs one request through the app and reports whether the
