@@ -41,7 +41,8 @@ func CheckScript(script string) error {
 	if script == "" {
 		return nil
 	}
-	for i, action := range strings.Split(script, " ") {
+	actions := strings.Split(script, " ")
+	for i, action := range actions {
 		parts := strings.Split(action, ":")
 		arity, ok := verbArity[parts[0]]
 		if !ok {
@@ -57,24 +58,36 @@ func CheckScript(script string) error {
 		}
 		switch parts[0] {
 		case "start":
-			if n, err := strconv.Atoi(parts[1]); err != nil || n < 0 {
+			if !allDigits(parts[1], 9) {
 				return fmt.Errorf("action %d: start takes a status number, got %q", i+1, parts[1])
 			}
 		case "fill":
-			if n, err := strconv.ParseInt(parts[1], 10, 64); err != nil || n < 0 {
+			if !allDigits(parts[1], 15) {
 				return fmt.Errorf("action %d: fill takes a byte count, got %q", i+1, parts[1])
 			}
 		case "bad":
 			if !contains(badKinds, parts[1]) {
 				return fmt.Errorf("action %d: unknown invalid event %q (see fixtures/PROBE.md)", i+1, parts[1])
 			}
-		case "report", "token":
-			if i > 0 && parts[0] == "report" {
+		case "report":
+			if len(actions) > 1 {
 				return fmt.Errorf("report:T stands alone")
 			}
 		}
 	}
 	return nil
+}
+
+func allDigits(s string, most int) bool {
+	if s == "" || len(s) > most {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // PercentEncode encodes a probe argument.

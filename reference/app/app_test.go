@@ -825,7 +825,7 @@ func expectScopeResponse(steps []Step, scope map[string]any, events []map[string
 
 var _ = Describe("the embedded files", func() {
 	It("lists the apps sorted", func() {
-		Expect(app.Names()).To(Equal([]string{"echo.lua", "hello.lua", "scope.lua", "stream.lua"}))
+		Expect(app.Names()).To(Equal([]string{"echo.lua", "hello.lua", "probe.lua", "scope.lua", "stream.lua"}))
 	})
 
 	It("returns each app's source as on disk", func() {
@@ -842,7 +842,7 @@ var _ = Describe("the embedded files", func() {
 		_, err := app.Source("nope.lua")
 		Expect(err).To(MatchError(And(
 			ContainSubstring(`"nope.lua"`),
-			ContainSubstring("echo.lua, hello.lua, scope.lua, stream.lua"),
+			ContainSubstring("echo.lua, hello.lua, probe.lua, scope.lua, stream.lua"),
 		)))
 	})
 })

@@ -6,6 +6,7 @@
 //   - echo.lua:   reads the body, answers with the method, path, headers and body
 //   - stream.lua: streamed responses (?parts=N, ?size=BYTES) and /echo streaming the body back
 //   - scope.lua:  answers with the scope and the http.request events as JSON
+//   - probe.lua:  the conformance probe: acts out lasgi-check's scripts and reports (fixtures/PROBE.md)
 package app
 
 import (

@@ -26,6 +26,14 @@
 --     would wait for the end of the response, which only the probe itself can bring.
 --   * Lists in the report (`events`, `sends`) are always JSON arrays, `[]` when empty;
 --     scope values follow scope.lua's mapping (an empty Lua table is `{}`).
+--   * Each entry of `events` has `type`, `more_body` and `len` (null when absent, `len`
+--     null when `body` is not a string), and `body` while the bodies received so far,
+--     this one included, total at most 65536 bytes. Each entry of `sends` has `action`
+--     (the action as written in the script), `ok` and `error` (null when ok). A `bad:`
+--     send never ends the script, whatever its outcome.
+--   * The first `lasgi-probe` header counts. With several `token:` actions the last one
+--     counts; a token used again replaces the report kept under it. A kept report is
+--     forgotten once the answer to `report:T` was sent without error.
 
 local byte, char, find, format, gsub, rep, sub =
   string.byte, string.char, string.find, string.format, string.gsub, string.rep, string.sub
@@ -94,10 +102,26 @@ for b = 0, 255 do
   end
 end
 
-local function encode_string(s)
+-- gopher-lua's gsub copies the whole result so far for each replacement, which is
+-- quadratic; long strings are therefore escaped in slices of 128 bytes.
+local SLICE = 128
+
+local function escape(s)
   s = gsub(s, '["\\]', QUOTE)
-  s = gsub(s, "[^ -~]", CONTROL)
-  return '"' .. s .. '"'
+  return (gsub(s, "[^ -~]", CONTROL))
+end
+
+local function encode_string(s)
+  local n = #s
+  if n <= SLICE then
+    return '"' .. escape(s) .. '"'
+  end
+  local parts, m = {}, 0
+  for i = 1, n, SLICE do
+    m = m + 1
+    parts[m] = escape(sub(s, i, i + SLICE - 1))
+  end
+  return '"' .. join(parts, m, "") .. '"'
 end
 
 local FORMATS = { "%.14g", "%.15g", "%.16g", "%.17g" }
