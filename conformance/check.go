@@ -199,7 +199,9 @@ func (k *Checker) Observe(ctx context.Context, c *Case) (*Observation, error) {
 	main := conns[0]
 	if main != nil && !main.closed {
 		want := len(c.Expect.Responses)
-		if want == 0 && (c.Report == "" || c.Report == "head") && needsReport(c) {
+		if want == 0 && needsReport(c) {
+			// The report is in its head, or (kept) is complete once the
+			// app has answered.
 			want = 1
 		}
 		for len(obs.Responses) < want {
@@ -258,7 +260,7 @@ func needsReport(c *Case) bool {
 // head of the first response that carries one.
 func (k *Checker) collectReport(ctx context.Context, c *Case, token string, obs *Observation) error {
 	if c.Expect.AppNotCalled {
-		kept, err := k.fetchReport(ctx, token)
+		kept, err := k.fetchReport(ctx, token, false)
 		if err != nil {
 			return err
 		}
@@ -270,7 +272,7 @@ func (k *Checker) collectReport(ctx context.Context, c *Case, token string, obs 
 		return nil
 	}
 	if c.Report == "kept" {
-		kept, err := k.fetchReport(ctx, token)
+		kept, err := k.fetchReport(ctx, token, true)
 		if err != nil {
 			return err
 		}
@@ -294,10 +296,17 @@ func (k *Checker) collectReport(ctx context.Context, c *Case, token string, obs 
 }
 
 // fetchReport asks for the report kept under token, on fresh connections,
-// until one answers 200 or attempts run out (nil, nil: not found).
-func (k *Checker) fetchReport(ctx context.Context, token string) (map[string]any, error) {
-	const attempts = 8
-	for i := 0; i < attempts; i++ {
+// until one answers 200 (nil, nil: not found). A report that must exist is
+// waited for until the step deadline: the app may still be finishing, or the
+// requests may keep reaching other workers. One that should not exist is
+// asked for a few times only.
+func (k *Checker) fetchReport(ctx context.Context, token string, patient bool) (map[string]any, error) {
+	deadline := time.Now().Add(k.timeout())
+	pause := 5 * time.Millisecond
+	for i := 0; ; i++ {
+		if patient && time.Now().After(deadline) || !patient && i == 4 {
+			return nil, nil
+		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
@@ -326,12 +335,14 @@ func (k *Checker) fetchReport(ctx context.Context, token string) (map[string]any
 			m, _ := rep.(map[string]any)
 			return m, nil
 		case 404:
-			time.Sleep(10 * time.Millisecond) // the app may still be finishing
+			time.Sleep(pause)
+			if patient {
+				pause = min(2*pause, 100*time.Millisecond)
+			}
 		default:
 			return nil, fmt.Errorf("fetching the probe report: status %d", r.Status)
 		}
 	}
-	return nil, nil
 }
 
 var ruleInError = regexp.MustCompile(`lasgi: ([a-z0-9]+(?:\.[a-z0-9-]+)+|disconnected): `)
@@ -342,7 +353,8 @@ func observed(obs *Observation) Expect {
 	var e Expect
 	for _, r := range obs.Responses {
 		status := r.Status
-		resp := Response{Status: &status, Framing: r.Framing}
+		truncated := r.Truncated
+		resp := Response{Status: &status, Framing: r.Framing, Truncated: &truncated}
 		for _, h := range r.Headers {
 			resp.Headers = append(resp.Headers, [2]Bytes{Bytes(h[0]), Bytes(h[1])})
 		}
@@ -464,6 +476,13 @@ func compare(c *Case, obs *Observation) []string {
 		if w.BodySum != nil && *w.BodySum != *g.BodySum {
 			add("%sbody: expected %d bytes with Adler-32 %08x, got %d bytes with %08x", where, w.BodySum.Len, w.BodySum.Adler32, g.BodySum.Len, g.BodySum.Adler32)
 		}
+		if w.Truncated != nil && *w.Truncated != *g.Truncated {
+			if *w.Truncated {
+				add("%sthe response must be cut off (the connection closed before the body's framing ended), but it was complete", where)
+			} else {
+				add("%sthe connection closed before the body's framing ended (a cut-off response)", where)
+			}
+		}
 		if missing := subsequence(w.Trailers, g.Trailers); missing != "" {
 			add("%strailers: expected %s among:\n%s", where, missing, formatFields(g.Trailers))
 		}
@@ -512,7 +531,7 @@ func subsequence(want, got [][2]Bytes) string {
 	for _, w := range want {
 		found := false
 		for ; j < len(got); j++ {
-			if strings.EqualFold(string(got[j][0]), string(w[0])) && got[j][1] == w[1] {
+			if strings.EqualFold(string(got[j][0]), string(w[0])) && (got[j][1] == w[1] || w[1] == AnyValue) {
 				found = true
 				j++
 				break
@@ -594,6 +613,9 @@ func Record(c *Case, obs *Observation) Expect {
 		if w.Trailers != nil {
 			w.Trailers = recordHeaders(w.Trailers, g.Trailers)
 		}
+		if w.Truncated != nil {
+			w.Truncated = g.Truncated
+		}
 	}
 	if e.Scope != nil {
 		for k := range e.Scope {
@@ -617,8 +639,12 @@ func Record(c *Case, obs *Observation) Expect {
 	return e
 }
 
+// AnyValue as an expected header value matches any value: the header must
+// be there, whatever it says (a date, say).
+const AnyValue = "{any}"
+
 // recordHeaders keeps the pinned header names, with the values observed (the
-// first unused field of each name, in order).
+// first unused field of each name, in order); a pinned AnyValue stays.
 func recordHeaders(pinned, got [][2]Bytes) [][2]Bytes {
 	used := make([]bool, len(got))
 	var out [][2]Bytes
@@ -626,6 +652,9 @@ func recordHeaders(pinned, got [][2]Bytes) [][2]Bytes {
 		for j, g := range got {
 			if !used[j] && strings.EqualFold(string(g[0]), string(p[0])) {
 				used[j] = true
+				if p[1] == AnyValue {
+					g[1] = AnyValue
+				}
 				out = append(out, g)
 				break
 			}

@@ -98,6 +98,8 @@ type Response struct {
 	BodySum  *BodySum   `json:"body_sum,omitempty"`
 	Framing  string     `json:"framing,omitempty"` // "length", "chunked", "close" or "none"
 	Trailers [][2]Bytes `json:"trailers,omitempty"`
+	// Truncated: the connection closed before the body's framing ended.
+	Truncated *bool `json:"truncated,omitempty"`
 }
 
 // Event is a receive() event as the probe reports it.

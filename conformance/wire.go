@@ -30,7 +30,13 @@ type wireResponse struct {
 	BodyLen  int64
 	Adler32  uint32
 	Trailers [][2]string
+	// Truncated: the connection closed before the framing said the body
+	// ended (what a server does when an app fails mid-response).
+	Truncated bool
 }
+
+// errTruncated marks a body cut off by the connection closing.
+var errTruncated = errors.New("truncated")
 
 func (r *wireResponse) header(name string) (string, bool) {
 	for _, h := range r.Headers {
@@ -226,6 +232,10 @@ func (w *wireConn) readBody(r *wireResponse, head bool) error {
 		r.Body = keep.Bytes()
 	}
 	r.Adler32 = sum.Sum32()
+	if errors.Is(err, errTruncated) {
+		r.Truncated = true
+		return nil
+	}
 	return err
 }
 
@@ -238,7 +248,7 @@ func (w *wireConn) copyN(n int64, sink func([]byte)) error {
 		n -= int64(k)
 		if err != nil {
 			if errors.Is(err, io.EOF) {
-				return fmt.Errorf("the connection closed %d bytes before the end of the declared content-length", n)
+				return errTruncated
 			}
 			return fmt.Errorf("reading the body: %w", describeNetErr(err))
 		}
@@ -267,7 +277,7 @@ func (w *wireConn) readChunked(r *wireResponse, sink func([]byte)) error {
 		line, err := w.readLine(&budget)
 		if err != nil {
 			if errors.Is(err, io.EOF) {
-				return errors.New("the connection closed inside a chunked body (no terminating chunk)")
+				return errTruncated
 			}
 			return fmt.Errorf("reading a chunk size: %w", err)
 		}
