@@ -125,6 +125,9 @@ func (w *wireConn) readLine(budget *int) (string, error) {
 		if errors.Is(err, io.EOF) && len(line) == 0 {
 			return "", io.EOF
 		}
+		if errors.Is(err, io.EOF) {
+			return "", fmt.Errorf("the connection closed in the middle of a line, after %q", clip(string(line)))
+		}
 		return "", describeNetErr(err)
 	}
 	return strings.TrimRight(string(line), "\r\n"), nil

@@ -1,0 +1,219 @@
+package cli_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/lasgi/lasgi/conformance/cli"
+	"github.com/lasgi/lasgi/reference/app"
+)
+
+func TestCLI(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "lasgi-check")
+}
+
+// run calls lasgi-check in-process and returns exit code, stdout, stderr.
+func run(args ...string) (int, string, string) {
+	var out, errOut bytes.Buffer
+	code := cli.Main(args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+// fakeServer accepts connections and hands each to handle; it stops with
+// the spec.
+func fakeServer(handle func(net.Conn)) string {
+	GinkgoHelper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(ln.Close)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				handle(c)
+			}()
+		}
+	}()
+	return "http://" + ln.Addr().String()
+}
+
+var _ = Describe("lasgi-check server", func() {
+	It("passes the built-in reference server and ends with the summary line", func() {
+		code, out, _ := run("server")
+		Expect(code).To(Equal(cli.ExitPassed), out)
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		Expect(lines[len(lines)-1]).To(MatchRegexp(`^\d+ passed, 0 failed, 0 skipped$`))
+		Expect(out).To(ContainSubstring("passed  http.scope/path-percent-space"))
+	})
+
+	It("writes JSON and JUnit reports to --out", func() {
+		dir := GinkgoT().TempDir()
+		code, _, errOut := run("server", "--run", "http.scope/", "--format", "json", "--out", filepath.Join(dir, "r.json"))
+		Expect(code).To(Equal(cli.ExitPassed))
+		Expect(errOut).To(MatchRegexp(`\d+ passed, 0 failed, 0 skipped`))
+		var rep struct {
+			Summary struct{ Total, Passed, Failed, Skipped int }
+			Cases   []struct {
+				ID, Status, Message string
+				Rules               []string
+			}
+		}
+		data, err := os.ReadFile(filepath.Join(dir, "r.json"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(json.Unmarshal(data, &rep)).To(Succeed())
+		Expect(rep.Summary.Total).To(Equal(len(rep.Cases)))
+		Expect(rep.Summary.Passed).To(Equal(rep.Summary.Total))
+		for _, c := range rep.Cases {
+			Expect(c.ID).To(HavePrefix("http.scope/"))
+			Expect(c.Rules).NotTo(BeEmpty())
+		}
+
+		code, _, _ = run("server", "--run", "^http.malformed/garbage", "--format", "junit", "--out", filepath.Join(dir, "r.xml"))
+		Expect(code).To(Equal(cli.ExitPassed))
+		data, err = os.ReadFile(filepath.Join(dir, "r.xml"))
+		Expect(err).NotTo(HaveOccurred())
+		var suites struct {
+			Tests int `xml:"tests,attr"`
+		}
+		Expect(xml.Unmarshal(data, &suites)).To(Succeed())
+		Expect(suites.Tests).To(Equal(1))
+	})
+
+	It("selects by rule ID with --run", func() {
+		code, out, _ := run("server", "--run", `^http\.scope\.query-string$`)
+		Expect(code).To(Equal(cli.ExitPassed))
+		Expect(out).To(ContainSubstring("http.scope/query-raw-escapes"))
+		Expect(out).NotTo(ContainSubstring("http.scope/path-plain"))
+	})
+
+	It("fails, with useful messages, a server that is not running the probe", func() {
+		url := fakeServer(func(c net.Conn) {
+			br := bufio.NewReader(c)
+			for {
+				// Answer each request head with a fixed response.
+				for {
+					line, err := br.ReadString('\n')
+					if err != nil {
+						return
+					}
+					if line == "\r\n" {
+						break
+					}
+				}
+				c.Write([]byte("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"))
+			}
+		})
+		code, out, _ := run("server", "--url", url, "--timeout", "300ms", "--run", "http.scope/path-plain|http.response/status-599")
+		Expect(code).To(Equal(cli.ExitFailed))
+		Expect(out).To(ContainSubstring("is the server running the probe app (lasgi-check probe)?"))
+		Expect(out).To(ContainSubstring("status: expected 599, got 200"))
+		Expect(out).To(ContainSubstring("rule http.start.status-range"))
+		Expect(out).To(HaveSuffix("0 passed, 2 failed, 0 skipped\n"))
+	})
+
+	It("never hangs on a server that accepts and says nothing, or sends garbage", func() {
+		silent := fakeServer(func(c net.Conn) { time.Sleep(5 * time.Second) })
+		garbage := fakeServer(func(c net.Conn) { c.Write(bytes.Repeat([]byte("garbage\x00"), 1000)) })
+		endless := fakeServer(func(c net.Conn) {
+			c.Write([]byte("HTTP/1.1 200 OK\r\n\r\n"))
+			for {
+				if _, err := c.Write(bytes.Repeat([]byte("x"), 1<<16)); err != nil {
+					return
+				}
+			}
+		})
+		for _, url := range []string{silent, garbage, endless} {
+			done := make(chan int, 1)
+			var out string
+			go func() {
+				var code int
+				code, out, _ = run("server", "--url", url, "--timeout", "200ms", "--run", "^http.scope/path-plain$|^http.response/status-599$")
+				done <- code
+			}()
+			Eventually(done, 30*time.Second).Should(Receive(Equal(cli.ExitFailed)))
+			Expect(out).To(MatchRegexp(`timed out|malformed status line|closed|reset|probe`))
+			Expect(out).To(HaveSuffix("0 passed, 2 failed, 0 skipped\n"))
+		}
+	})
+
+	It("refuses bad usage with exit code 2", func() {
+		for _, args := range [][]string{
+			{},
+			{"frobnicate"},
+			{"server", "--format", "xml"},
+			{"server", "--url", "ftp://x"},
+			{"server", "--run", "("},
+			{"server", "--run", "no-such-case-or-rule"},
+			{"server", "--timeout", "-1s"},
+			{"server", "extra"},
+			{"server", "--fixtures", "/nonexistent"},
+			{"record"},
+		} {
+			code, _, errOut := run(args...)
+			Expect(code).To(Equal(cli.ExitUsage), "%v", args)
+			Expect(errOut).NotTo(BeEmpty(), "%v", args)
+		}
+	})
+
+	It("reports a server that cannot be reached as a failure of every case, quickly", func() {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		Expect(err).NotTo(HaveOccurred())
+		addr := ln.Addr().String()
+		ln.Close()
+		code, out, _ := run("server", "--url", "http://"+addr, "--timeout", "200ms", "--run", "^http.scope/path-plain$")
+		Expect(code).To(Equal(cli.ExitFailed))
+		Expect(out).To(ContainSubstring("connect to " + addr))
+	})
+})
+
+var _ = Describe("lasgi-check list, probe and record", func() {
+	It("lists cases and rules", func() {
+		code, out, _ := run("list")
+		Expect(code).To(Equal(cli.ExitPassed))
+		Expect(out).To(MatchRegexp(`(?m)^\d+ cases:$`))
+		Expect(out).To(MatchRegexp(`(?m)^  http\.scope/path-percent-space +http\.scope\.path http\.scope\.raw-path$`))
+		Expect(out).To(MatchRegexp(`(?m)^  http\.scope\.path +MUST +server +\d+$`))
+	})
+
+	It("prints the probe app", func() {
+		code, out, _ := run("probe")
+		Expect(code).To(Equal(cli.ExitPassed))
+		src, err := app.Source("probe.lua")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(out).To(Equal(string(src)))
+	})
+
+	It("records a fixture file against the reference server", func() {
+		file := filepath.Join(GinkgoT().TempDir(), "new.json")
+		Expect(os.WriteFile(file, []byte(`{"section": "http.md#scope", "cases": [
+  {"id": "http.scope/new", "rules": ["http.scope.path"], "send": ["GET /x%20y HTTP/1.1\r\nhost: t\r\n{probe}\r\n"],
+   "expect": {"responses": [{"status": 0}], "scope": {"path": null}}}]}`), 0o644)).To(Succeed())
+		code, out, errOut := run("record", file)
+		Expect(code).To(Equal(cli.ExitPassed), errOut)
+		Expect(out).To(ContainSubstring("recorded 1 cases"))
+		data, err := os.ReadFile(file)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(data)).To(ContainSubstring(`"status": 200`))
+		Expect(string(data)).To(ContainSubstring(`"path": "/x y"`))
+		code, out, _ = run("server", "--fixtures", filepath.Dir(file))
+		Expect(code).To(Equal(cli.ExitPassed))
+		Expect(out).To(HaveSuffix("1 passed, 0 failed, 0 skipped\n"))
+	})
+})
