@@ -253,7 +253,7 @@ func (cc *clientConn) read() (*wireResponse, error) {
 
 func needsReport(c *Case) bool {
 	e := &c.Expect
-	return e.Scope != nil || e.Events != nil || e.Body != nil || e.Sends != nil || len(c.Requires) > 0
+	return e.Scope != nil || e.Events != nil || e.Body != nil || e.Sends != nil || e.Coroutine != nil || len(c.Requires) > 0
 }
 
 // collectReport finds the probe's report: kept under the token, or in the
@@ -384,6 +384,9 @@ func observed(obs *Observation) Expect {
 	if b, ok := obs.Report["body"].(map[string]any); ok {
 		e.Body = &BodySum{Len: jsonInt(b["len"]), Adler32: uint32(jsonInt(b["adler32"]))}
 	}
+	if co, ok := obs.Report["coroutine"].(bool); ok {
+		e.Coroutine = &co
+	}
 	if sends, ok := obs.Report["sends"].([]any); ok {
 		for _, s := range sends {
 			m, _ := s.(map[string]any)
@@ -392,7 +395,10 @@ func observed(obs *Observation) Expect {
 			sr := SendResult{Action: action}
 			if ok, _ := m["ok"].(bool); !ok {
 				sr.Error = msg
-				if sub := ruleInError.FindStringSubmatch(msg); sub != nil {
+				// The value must be exactly "lasgi: <rule>: ...": a
+				// position prefix or other wrapping shows as the raw
+				// message (spec rule core.send.error-value).
+				if sub := ruleInError.FindStringSubmatch(msg); sub != nil && strings.HasPrefix(msg, sub[0]) {
 					sr.Error = sub[1]
 				} else if msg == "" {
 					sr.Error = "(an error without a message)"
@@ -416,6 +422,20 @@ func mergeEvents(evs []any) []Event {
 		ev.MoreBody, _ = m["more_body"].(bool)
 		if b, ok := m["body"].(string); ok {
 			ev.Body = Bytes(b)
+		}
+		if n, ok := m["values"]; ok && n != nil {
+			ev.Problems = append(ev.Problems, fmt.Sprintf("receive() returned %v values", n))
+		}
+		if ev.Type == "" {
+			ev.Problems = append(ev.Problems, "no type string")
+		}
+		if ev.Type == "http.request" {
+			if _, ok := m["more_body"].(bool); !ok {
+				ev.Problems = append(ev.Problems, "more_body is not a boolean")
+			}
+			if m["len"] == nil {
+				ev.Problems = append(ev.Problems, "body is not a string")
+			}
 		}
 		if n := len(out); n > 0 && ev.Type == "http.request" && out[n-1].Type == "http.request" && out[n-1].MoreBody {
 			out[n-1].Body += ev.Body
@@ -515,6 +535,9 @@ func compare(c *Case, obs *Observation) []string {
 	}
 	if want.Body != nil && (got.Body == nil || *want.Body != *got.Body) {
 		add("request body seen by the app: expected %+v, got %+v", want.Body, got.Body)
+	}
+	if want.Coroutine != nil && (got.Coroutine == nil || *got.Coroutine != *want.Coroutine) {
+		add("the app must run in a coroutine of its own, but coroutine.running() says it does not")
 	}
 	if want.Sends != nil {
 		if d := cmp.Diff(want.Sends, got.Sends); d != "" {
@@ -635,6 +658,9 @@ func Record(c *Case, obs *Observation) Expect {
 	}
 	if e.Sends != nil {
 		e.Sends = got.Sends
+	}
+	if e.Coroutine != nil {
+		e.Coroutine = got.Coroutine
 	}
 	return e
 }

@@ -85,6 +85,7 @@ type Expect struct {
 	Events       []Event        `json:"events,omitempty"` // receive() events, bodies merged (see README)
 	Body         *BodySum       `json:"body,omitempty"`   // all request bodies the app received
 	Sends        []SendResult   `json:"sends,omitempty"`
+	Coroutine    *bool          `json:"coroutine,omitempty"`  // the app ran in a coroutine of its own
 	Connection   string         `json:"connection,omitempty"` // "closed": the server must close it
 	AppNotCalled bool           `json:"app_not_called,omitempty"`
 }
@@ -107,6 +108,9 @@ type Event struct {
 	Type     string `json:"type"`
 	Body     Bytes  `json:"body,omitempty"`
 	MoreBody bool   `json:"more_body,omitempty"`
+	// Problems the probe saw in the event itself: receive() returning other
+	// than one value, a missing or mistyped key. Empty for a sound event.
+	Problems []string `json:"problems,omitempty"`
 }
 
 // BodySum stands for a body too long to spell out.
@@ -310,7 +314,7 @@ func (c *Case) check() error {
 	if !contains(connections, e.Connection) {
 		return bad("expect.connection", "%q: the only value is \"closed\"", e.Connection)
 	}
-	needsReport := e.Scope != nil || e.Events != nil || e.Body != nil || e.Sends != nil
+	needsReport := e.Scope != nil || e.Events != nil || e.Body != nil || e.Sends != nil || e.Coroutine != nil
 	if needsReport && c.Report == "none" {
 		return bad("report", "\"none\" but expect checks what the probe observed")
 	}

@@ -23,7 +23,7 @@ var verbArity = map[string][2]int{
 	"token": {1, 1}, "recv": {0, 0}, "drain": {0, 0}, "hdr": {2, 2}, "trailers": {0, 0},
 	"noreport": {0, 0}, "start": {1, 1}, "body": {1, 1}, "end": {0, 1}, "fill": {1, 1},
 	"echo": {0, 0}, "trailer": {2, 2}, "sendtrailers": {0, 0}, "bad": {1, 1},
-	"raise": {1, 1}, "return": {0, 0}, "report": {1, 1},
+	"raise": {1, 1}, "throw": {1, 1}, "return": {0, 0}, "report": {1, 1},
 }
 
 // badKinds are the invalid events the probe can send (fixtures/PROBE.md).
@@ -68,6 +68,10 @@ func CheckScript(script string) error {
 		case "bad":
 			if !contains(badKinds, parts[1]) {
 				return fmt.Errorf("action %d: unknown invalid event %q (see fixtures/PROBE.md)", i+1, parts[1])
+			}
+		case "throw":
+			if !contains([]string{"table", "nil", "number", "boolean"}, parts[1]) {
+				return fmt.Errorf("action %d: throw takes table, nil, number or boolean, got %q", i+1, parts[1])
 			}
 		case "report":
 			if len(actions) > 1 {

@@ -361,11 +361,24 @@ end
 local VERBS = {
   token = { 1, 1 }, recv = { 0, 0 }, drain = { 0, 0 }, hdr = { 2, 2 }, trailers = { 0, 0 },
   noreport = { 0, 0 }, start = { 1, 1 }, body = { 1, 1 }, ["end"] = { 0, 1 }, fill = { 1, 1 },
-  echo = { 0, 0 }, trailer = { 2, 2 }, sendtrailers = { 0, 0 }, bad = { 1, 1 }, raise = { 1, 1 },
+  echo = { 0, 0 }, trailer = { 2, 2 }, sendtrailers = { 0, 0 }, bad = { 1, 1 }, raise = { 1, 1 }, throw = { 1, 1 },
   ["return"] = { 0, 0 }, report = { 1, 1 },
 }
 
 -- The invalid events of bad:KIND, a new table each time.
+-- Error values of other types than string, for throw:KIND.
+local THROWN_KINDS = { table = true, ["nil"] = true, number = true, boolean = true }
+local function thrown(kind)
+  if kind == "table" then
+    return { probe = "an error value that is a table" }
+  elseif kind == "number" then
+    return 42
+  elseif kind == "boolean" then
+    return false
+  end
+  return nil
+end
+
 local BAD = {
   ["not-table"] = function() return START end,
   ["no-type"] = function() return { status = 200 } end,
@@ -438,6 +451,10 @@ local function parse(script)
       if not BAD[args[1]] then
         return nil, text, "unknown kind of invalid event"
       end
+    elseif verb == "throw" then
+      if not THROWN_KINDS[args[1]] then
+        return nil, text, "unknown kind of error value"
+      end
     elseif verb == "report" then
       if count ~= 1 then
         return nil, text, "report must be the only action"
@@ -453,8 +470,16 @@ end
 -- ---------------------------------------------------------------------------------------
 -- Reports
 
+-- Whether the app runs inside a coroutine other than the main one (coroutine.running()
+-- returns nil in Lua 5.1's main thread, and the main thread plus true in 5.2+).
+local function in_coroutine()
+  local co, main = coroutine.running()
+  return co ~= nil and not main
+end
+
 local function new_exchange(scope)
   return {
+    coroutine = in_coroutine(),
     scope_json = raw(encode_scope(scope)),
     events = list(),
     sends = list(),
@@ -476,7 +501,7 @@ local function report(x, full)
     events = list()
     for i = 1, #x.events do
       local e = x.events[i]
-      events[i] = { type = e.type, more_body = e.more_body, len = e.len }
+      events[i] = { type = e.type, more_body = e.more_body, len = e.len, values = e.values }
     end
   end
   return {
@@ -484,6 +509,7 @@ local function report(x, full)
     events = events,
     body = { len = x.length, adler32 = x.b * 65536 + x.a },
     sends = x.sends,
+    coroutine = x.coroutine,
   }
 end
 
@@ -551,10 +577,18 @@ end
 -- ---------------------------------------------------------------------------------------
 -- Receiving and sending
 
--- Calls receive() once and records the event.
+local function count_values(...)
+  return select("#", ...), ...
+end
+
+-- Calls receive() once and records the event (and how many values receive returned,
+-- when that is not exactly one).
 local function receive_one(x, receive)
-  local ev = receive()
+  local count, ev = count_values(receive())
   local rec = { type = NULL, more_body = NULL, len = NULL }
+  if count ~= 1 then
+    rec.values = count
+  end
   if type(ev) == "table" then
     local t, body, more = ev.type, ev.body, ev.more_body
     if t ~= nil then
@@ -697,6 +731,8 @@ local function run(x, actions, receive, send)
       end
     elseif verb == "raise" then
       return true, args[1]
+    elseif verb == "throw" then
+      return true, thrown(args[1])
     elseif verb == "return" then
       return false
     end

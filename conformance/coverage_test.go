@@ -1,0 +1,77 @@
+package conformance_test
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/lasgi/lasgi/conformance"
+	"github.com/lasgi/lasgi/fixtures"
+	"github.com/lasgi/lasgi/spec"
+)
+
+// pending names the rules no case checks yet, and why. It may only shrink:
+// the test fails when a listed rule gains a case, so the entry goes.
+var pending = map[string]string{
+	"core.call.wrong-coroutine": "the reference server does not reject receive/send from other coroutines yet: its yield-safe pcall runs protected code in coroutines of its own",
+	"core.receive.fresh":        "needs the probe to watch tables it received for changes by the server",
+	"core.scope.fresh":          "needs the probe to watch tables it received for changes by the server",
+	"core.value.absent":         "binds applications too; the server side needs probe events with absent optional keys",
+	"core.send.unknown-keys":    "needs a probe action that sends an event with a key the spec does not define",
+	"core.send.unmodified":      "needs the probe to check its event tables after send returns",
+}
+
+// pendingReason says why a rule has no case yet, or "" when it should have one.
+func pendingReason(r spec.Rule) string {
+	switch {
+	case strings.HasPrefix(r.ID, "websocket."), strings.HasPrefix(r.ID, "lifespan."):
+		return "the reference server has no WebSocket or lifespan support yet"
+	case r.Side == spec.App:
+		return "an application-side rule: lasgi-check app checks it (app-side conformance)"
+	}
+	return pending[r.ID]
+}
+
+var _ = Describe("the corpus", func() {
+	It("checks every rule, or says why it cannot (yet)", func() {
+		cases, err := conformance.LoadFS(fixtures.FS, ".")
+		Expect(err).NotTo(HaveOccurred())
+		covered := map[string]int{}
+		for _, c := range cases {
+			for _, r := range c.Rules {
+				covered[r]++
+			}
+		}
+		var missing, stale []string
+		for _, r := range spec.Rules() {
+			reason := pendingReason(r)
+			switch {
+			case covered[r.ID] > 0 && pending[r.ID] != "":
+				stale = append(stale, r.ID)
+			case covered[r.ID] > 0 || r.Untestable != "" || reason != "":
+			default:
+				missing = append(missing, fmt.Sprintf("%s (%s %s): %s", r.ID, r.Level, r.Side, r.Text))
+			}
+		}
+		sort.Strings(missing)
+		Expect(missing).To(BeEmpty(), "rules with no case, no Untestable reason in spec/catalog.go and no pending entry")
+		Expect(stale).To(BeEmpty(), "rules that have cases now: remove them from pending")
+	})
+
+	It("has at least 120 cases, each naming rules that bind the server or both sides", func() {
+		cases, err := conformance.LoadFS(fixtures.FS, ".")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(len(cases)).To(BeNumerically(">=", 120))
+		for _, c := range cases {
+			serverSide := false
+			for _, id := range c.Rules {
+				r, _ := spec.Lookup(id)
+				serverSide = serverSide || r.Side != spec.App || strings.HasPrefix(r.ID, "http.") || strings.HasPrefix(r.ID, "core.")
+			}
+			Expect(serverSide).To(BeTrue(), c.ID)
+		}
+	})
+})
