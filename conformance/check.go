@@ -60,6 +60,10 @@ type Observation struct {
 	Client    []any          // the first connection's local end, as scope.client should show it
 	Server    []any          // and its remote end, as scope.server should show it
 	notes     []string       // things worth saying when the case fails
+
+	probeSent bool   // a lasgi-probe header went out with the request
+	reportErr error  // the probe's report could not be had; the wire is still compared
+	closeErr  string // why the connection did not close when it should have
 }
 
 // Run runs c and checks what happened against c.Expect.
@@ -73,7 +77,11 @@ func (k *Checker) Run(ctx context.Context, c *Case) Result {
 	case err != nil:
 		res.Status, res.Message = Failed, k.explain(c, []string{err.Error()}, obs)
 	default:
-		if problems := compare(c, obs); len(problems) > 0 {
+		problems := compare(c, obs)
+		if obs.reportErr != nil {
+			problems = append([]string{obs.reportErr.Error()}, problems...)
+		}
+		if len(problems) > 0 {
 			res.Status, res.Message = Failed, k.explain(c, problems, obs)
 		} else {
 			res.Status = Passed
@@ -167,7 +175,11 @@ func (k *Checker) Observe(ctx context.Context, c *Case) (*Observation, error) {
 		}
 		switch {
 		case s.Data != "":
-			data := strings.Replace(string(s.Data), ProbePlaceholder, probeLine(c.Probe, token), 1)
+			line := probeLine(c.Probe, token)
+			if line != "" && strings.Contains(string(s.Data), ProbePlaceholder) {
+				obs.probeSent = true
+			}
+			data := strings.Replace(string(s.Data), ProbePlaceholder, line, 1)
 			if s.Repeat > 1 {
 				data = strings.Repeat(data, s.Repeat)
 			}
@@ -213,14 +225,17 @@ func (k *Checker) Observe(ctx context.Context, c *Case) (*Observation, error) {
 		}
 		if c.Expect.Connection == "closed" {
 			if err := main.w.waitClosed(); err != nil {
-				obs.notes = append(obs.notes, err.Error())
+				obs.closeErr = err.Error()
 			} else {
 				obs.Closed = true
 			}
 		}
 	}
 	if err := k.collectReport(ctx, c, token, obs); err != nil {
-		return obs, err
+		if errors.Is(err, errSkip) || ctx.Err() != nil {
+			return obs, err
+		}
+		obs.reportErr = err
 	}
 	for _, ext := range c.Requires {
 		if obs.Report == nil {
@@ -233,6 +248,31 @@ func (k *Checker) Observe(ctx context.Context, c *Case) (*Observation, error) {
 		}
 	}
 	return obs, nil
+}
+
+// scriptFrom says where the probe's script came from ("header" or
+// "default"): from the report the case is judged on, or, when a kept report
+// could not be had, from the head of the first response (the one the
+// scripted request gets in every case that checks a report).
+func scriptFrom(obs *Observation) string {
+	if obs.Report != nil {
+		from, _ := obs.Report["script_from"].(string)
+		return from
+	}
+	if len(obs.Responses) == 0 {
+		return ""
+	}
+	v, ok := obs.Responses[0].header(ReportHeader)
+	if !ok {
+		return ""
+	}
+	rep, err := decodeBytesJSON([]byte(v))
+	if err != nil {
+		return ""
+	}
+	m, _ := rep.(map[string]any)
+	from, _ := m["script_from"].(string)
+	return from
 }
 
 // clientConn is one of a case's client connections.
@@ -330,7 +370,7 @@ func (k *Checker) fetchReport(ctx context.Context, token string, patient bool) (
 			}
 			rep, err := decodeBytesJSON(r.Body)
 			if err != nil {
-				return nil, fmt.Errorf("the probe report is not valid JSON: %v", err)
+				return nil, fmt.Errorf("asking the probe for its report (%s: report:%s) got 200 with %q, which is not a report: the probe did not get its script (does the server pass the %s header to the app?)", ProbeHeader, token, clip(string(r.Body)), ProbeHeader)
 			}
 			m, _ := rep.(map[string]any)
 			return m, nil
@@ -340,7 +380,7 @@ func (k *Checker) fetchReport(ctx context.Context, token string, patient bool) (
 				pause = min(2*pause, 100*time.Millisecond)
 			}
 		default:
-			return nil, fmt.Errorf("fetching the probe report: status %d", r.Status)
+			return nil, fmt.Errorf("asking the probe for its report (%s: report:%s) got status %d with %q", ProbeHeader, token, r.Status, clip(string(r.Body)))
 		}
 	}
 }
@@ -465,6 +505,15 @@ func compare(c *Case, obs *Observation) []string {
 	var problems []string
 	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 
+	if from := scriptFrom(obs); obs.probeSent && needsReport(c) && from == "default" {
+		add("the probe never got its script: the %s request header did not reach the app in scope.headers, so it ran its default script and the results below say little about this case", ProbeHeader)
+	}
+	for i, r := range obs.Responses {
+		if r.Framing == "unframed" {
+			add("response %d has neither content-length nor chunked framing and the connection stayed open: a client cannot tell where its body ends", i+1)
+		}
+	}
+
 	if len(got.Responses) < len(want.Responses) {
 		add("expected %d responses, got %d", len(want.Responses), len(got.Responses))
 	}
@@ -508,7 +557,7 @@ func compare(c *Case, obs *Observation) []string {
 		}
 	}
 	if want.Connection == "closed" && got.Connection != "closed" {
-		add("the server must close the connection, and did not")
+		add("the server must close the connection after the response: %s", obs.closeErr)
 	}
 	if want.AppNotCalled && !got.AppNotCalled {
 		add("the app must not be called for this request, but the probe ran")

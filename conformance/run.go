@@ -28,6 +28,16 @@ func Select(cases []*Case, re *regexp.Regexp) []*Case {
 	return out
 }
 
+// Ping reports whether the server accepts a TCP connection.
+func (k *Checker) Ping() error {
+	w, err := dialWire(k.Addr, k.timeout())
+	if err != nil {
+		return err
+	}
+	w.close()
+	return nil
+}
+
 // Summary counts results.
 type Summary struct {
 	Total   int `json:"total"`
@@ -61,12 +71,21 @@ func (s Summary) String() string {
 // each. A cancelled ctx fails the rest quickly.
 func (k *Checker) RunAll(ctx context.Context, cases []*Case, progress func(i int, r Result)) []Result {
 	results := make([]Result, 0, len(cases))
+	deadSince := "" // the case at which the server stopped accepting connections
 	for i, c := range cases {
 		var r Result
-		if err := ctx.Err(); err != nil {
-			r = Result{Case: c, Status: Failed, Message: "not run: " + err.Error()}
-		} else {
+		switch {
+		case ctx.Err() != nil:
+			r = Result{Case: c, Status: Failed, Message: "not run: " + ctx.Err().Error()}
+		case deadSince != "" && k.Ping() != nil:
+			r = Result{Case: c, Status: Failed, Message: "not run: the server stopped accepting connections during case " + deadSince}
+		default:
+			deadSince = ""
 			r = k.Run(ctx, c)
+			if r.Status == Failed && k.Ping() != nil {
+				deadSince = c.ID
+				r.Message += "\nthe server no longer accepts connections after this case"
+			}
 		}
 		results = append(results, r)
 		if progress != nil {

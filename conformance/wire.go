@@ -239,6 +239,10 @@ func (w *wireConn) readBody(r *wireResponse, head bool) error {
 		r.Truncated = true
 		return nil
 	}
+	if errors.Is(err, errUnframed) {
+		r.Framing = "unframed"
+		return nil
+	}
 	return err
 }
 
@@ -259,6 +263,10 @@ func (w *wireConn) copyN(n int64, sink func([]byte)) error {
 	return nil
 }
 
+// errUnframed: a body without length or chunking whose connection stayed
+// open until the deadline.
+var errUnframed = errors.New("unframed")
+
 func (w *wireConn) copyToEOF(sink func([]byte)) error {
 	buf := make([]byte, 32<<10)
 	for {
@@ -267,6 +275,10 @@ func (w *wireConn) copyToEOF(sink func([]byte)) error {
 		sink(buf[:k])
 		if errors.Is(err, io.EOF) {
 			return nil
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return errUnframed
 		}
 		if err != nil {
 			return fmt.Errorf("reading a close-delimited body: %w", describeNetErr(err))

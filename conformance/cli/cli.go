@@ -154,6 +154,11 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 		return ExitUsage
 	}
 	defer stop()
+	checker := &conformance.Checker{Addr: addr, Timeout: *timeout}
+	if err := checker.Ping(); err != nil {
+		fmt.Fprintf(stderr, "lasgi-check server: nothing to check: %v\n", err)
+		return ExitUsage
+	}
 
 	w := stdout
 	if *out != "" {
@@ -167,7 +172,6 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
-	checker := &conformance.Checker{Addr: addr, Timeout: *timeout}
 	progress := newProgress(stderr, *format == "text" && *out == "" && isTerminal(stdout), stdout, *format == "text" && *out == "", len(cases))
 	start := time.Now()
 	results := checker.RunAll(ctx, cases, progress.step)

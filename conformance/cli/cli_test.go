@@ -172,14 +172,82 @@ var _ = Describe("lasgi-check server", func() {
 		}
 	})
 
-	It("reports a server that cannot be reached as a failure of every case, quickly", func() {
+	It("refuses to start on a server that cannot be reached, as a setup error", func() {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		Expect(err).NotTo(HaveOccurred())
 		addr := ln.Addr().String()
 		ln.Close()
-		code, out, _ := run("server", "--url", "http://"+addr, "--timeout", "200ms", "--run", "^http.scope/path-plain$")
+		code, _, errOut := run("server", "--url", "http://"+addr, "--timeout", "200ms")
+		Expect(code).To(Equal(cli.ExitUsage))
+		Expect(errOut).To(ContainSubstring("nothing to check: connect to " + addr))
+	})
+
+	It("says when the server dies during the run, and does not run the rest against nothing", func() {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		Expect(err).NotTo(HaveOccurred())
+		go func() {
+			// Accept the checker's ping and one case, then go away.
+			for i := 0; i < 2; i++ {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				c.Close()
+			}
+			ln.Close()
+		}()
+		code, out, _ := run("server", "--url", "http://"+ln.Addr().String(), "--timeout", "200ms", "--run", "^http.scope/path-")
 		Expect(code).To(Equal(cli.ExitFailed))
-		Expect(out).To(ContainSubstring("connect to " + addr))
+		Expect(out).To(ContainSubstring("the server no longer accepts connections after this case"))
+		Expect(out).To(ContainSubstring("not run: the server stopped accepting connections during case http.scope/path-plain"))
+	})
+
+	It("says plainly when the server does not pass the probe its script", func() {
+		// A middlebox that drops the lasgi-probe header in front of the
+		// reference server: the probe runs its default script.
+		addr, stop, err := cli.StartReference(1)
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(stop)
+		url := fakeServer(func(c net.Conn) {
+			up, err := net.Dial("tcp", addr)
+			if err != nil {
+				return
+			}
+			defer up.Close()
+			go func() {
+				// Forward the head line by line without the probe header,
+				// then the rest (the body) as it is.
+				defer up.Close()
+				br := bufio.NewReader(c)
+				for {
+					line, err := br.ReadString('\n')
+					if err != nil {
+						return
+					}
+					if !strings.HasPrefix(strings.ToLower(line), "lasgi-probe:") {
+						up.Write([]byte(line))
+					}
+					if line == "\r\n" {
+						break
+					}
+				}
+				br.WriteTo(up)
+			}()
+			buf := make([]byte, 32<<10)
+			for {
+				n, err := up.Read(buf)
+				if n > 0 {
+					c.Write(buf[:n])
+				}
+				if err != nil {
+					return
+				}
+			}
+		})
+		code, out, _ := run("server", "--url", url, "--timeout", "500ms", "--run", "^http.send/status-string$|^http.request/content-length-body$")
+		Expect(code).To(Equal(cli.ExitFailed))
+		Expect(out).To(ContainSubstring("the probe never got its script: the lasgi-probe request header did not reach the app"))
+		Expect(out).To(ContainSubstring("not a report: the probe did not get its script"))
 	})
 })
 

@@ -510,6 +510,8 @@ local function report(x, full)
     body = { len = x.length, adler32 = x.b * 65536 + x.a },
     sends = x.sends,
     coroutine = x.coroutine,
+    script = x.script,
+    script_from = x.script_from,
   }
 end
 
@@ -772,8 +774,9 @@ return function(scope, receive, send)
       end
     end
   end
+  local from = "header"
   if script == nil then
-    script = DEFAULT_SCRIPT
+    script, from = DEFAULT_SCRIPT, "default"
   end
 
   local actions, token, reason = parse(script)
@@ -795,6 +798,7 @@ return function(scope, receive, send)
   end
 
   local x = new_exchange(scope)
+  x.script, x.script_from = script, from
   local raise, err = run(x, actions, receive, send)
   if token ~= nil then
     keep(token, x)

@@ -32,6 +32,14 @@ var _ = Describe("probe.lua in the test driver (gopher-lua, lua5.1, lua5.4, luaj
 			r := runProbe(probeExchange{Scope: scope, Events: events})[0]
 			expectPSteps(r.Steps, []pStep{pRecv, pRecv, pStartR(200), pBody("ok", false), pRet})
 			expectReport(r.HeadReport, expectedReport(scope, events, nil, false))
+			Expect(r.HeadReport).To(HaveKeyWithValue("script", "drain start:200 end:ok"))
+			Expect(r.HeadReport).To(HaveKeyWithValue("script_from", "default"))
+		})
+
+		It("reports the script it ran and that it came in the header", func() {
+			r := runProbe(probeExchange{Scope: probeScope("start:200 end")})[0]
+			Expect(r.HeadReport).To(HaveKeyWithValue("script", "start:200 end"))
+			Expect(r.HeadReport).To(HaveKeyWithValue("script_from", "header"))
 		})
 
 		It("records every scope key, the standard ones null when absent, bytes exact", func() {
