@@ -40,7 +40,7 @@ func (b *Bytes) UnmarshalJSON(data []byte) error {
 	if err := json.Unmarshal(data, &s); err != nil {
 		return err
 	}
-	out, err := latin1(s)
+	out, err := Latin1(s)
 	if err != nil {
 		return err
 	}
@@ -48,8 +48,10 @@ func (b *Bytes) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-// latin1 maps each character of s (at most U+00FF) to the byte of that value.
-func latin1(s string) (string, error) {
+// Latin1 maps each character of s (at most U+00FF) to the byte of that
+// value: how a decoded JSON string of a fixture or probe report becomes the
+// bytes it stands for.
+func Latin1(s string) (string, error) {
 	ascii := true
 	for i := 0; i < len(s); i++ {
 		if s[i] >= 0x80 {
@@ -70,9 +72,9 @@ func latin1(s string) (string, error) {
 	return string(out), nil
 }
 
-// decodeBytesJSON decodes JSON into a generic value whose strings are the
-// bytes they stand for (as Bytes strings would be).
-func decodeBytesJSON(data []byte) (any, error) {
+// DecodeBytesJSON decodes JSON into a generic value whose strings are the
+// bytes they stand for (as Bytes strings would be); numbers stay json.Number.
+func DecodeBytesJSON(data []byte) (any, error) {
 	var v any
 	d := json.NewDecoder(strings.NewReader(string(data)))
 	d.UseNumber()
@@ -85,7 +87,7 @@ func decodeBytesJSON(data []byte) (any, error) {
 func bytesOf(v any) (any, error) {
 	switch v := v.(type) {
 	case string:
-		return latin1(v)
+		return Latin1(v)
 	case []any:
 		for i := range v {
 			x, err := bytesOf(v[i])

@@ -266,7 +266,7 @@ func scriptFrom(obs *Observation) string {
 	if !ok {
 		return ""
 	}
-	rep, err := decodeBytesJSON([]byte(v))
+	rep, err := DecodeBytesJSON([]byte(v))
 	if err != nil {
 		return ""
 	}
@@ -324,7 +324,7 @@ func (k *Checker) collectReport(ctx context.Context, c *Case, token string, obs 
 	}
 	for _, r := range obs.Responses {
 		if v, ok := r.header(ReportHeader); ok {
-			rep, err := decodeBytesJSON([]byte(v))
+			rep, err := DecodeBytesJSON([]byte(v))
 			if err != nil {
 				return fmt.Errorf("the %s header is not valid report JSON: %v", ReportHeader, err)
 			}
@@ -368,7 +368,7 @@ func (k *Checker) fetchReport(ctx context.Context, token string, patient bool) (
 			if r.Body == nil {
 				return nil, errors.New("the probe report is larger than 1 MiB")
 			}
-			rep, err := decodeBytesJSON(r.Body)
+			rep, err := DecodeBytesJSON(r.Body)
 			if err != nil {
 				return nil, fmt.Errorf("asking the probe for its report (%s: report:%s) got 200 with %q, which is not a report: the probe did not get its script (does the server pass the %s header to the app?)", ProbeHeader, token, clip(string(r.Body)), ProbeHeader)
 			}

@@ -23,6 +23,7 @@ import (
 	"github.com/lasgi/lasgi/reference/app"
 	"github.com/lasgi/lasgi/reference/server"
 	"github.com/lasgi/lasgi/reference/server/gopherlua"
+	"github.com/lasgi/lasgi/reference/server/servertest"
 	"github.com/lasgi/lasgi/spec"
 )
 
@@ -223,28 +224,13 @@ func StartReference(workers int) (string, func(), error) {
 	if err != nil {
 		return "", nil, err
 	}
-	eng, err := gopherlua.Load("probe.lua", src, gopherlua.Options{Workers: workers})
+	// The probe raises errors on purpose: the server's log stays quiet and
+	// the report says what matters.
+	s, err := servertest.Start("probe.lua", src, gopherlua.Options{Workers: workers}, server.Config{}, nil)
 	if err != nil {
 		return "", nil, err
 	}
-	srv, err := server.New(server.Config{Engine: eng, ErrorLog: quietLog()})
-	if err != nil {
-		eng.Close()
-		return "", nil, err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		eng.Close()
-		return "", nil, err
-	}
-	go srv.Serve(ln)
-	stop := func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-		eng.Close()
-	}
-	return ln.Addr().String(), stop, nil
+	return s.Addr, func() { s.Stop() }, nil
 }
 
 func cmdList(args []string, stdout, stderr io.Writer) int {

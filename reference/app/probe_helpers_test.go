@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"hash/adler32"
 	"io"
-	"log"
 	"net"
 	"net/http"
 	"os"
@@ -28,6 +27,7 @@ import (
 	"github.com/lasgi/lasgi/reference/app"
 	"github.com/lasgi/lasgi/reference/server"
 	"github.com/lasgi/lasgi/reference/server/gopherlua"
+	"github.com/lasgi/lasgi/reference/server/servertest"
 )
 
 // ---------------------------------------------------------------------------------------
@@ -530,24 +530,7 @@ const ioDeadline = 10 * time.Second
 
 type probeServer struct {
 	addr string
-	log  *lockedBuffer // the server's error log
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	log  *servertest.SyncBuffer // the server's error log
 }
 
 // startProbeServer serves probe.lua on loopback with one worker until the spec ends.
@@ -555,23 +538,10 @@ func startProbeServer() *probeServer {
 	GinkgoHelper()
 	src, err := app.Source("probe.lua")
 	Expect(err).NotTo(HaveOccurred())
-	eng, err := gopherlua.Load("probe.lua", src, gopherlua.Options{Workers: 1})
+	s, err := servertest.Start("probe.lua", src, gopherlua.Options{Workers: 1}, server.Config{}, GinkgoWriter)
 	Expect(err).NotTo(HaveOccurred())
-	logs := &lockedBuffer{}
-	srv, err := server.New(server.Config{Engine: eng, ErrorLog: log.New(io.MultiWriter(logs, GinkgoWriter), "server: ", 0)})
-	Expect(err).NotTo(HaveOccurred())
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	Expect(err).NotTo(HaveOccurred())
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	DeferCleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		Expect(srv.Shutdown(ctx)).To(Succeed())
-		Eventually(served, ioDeadline).Should(Receive(MatchError(server.ErrServerClosed)))
-		Expect(eng.Close()).To(Succeed())
-	})
-	return &probeServer{addr: ln.Addr().String(), log: logs}
+	DeferCleanup(func() { Expect(s.Stop()).To(Succeed()) })
+	return &probeServer{addr: s.Addr, log: s.Log}
 }
 
 func (s *probeServer) dial() net.Conn {

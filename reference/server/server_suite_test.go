@@ -2,15 +2,11 @@ package server_test
 
 import (
 	"bufio"
-	"bytes"
-	"context"
 	"fmt"
 	"io"
-	"log"
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +15,7 @@ import (
 
 	"github.com/lasgi/lasgi/reference/server"
 	"github.com/lasgi/lasgi/reference/server/gopherlua"
+	"github.com/lasgi/lasgi/reference/server/servertest"
 )
 
 func TestServer(t *testing.T) {
@@ -32,50 +29,19 @@ const ioDeadline = 10 * time.Second
 // testServer is a reference server on loopback hosting one Lua app.
 type testServer struct {
 	addr string
-	log  *syncBuffer
+	log  *servertest.SyncBuffer
 	srv  *server.Server
 }
 
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // serve starts a server for the Lua app source; cfg may set limits and
-// timeouts (its Engine is filled in). It stops when the spec ends.
+// timeouts. It stops when the spec ends.
 func serve(src string, workers int, cfg server.Config) *testServer {
 	GinkgoHelper()
-	eng, err := gopherlua.Load("app.lua", []byte(src), gopherlua.Options{Workers: workers, BusyTimeout: 2 * time.Second})
+	opts := gopherlua.Options{Workers: workers, BusyTimeout: 2 * time.Second}
+	s, err := servertest.Start("app.lua", []byte(src), opts, cfg, GinkgoWriter)
 	Expect(err).NotTo(HaveOccurred())
-	logs := &syncBuffer{}
-	cfg.Engine = eng
-	cfg.ErrorLog = log.New(io.MultiWriter(logs, GinkgoWriter), "", 0)
-	srv, err := server.New(cfg)
-	Expect(err).NotTo(HaveOccurred())
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	Expect(err).NotTo(HaveOccurred())
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	DeferCleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		Expect(srv.Shutdown(ctx)).To(Succeed())
-		Eventually(served).Should(Receive(MatchError(server.ErrServerClosed)))
-		Expect(eng.Close()).To(Succeed())
-	})
-	return &testServer{addr: ln.Addr().String(), log: logs, srv: srv}
+	DeferCleanup(func() { Expect(s.Stop()).To(Succeed()) })
+	return &testServer{addr: s.Addr, log: s.Log, srv: s.Server()}
 }
 
 // dial opens a raw connection with a deadline on everything done with it.

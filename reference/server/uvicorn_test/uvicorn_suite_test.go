@@ -6,11 +6,8 @@
 package uvicorn_test
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"log"
 	"net"
 	"os"
 	"os/exec"
@@ -28,6 +25,7 @@ import (
 	"github.com/lasgi/lasgi/reference/app"
 	"github.com/lasgi/lasgi/reference/server"
 	"github.com/lasgi/lasgi/reference/server/gopherlua"
+	"github.com/lasgi/lasgi/reference/server/servertest"
 )
 
 func TestUvicorn(t *testing.T) {
@@ -98,28 +96,10 @@ func checkUvicornInstalled(ctx context.Context) {
 	fmt.Fprintf(GinkgoWriter, "comparing with %s", out)
 }
 
-// syncBuffer collects a subprocess's output; it is read while the process runs.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 type uvicornProc struct {
 	addr   string
 	cmd    *exec.Cmd
-	output *syncBuffer
+	output *servertest.SyncBuffer
 	exited chan struct{} // closed once Wait returned
 	once   sync.Once
 }
@@ -167,7 +147,7 @@ func launchUvicorn(appDir string, port int) (*uvicornProc, error) {
 		"scope_app:app")
 	cmd.Dir = appDir
 	cmd.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1") // no __pycache__ in testdata
-	out := &syncBuffer{}
+	out := &servertest.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	// Should the test binary die without its cleanups, uvicorn goes with it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -215,45 +195,16 @@ func freePort() (int, error) {
 func startOurs() (addr string, stop func()) {
 	src, err := app.Source("scope.lua")
 	Expect(err).NotTo(HaveOccurred())
-	logger := log.New(GinkgoWriter, "lasgi-serve: ", log.LstdFlags)
-	eng, err := gopherlua.Load("scope.lua", src, gopherlua.Options{Workers: 1})
-	Expect(err).NotTo(HaveOccurred())
-	srv, err := server.New(server.Config{
-		Engine:       eng,
-		ErrorLog:     logger,
+	srv, err := servertest.Start("scope.lua", src, gopherlua.Options{Workers: 1}, server.Config{
 		ReadTimeout:  ioTimeout,
 		WriteTimeout: ioTimeout,
 		IdleTimeout:  ioTimeout,
 		AppTimeout:   ioTimeout,
-	})
-	if err != nil {
-		eng.Close()
-	}
+	}, GinkgoWriter)
 	Expect(err).NotTo(HaveOccurred())
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		eng.Close()
-	}
-	Expect(err).NotTo(HaveOccurred())
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-
-	var once sync.Once
-	return ln.Addr().String(), func() {
-		once.Do(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
-			defer cancel()
-			if err := srv.Shutdown(ctx); err != nil {
-				fmt.Fprintf(GinkgoWriter, "our server's shutdown: %v\n", err)
-			}
-			select {
-			case err := <-served:
-				if !errors.Is(err, server.ErrServerClosed) {
-					fmt.Fprintf(GinkgoWriter, "our server's Serve: %v\n", err)
-				}
-			case <-time.After(stopTimeout):
-			}
-			eng.Close()
-		})
+	return srv.Addr, func() {
+		if err := srv.Stop(); err != nil {
+			fmt.Fprintf(GinkgoWriter, "stopping our server: %v\n", err)
+		}
 	}
 }

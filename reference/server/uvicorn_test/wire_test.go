@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/lasgi/lasgi/conformance"
 	"io"
 	"net"
 	"strconv"
@@ -208,19 +209,6 @@ type scopeFields struct {
 	Body        string // the bodies of all http.request events, concatenated
 }
 
-// fromLatin1 turns a decoded JSON string back into the bytes it stands for:
-// each character U+0000..U+00FF is one byte.
-func fromLatin1(s string) (string, error) {
-	b := make([]byte, 0, len(s))
-	for _, r := range s {
-		if r > 0xff {
-			return "", fmt.Errorf("character U+%04X outside U+0000..U+00FF in %q", r, s)
-		}
-		b = append(b, byte(r))
-	}
-	return string(b), nil
-}
-
 // decoder pulls typed fields out of the generic JSON, remembering the first error.
 type decoder struct{ err error }
 
@@ -236,7 +224,7 @@ func (d *decoder) bytes(v any, what string) string {
 		d.fail("%s: want a string, got %#v", what, v)
 		return ""
 	}
-	b, err := fromLatin1(s)
+	b, err := conformance.Latin1(s)
 	if err != nil {
 		d.fail("%s: %v", what, err)
 	}

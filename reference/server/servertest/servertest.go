@@ -1,0 +1,101 @@
+// Package servertest runs the reference server on loopback for tests, in the
+// spirit of net/http/httptest: give it a Lua app, get an address.
+package servertest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/lasgi/lasgi/reference/server"
+	"github.com/lasgi/lasgi/reference/server/gopherlua"
+)
+
+// Server is a reference server listening on a free 127.0.0.1 port.
+type Server struct {
+	Addr string      // host:port
+	Log  *SyncBuffer // everything the server logged
+
+	srv    *server.Server
+	eng    *gopherlua.Engine
+	served chan error
+	once   sync.Once
+	err    error
+}
+
+// Start serves the Lua app src (name is used in messages) on the gopher-lua
+// engine with opts. cfg sets limits and timeouts; its Engine is filled in,
+// and its log goes to Log and, when not nil, to also.
+func Start(name string, src []byte, opts gopherlua.Options, cfg server.Config, also io.Writer) (*Server, error) {
+	eng, err := gopherlua.Load(name, src, opts)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Log: &SyncBuffer{}, eng: eng, served: make(chan error, 1)}
+	var out io.Writer = s.Log
+	if also != nil {
+		out = io.MultiWriter(s.Log, also)
+	}
+	cfg.Engine = eng
+	cfg.ErrorLog = log.New(out, "", 0)
+	if s.srv, err = server.New(cfg); err != nil {
+		eng.Close()
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		eng.Close()
+		return nil, err
+	}
+	s.Addr = ln.Addr().String()
+	go func() { s.served <- s.srv.Serve(ln) }()
+	return s, nil
+}
+
+// Stop shuts the server down (waiting up to 5 seconds for requests in
+// flight) and closes the engine. It may be called more than once.
+func (s *Server) Stop() error {
+	s.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err := s.srv.Shutdown(ctx)
+		select {
+		case serveErr := <-s.served:
+			if !errors.Is(serveErr, server.ErrServerClosed) && err == nil {
+				err = fmt.Errorf("serve: %w", serveErr)
+			}
+		case <-time.After(5 * time.Second):
+			err = errors.Join(err, errors.New("Serve did not return after Shutdown"))
+		}
+		s.err = errors.Join(err, s.eng.Close())
+	})
+	return s.err
+}
+
+// SyncBuffer is a bytes.Buffer safe for concurrent writes and reads, for
+// logs and subprocess output read while they are written.
+type SyncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *SyncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *SyncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Server returns the running server, for tests that drive Shutdown themselves.
+func (s *Server) Server() *server.Server { return s.srv }
