@@ -215,56 +215,69 @@ func runGopher(ctx context.Context, appName, input, mode string) (string, error)
 	return string(out), nil
 }
 
+// interpRun is the transcript of one run on one interpreter in one mode.
+type interpRun struct {
+	label, out string
+	err        error
+}
+
+// runEverywhere calls run for gopher-lua and every real interpreter, in every
+// driver mode, in parallel, each under execTimeout; gopher-lua's sync run
+// comes first.
+func runEverywhere(run func(ctx context.Context, interp, mode string) (string, error)) []interpRun {
+	var labels [][2]string
+	for _, mode := range driveModes {
+		labels = append(labels, [2]string{gopherLua, mode})
+		for _, interp := range externalInterpreters {
+			labels = append(labels, [2]string{interp, mode})
+		}
+	}
+	results := make([]interpRun, len(labels))
+	var wg sync.WaitGroup
+	for i, l := range labels {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), execTimeout)
+			defer cancel()
+			out, err := run(ctx, l[0], l[1])
+			results[i] = interpRun{l[0] + "/" + l[1], out, err}
+		}()
+	}
+	wg.Wait()
+	return results
+}
+
+// expectSameTranscripts fails unless every run succeeded with the output of
+// the first, and returns the first.
+func expectSameTranscripts(name string, results []interpRun) interpRun {
+	GinkgoHelper()
+	for _, r := range results {
+		Expect(r.err).NotTo(HaveOccurred(), "running %s on %s", name, r.label)
+	}
+	ref := results[0]
+	for _, r := range results[1:] {
+		if r.out != ref.out {
+			Fail(fmt.Sprintf("%s: transcript on %s differs from %s (-%s +%s):\n%s", name, r.label, ref.label,
+				ref.label, r.label, cmp.Diff(strings.Split(ref.out, "\n"), strings.Split(r.out, "\n"))))
+		}
+	}
+	return ref
+}
+
 // runAll runs appName with the scope and events on every interpreter in every mode,
 // checks that all transcripts are identical and returns the parsed transcript.
 func runAll(appName string, scope map[string]any, events []map[string]any) []Step {
 	GinkgoHelper()
 	input := driverInput(scope, events)
 
-	type result struct {
-		label, out string
-		err        error
-	}
-	var runs []func() result
-	for _, mode := range driveModes {
-		mode := mode
-		runs = append(runs, func() result {
-			ctx, cancel := context.WithTimeout(context.Background(), execTimeout)
-			defer cancel()
-			out, err := runGopher(ctx, appName, input, mode)
-			return result{gopherLua + "/" + mode, out, err}
-		})
-		for _, interp := range externalInterpreters {
-			interp := interp
-			runs = append(runs, func() result {
-				ctx, cancel := context.WithTimeout(context.Background(), execTimeout)
-				defer cancel()
-				out, err := runExternal(ctx, interp, appName, input, mode)
-				return result{interp + "/" + mode, out, err}
-			})
+	results := runEverywhere(func(ctx context.Context, interp, mode string) (string, error) {
+		if interp == gopherLua {
+			return runGopher(ctx, appName, input, mode)
 		}
-	}
-	results := make([]result, len(runs))
-	var wg sync.WaitGroup
-	for i, run := range runs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i] = run()
-		}()
-	}
-	wg.Wait()
-
-	for _, r := range results {
-		Expect(r.err).NotTo(HaveOccurred(), "running %s on %s", appName, r.label)
-	}
-	ref := results[0]
-	for _, r := range results[1:] {
-		if r.out != ref.out {
-			Fail(fmt.Sprintf("%s: transcript on %s differs from %s (-%s +%s):\n%s", appName, r.label, ref.label,
-				ref.label, r.label, cmp.Diff(strings.Split(ref.out, "\n"), strings.Split(r.out, "\n"))))
-		}
-	}
+		return runExternal(ctx, interp, appName, input, mode)
+	})
+	ref := expectSameTranscripts(appName, results)
 	steps, err := parseTranscript(ref.out)
 	Expect(err).NotTo(HaveOccurred(), "parsing the transcript of %s:\n%s", appName, ref.out)
 	return steps

@@ -16,7 +16,6 @@ import (
 	"os/exec"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -123,40 +122,12 @@ func runProbeGopher(ctx context.Context, input, mode string) (string, error) {
 func runProbe(exs ...probeExchange) []probeResult {
 	GinkgoHelper()
 	input := probeInput(exs)
-	type result struct {
-		label, out string
-		err        error
-	}
-	var runs []func() result
-	for _, mode := range driveModes {
-		runs = append(runs, func() result {
-			ctx, cancel := context.WithTimeout(context.Background(), execTimeout)
-			defer cancel()
-			out, err := runProbeGopher(ctx, input, mode)
-			return result{gopherLua + "/" + mode, out, err}
-		})
-		for _, interp := range externalInterpreters {
-			runs = append(runs, func() result {
-				ctx, cancel := context.WithTimeout(context.Background(), execTimeout)
-				defer cancel()
-				out, err := runProbeExternal(ctx, interp, input, mode)
-				return result{interp + "/" + mode, out, err}
-			})
+	results := runEverywhere(func(ctx context.Context, interp, mode string) (string, error) {
+		if interp == gopherLua {
+			return runProbeGopher(ctx, input, mode)
 		}
-	}
-	results := make([]result, len(runs))
-	var wg sync.WaitGroup
-	for i, run := range runs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i] = run()
-		}()
-	}
-	wg.Wait()
-	for _, r := range results {
-		Expect(r.err).NotTo(HaveOccurred(), "running probe.lua on %s", r.label)
-	}
+		return runProbeExternal(ctx, interp, input, mode)
+	})
 	// The reports say whether the probe ran in a coroutine, which is what
 	// the two modes differ in: check that, then compare without it.
 	for i := range results {
@@ -166,13 +137,7 @@ func runProbe(exs ...probeExchange) []probeResult {
 		}
 		results[i].out = strings.ReplaceAll(results[i].out, coroutineHex[inCoroutine], coroutineHex[false])
 	}
-	ref := results[0]
-	for _, r := range results[1:] {
-		if r.out != ref.out {
-			Fail(fmt.Sprintf("probe.lua: transcript on %s differs from %s (-%s +%s):\n%s", r.label, ref.label,
-				ref.label, r.label, cmp.Diff(strings.Split(ref.out, "\n"), strings.Split(r.out, "\n"))))
-		}
-	}
+	ref := expectSameTranscripts("probe.lua", results)
 	parsed, err := parseProbeTranscript(ref.out)
 	Expect(err).NotTo(HaveOccurred(), "parsing the probe transcript")
 	Expect(parsed).To(HaveLen(len(exs)), "exchanges in the transcript")
