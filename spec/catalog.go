@@ -727,6 +727,13 @@ var rules = []Rule{
 		Text:    "After `receive` has returned `http.disconnect` once, every later call of `receive` in that scope MUST return `http.disconnect` at once.",
 	},
 	{
+		ID:      "http.disconnect.app-return",
+		Level:   Should,
+		Side:    App,
+		Section: "http.md#disconnect",
+		Text:    "An application SHOULD return promptly once `receive` has returned `http.disconnect`, since nothing it sends can reach the client any more.",
+	},
+	{
 		ID:      "http.start.first",
 		Level:   Must,
 		Side:    App,

@@ -22,6 +22,7 @@ import (
 	"github.com/lasgi/lasgi/fixtures"
 	"github.com/lasgi/lasgi/reference/app"
 	"github.com/lasgi/lasgi/reference/server"
+	"github.com/lasgi/lasgi/reference/server/bridge"
 	"github.com/lasgi/lasgi/reference/server/gopherlua"
 	"github.com/lasgi/lasgi/reference/server/servertest"
 	"github.com/lasgi/lasgi/spec"
@@ -38,6 +39,7 @@ const usage = `usage: lasgi-check COMMAND [flags]
 
 commands:
   server   check a server running the probe app (default: the built-in reference server)
+  app      check apps by playing the server (default: the reference apps)
   list     list the cases and the rules they check
   probe    print the probe app (reference/app/probe.lua) for a server under test to host
   record   re-record fixture files against a server running the probe
@@ -54,6 +56,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "server":
 		return cmdServer(args[1:], stdout, stderr)
+	case "app":
+		return cmdApp(args[1:], stdout, stderr)
 	case "list":
 		return cmdList(args[1:], stdout, stderr)
 	case "probe":
@@ -231,6 +235,131 @@ func StartReference(workers int) (string, func(), error) {
 		return "", nil, err
 	}
 	return s.Addr, func() { s.Stop() }, nil
+}
+
+func cmdApp(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("app", stderr)
+	run := fs.String("run", "", "only cases whose ID or one of whose rule IDs matches this regular expression")
+	format := fs.String("format", "text", "report format: text, json or junit")
+	out := fs.String("out", "", "write the report to this file instead of standard output")
+	timeout := fs.Duration("timeout", 5*time.Second, "deadline of each case (and of each run of the app without yielding)")
+	interp := fs.String("lua", "embedded", "Lua to run the app on; only the embedded gopher-lua VM is available in this version")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	if *format != "text" && *format != "json" && *format != "junit" {
+		fmt.Fprintf(stderr, "lasgi-check app: --format must be text, json or junit, got %q\n", *format)
+		return ExitUsage
+	}
+	if *timeout <= 0 {
+		fmt.Fprintf(stderr, "lasgi-check app: --timeout must be positive, got %v\n", *timeout)
+		return ExitUsage
+	}
+	if *interp != "embedded" {
+		fmt.Fprintf(stderr, "lasgi-check app: --lua %s: only the embedded VM is available in this version\n", *interp)
+		return ExitUsage
+	}
+	cases := conformance.AppCases()
+	if *run != "" {
+		re, err := regexp.Compile(*run)
+		if err != nil {
+			fmt.Fprintf(stderr, "lasgi-check app: --run: %v\n", err)
+			return ExitUsage
+		}
+		var keep []*conformance.AppCase
+		for _, c := range cases {
+			if re.MatchString(c.ID) || re.MatchString(strings.Join(c.Rules, " ")) {
+				keep = append(keep, c)
+			}
+		}
+		if len(keep) == 0 {
+			fmt.Fprintf(stderr, "lasgi-check app: --run %q matches no case and no rule ID\n", *run)
+			return ExitUsage
+		}
+		cases = keep
+	}
+	type appFile struct {
+		name string
+		src  []byte
+	}
+	var apps []appFile
+	if fs.NArg() == 0 {
+		for _, name := range app.Names() {
+			src, _ := app.Source(name)
+			apps = append(apps, appFile{name, src})
+		}
+	}
+	for _, path := range fs.Args() {
+		src, err := os.ReadFile(path)
+		if err != nil {
+			fmt.Fprintf(stderr, "lasgi-check app: %v\n", err)
+			return ExitUsage
+		}
+		apps = append(apps, appFile{path, src})
+	}
+
+	w := stdout
+	if *out != "" {
+		f, err := os.Create(*out)
+		if err != nil {
+			fmt.Fprintf(stderr, "lasgi-check app: %v\n", err)
+			return ExitUsage
+		}
+		defer f.Close()
+		w = f
+	}
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	total := len(apps) * len(cases)
+	progress := newProgress(stderr, *format == "text" && *out == "" && isTerminal(stdout), stdout, *format == "text" && *out == "", total)
+	var results []conformance.Result
+	for _, a := range apps {
+		// The app's own busy limit is longer than the case's, so the case
+		// ends first and names what the app did not do.
+		opts := gopherlua.Options{Workers: 1, BusyTimeout: 2 * *timeout}
+		eng, err := gopherlua.Load(a.name, a.src, opts)
+		if err != nil {
+			// An app file that does not load into a callable is a failed check.
+			r := conformance.Result{Case: &conformance.Case{ID: a.name + " app.load/callable", Rules: []string{"core.app.callable"}, File: "app.json"},
+				Status: conformance.Failed, Message: err.Error()}
+			results = append(results, r)
+			progress.step(len(results)-1, r)
+			continue
+		}
+		eng.Close()
+		checker := &conformance.AppChecker{Timeout: *timeout, Load: func() (bridge.Engine, error) {
+			return gopherlua.Load(a.name, a.src, opts)
+		}}
+		for _, c := range cases {
+			r := checker.Run(ctx, c)
+			r.Case.ID = a.name + " " + r.Case.ID
+			results = append(results, r)
+			progress.step(len(results)-1, r)
+		}
+		checker.Close()
+	}
+	progress.done()
+	var err error
+	switch *format {
+	case "json":
+		err = conformance.WriteJSON(w, results)
+	case "junit":
+		err = conformance.WriteJUnit(w, "lasgi-check.app", results)
+	default:
+		err = conformance.WriteText(w, results)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "lasgi-check app: writing the report: %v\n", err)
+		return ExitUsage
+	}
+	sum := conformance.Summarize(results)
+	if *out != "" || *format != "text" {
+		fmt.Fprintf(stderr, "%s\n", sum)
+	}
+	if sum.Failed > 0 {
+		return ExitFailed
+	}
+	return ExitPassed
 }
 
 func cmdList(args []string, stdout, stderr io.Writer) int {

@@ -285,3 +285,53 @@ var _ = Describe("lasgi-check list, probe and record", func() {
 		Expect(out).To(HaveSuffix("1 passed, 0 failed, 0 skipped\n"))
 	})
 })
+
+var _ = Describe("lasgi-check app", func() {
+	It("passes the reference apps when given no file", func() {
+		code, out, _ := run("app")
+		Expect(code).To(Equal(cli.ExitPassed), out)
+		Expect(out).To(ContainSubstring("passed  hello.lua app.http/get"))
+		Expect(out).To(MatchRegexp(`\n\d+ passed, 0 failed, 0 skipped\n$`))
+	})
+
+	It("fails a broken app naming the rule, in JSON too", func() {
+		file := filepath.Join("..", "..", "reference", "app", "testdata", "faults", "status-string.lua")
+		out := filepath.Join(GinkgoT().TempDir(), "r.json")
+		code, _, _ := run("app", "--run", "app.http/get$", "--format", "json", "--out", out, file)
+		Expect(code).To(Equal(cli.ExitFailed))
+		data, err := os.ReadFile(out)
+		Expect(err).NotTo(HaveOccurred())
+		var rep struct {
+			Cases []struct {
+				Rules   []string
+				Status  string
+				Message string
+			}
+		}
+		Expect(json.Unmarshal(data, &rep)).To(Succeed())
+		Expect(rep.Cases).To(HaveLen(1))
+		Expect(rep.Cases[0].Status).To(Equal("failed"))
+		Expect(rep.Cases[0].Rules[0]).To(Equal("http.start.status-type"))
+		Expect(rep.Cases[0].Message).To(ContainSubstring(`lasgi: http.start.status-type: status must be an integer, got string "200"`))
+	})
+
+	It("fails an app file that returns no callable, naming core.app.callable", func() {
+		file := filepath.Join("..", "..", "reference", "app", "testdata", "faults", "not-callable.lua")
+		code, out, _ := run("app", file)
+		Expect(code).To(Equal(cli.ExitFailed))
+		Expect(out).To(ContainSubstring("lasgi: core.app.callable: "))
+	})
+
+	It("refuses bad usage with exit code 2", func() {
+		for _, args := range [][]string{
+			{"app", "/nonexistent/app.lua"},
+			{"app", "--lua", "lua5.4"},
+			{"app", "--format", "xml"},
+			{"app", "--run", "nothing-matches-this"},
+		} {
+			code, _, errOut := run(args...)
+			Expect(code).To(Equal(cli.ExitUsage), "%v", args)
+			Expect(errOut).NotTo(BeEmpty(), "%v", args)
+		}
+	})
+})

@@ -55,7 +55,7 @@ var _ = BeforeSuite(func() {
 	}
 	if len(missing) > 0 {
 		Fail(fmt.Sprintf("Lua interpreter(s) not found in PATH: %s; the reference apps are tested on "+
-			"lua5.1, lua5.4 and luajit: install them with `apt-get install lua5.1 lua5.4 luajit`",
+			"lua5.1, lua5.4 and luajit: install them with `apt-get install lua5.1 lua5.4 luajit2` (or run scripts/test)",
 			strings.Join(missing, ", ")))
 	}
 	src, err := os.ReadFile(driverPath)

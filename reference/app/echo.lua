@@ -27,6 +27,14 @@ local function join(list, n, sep)
 end
 
 return function(scope, receive, send)
+  -- Only http scopes of LASGI 1.x (spec rules core.app.scope-type, core.scope.version-check).
+  if scope.type ~= "http" then
+    error("echo.lua serves http scopes only, not " .. tostring(scope.type), 0)
+  end
+  local lasgi = scope.lasgi
+  if type(lasgi) == "table" and type(lasgi.version) == "string" and not string.find(lasgi.version, "^1%.") then
+    error("echo.lua knows LASGI 1.x, not " .. lasgi.version, 0)
+  end
   local chunks, n = {}, 0
   while true do
     local event = receive()

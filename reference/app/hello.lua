@@ -10,6 +10,14 @@ local start = {
 local body = { type = "http.response.body", body = "Hello World!", more_body = false }
 
 return function(scope, receive, send)
+  -- Only http scopes of LASGI 1.x (spec rules core.app.scope-type, core.scope.version-check).
+  if scope.type ~= "http" then
+    error("hello.lua serves http scopes only, not " .. tostring(scope.type), 0)
+  end
+  local lasgi = scope.lasgi
+  if type(lasgi) == "table" and type(lasgi.version) == "string" and not string.find(lasgi.version, "^1%.") then
+    error("hello.lua knows LASGI 1.x, not " .. lasgi.version, 0)
+  end
   send(start)
   send(body)
 end

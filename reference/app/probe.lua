@@ -763,6 +763,14 @@ local function fetch(token, send)
 end
 
 return function(scope, receive, send)
+  -- Only http scopes of LASGI 1.x (spec rules core.app.scope-type, core.scope.version-check).
+  if scope.type ~= "http" then
+    error("probe.lua serves http scopes only, not " .. tostring(scope.type), 0)
+  end
+  local lasgi = scope.lasgi
+  if type(lasgi) == "table" and type(lasgi.version) == "string" and not string.find(lasgi.version, "^1%.") then
+    error("probe.lua knows LASGI 1.x, not " .. lasgi.version, 0)
+  end
   local script
   local headers = type(scope) == "table" and scope.headers
   if type(headers) == "table" then

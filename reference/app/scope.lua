@@ -210,6 +210,14 @@ local function encode(v)
 end
 
 return function(scope, receive, send)
+  -- Only http scopes of LASGI 1.x (spec rules core.app.scope-type, core.scope.version-check).
+  if scope.type ~= "http" then
+    error("scope.lua serves http scopes only, not " .. tostring(scope.type), 0)
+  end
+  local lasgi = scope.lasgi
+  if type(lasgi) == "table" and type(lasgi.version) == "string" and not string.find(lasgi.version, "^1%.") then
+    error("scope.lua knows LASGI 1.x, not " .. lasgi.version, 0)
+  end
   local events = {}
   while true do
     local event = receive()

@@ -60,6 +60,19 @@ type Scope struct {
 	// Extensions lists the extension names the server offers; each appears in
 	// scope.extensions as an empty table.
 	Extensions []string
+	// LASGIVersion overrides scope.lasgi.version (LASGIVersion when empty);
+	// the app checker uses it to hand an app a version it must refuse.
+	LASGIVersion string
+}
+
+// Offers reports whether the scope offers the extension name.
+func (s *Scope) Offers(name string) bool {
+	for _, e := range s.Extensions {
+		if e == name {
+			return true
+		}
+	}
+	return false
 }
 
 // Spec versions carried in every scope.

@@ -44,6 +44,8 @@ const (
 	RuleTrailersHeaders  = "http.trailers.headers-type"
 	RuleMoreTrailersType = "http.trailers.more-trailers-type"
 	RuleAfterComplete    = "http.send.after-complete"
+	RuleTrailersOffered  = "http.trailers.offered"
+	RuleOfferedOnly      = "core.extensions.offered-only"
 	RuleAfterDisconnect  = "http.send.after-disconnect"
 )
 
@@ -55,4 +57,5 @@ var CheckedRules = []string{
 	RuleTrailersType, RuleHeaderLowercase, RuleHeaderBytes, RuleBodyType, RuleMoreBodyType,
 	RuleNoBodyStatus, RuleContentLength, RuleTrailersFlag, RuleTrailersAfter,
 	RuleTrailersHeaders, RuleMoreTrailersType, RuleAfterComplete, RuleAfterDisconnect,
+	RuleTrailersOffered, RuleOfferedOnly,
 }

@@ -126,6 +126,14 @@ func (c *Call) Send(ev *event.Event, wake func()) (wait bool, err error) {
 	if c.disconnected && !c.resp.Complete {
 		return false, ErrDisconnected
 	}
+	if !c.resp.Complete && !c.Scope.Offers(event.ExtensionTrailers) {
+		switch {
+		case ev.Type == event.HTTPResponseStart && ev.Trailers:
+			return false, event.Violationf(event.RuleTrailersOffered, "trailers = true, but the scope does not offer the %s extension", event.ExtensionTrailers)
+		case ev.Type == event.HTTPResponseTrailers:
+			return false, event.Violationf(event.RuleOfferedOnly, "%s sent, but the scope does not offer that extension", ev.Type)
+		}
+	}
 	if err := c.resp.Send(ev); err != nil {
 		return false, err
 	}

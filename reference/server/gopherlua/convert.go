@@ -18,7 +18,11 @@ func scopeTable(L *lua.LState, s *event.Scope) *lua.LTable {
 	asgi.RawSetString("spec_version", lua.LString(event.ASGISpecVersion))
 	t.RawSetString("asgi", asgi)
 	lasgi := L.CreateTable(0, 1)
-	lasgi.RawSetString("version", lua.LString(event.LASGIVersion))
+	version := s.LASGIVersion
+	if version == "" {
+		version = event.LASGIVersion
+	}
+	lasgi.RawSetString("version", lua.LString(version))
 	t.RawSetString("lasgi", lasgi)
 	t.RawSetString("http_version", lua.LString(s.HTTPVersion))
 	t.RawSetString("method", lua.LString(s.Method))

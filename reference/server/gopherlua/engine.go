@@ -98,11 +98,27 @@ func (e *Engine) Start(c *bridge.Call) {
 	}
 }
 
-// Close stops the workers. Calls still suspended are dropped.
+// Close stops the workers. Calls still suspended are dropped, and a call
+// still running is cancelled, so Close returns even when an app loops.
 func (e *Engine) Close() error {
 	close(e.stop)
-	e.wg.Wait()
-	return nil
+	done := make(chan struct{})
+	go func() {
+		e.wg.Wait()
+		close(done)
+	}()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return nil
+		case now := <-tick.C:
+			for _, w := range e.workers {
+				w.checkBusy(now, -1)
+			}
+		}
+	}
 }
 
 // watchdog cancels a coroutine that has run too long without yielding. A Lua

@@ -1,0 +1,134 @@
+// Command idleconns holds many idle keep-alive connections open on a server,
+// so that bench/run can read the server's memory with them open.
+//
+//	idleconns -addr HOST:PORT [-n 10000] [-parallel 64] [-hold 60s] [-timeout 120s]
+//
+// It opens n connections (parallel at a time), sends one GET / on each and
+// reads the whole response (it must be a 200 that keeps the connection
+// open), then prints "ready N" and keeps every connection open, idle, until
+// its standard input closes, it gets SIGINT or SIGTERM, or hold has passed.
+// Any failure is printed with the count reached and exits 1. The process
+// needs n file descriptors: raise `ulimit -n` first.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+func main() {
+	addr := flag.String("addr", "", "server address, HOST:PORT")
+	n := flag.Int("n", 10000, "connections to open")
+	parallel := flag.Int("parallel", 64, "connections being opened at once")
+	hold := flag.Duration("hold", 60*time.Second, "longest time to keep the connections open once ready")
+	timeout := flag.Duration("timeout", 120*time.Second, "longest time to get all connections ready")
+	flag.Parse()
+	if *addr == "" || *n < 1 || *parallel < 1 {
+		flag.Usage()
+		os.Exit(2)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	defer cancel()
+	conns := make([]net.Conn, *n)
+	defer func() {
+		for _, c := range conns {
+			if c != nil {
+				c.Close()
+			}
+		}
+	}()
+
+	start := time.Now()
+	var next atomic.Int64
+	var firstErr error
+	var errOnce sync.Once
+	var wg sync.WaitGroup
+	for range *parallel {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= *n || ctx.Err() != nil {
+					return
+				}
+				c, err := open(ctx, *addr)
+				if err != nil {
+					errOnce.Do(func() { firstErr = fmt.Errorf("connection %d: %w", i, err) })
+					cancel()
+					return
+				}
+				conns[i] = c
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr == nil && ctx.Err() != nil {
+		firstErr = fmt.Errorf("not ready within %v", *timeout)
+	}
+	if firstErr != nil {
+		opened := 0
+		for _, c := range conns {
+			if c != nil {
+				opened++
+			}
+		}
+		fmt.Fprintf(os.Stderr, "idleconns: %d of %d connections ready; %v\n", opened, *n, firstErr)
+		os.Exit(1)
+	}
+	fmt.Printf("ready %d (in %.1fs)\n", *n, time.Since(start).Seconds())
+
+	// Hold them, idle, until told to stop.
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
+	stdinClosed := make(chan struct{})
+	go func() {
+		io.Copy(io.Discard, os.Stdin)
+		close(stdinClosed)
+	}()
+	select {
+	case <-stop:
+	case <-stdinClosed:
+	case <-time.After(*hold):
+	}
+}
+
+// open dials addr, sends one keep-alive GET / and reads the response whole.
+func open(ctx context.Context, addr string) (net.Conn, error) {
+	d := net.Dialer{Timeout: 10 * time.Second}
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: bench\r\n\r\n"); err != nil {
+		c.Close()
+		return nil, err
+	}
+	res, err := http.ReadResponse(bufio.NewReaderSize(c, 512), &http.Request{Method: "GET"})
+	if err == nil {
+		_, err = io.Copy(io.Discard, res.Body)
+		if err == nil && (res.StatusCode != 200 || res.Close) {
+			err = errors.New("want a 200 that keeps the connection open, got " + res.Status)
+		}
+	}
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	c.SetDeadline(time.Time{})
+	return c, nil
+}

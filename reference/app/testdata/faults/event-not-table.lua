@@ -1,0 +1,7 @@
+-- fault: core.send.event-table
+-- A deliberately broken LASGI app for lasgi-check's seeded-fault tests: one violation.
+return function(scope, receive, send)
+  if scope.type ~= "http" then error("http only", 0) end
+  repeat local ev = receive() until ev.type ~= "http.request" or not ev.more_body
+  send("http.response.start")
+end

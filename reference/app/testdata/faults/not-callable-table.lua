@@ -1,0 +1,3 @@
+-- fault: core.app.callable
+-- A deliberately broken LASGI app for lasgi-check's seeded-fault tests: one violation.
+return {handler = function() end}
