@@ -64,7 +64,12 @@ func (a *AppChecker) Run(ctx context.Context, c *AppCase) Result {
 			a.Close() // the app may still be running: start afresh
 		}
 	}
-	// The rules an app broke come first: they are what the report is about.
+	return appResult(c, problems, time.Since(start))
+}
+
+// appResult makes the result of an app case from its problems: the rules an
+// app broke come first, since they are what the report is about.
+func appResult(c *AppCase, problems []string, elapsed time.Duration) Result {
 	var rules []string
 	for _, p := range problems {
 		if sub := ruleInError.FindStringSubmatch(p); sub != nil && sub[1] != "disconnected" && !contains(rules, sub[1]) {
@@ -76,7 +81,7 @@ func (a *AppChecker) Run(ctx context.Context, c *AppCase) Result {
 			rules = append(rules, r)
 		}
 	}
-	res := Result{Case: &Case{ID: c.ID, Rules: rules, File: "app.json"}, Elapsed: time.Since(start)}
+	res := Result{Case: &Case{ID: c.ID, Rules: rules, File: "app.json"}, Elapsed: elapsed}
 	if len(problems) == 0 {
 		res.Status = Passed
 		return res

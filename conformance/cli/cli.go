@@ -12,7 +12,9 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -243,7 +245,7 @@ func cmdApp(args []string, stdout, stderr io.Writer) int {
 	format := fs.String("format", "text", "report format: text, json or junit")
 	out := fs.String("out", "", "write the report to this file instead of standard output")
 	timeout := fs.Duration("timeout", 5*time.Second, "deadline of each case (and of each run of the app without yielding)")
-	interp := fs.String("lua", "embedded", "Lua to run the app on; only the embedded gopher-lua VM is available in this version")
+	interp := fs.String("lua", "embedded", "Lua to run the app on: embedded (gopher-lua, in process), or lua5.1, lua5.4, luajit or a path to an interpreter (then the app runs under the lint, which names the rules)")
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
@@ -255,9 +257,18 @@ func cmdApp(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "lasgi-check app: --timeout must be positive, got %v\n", *timeout)
 		return ExitUsage
 	}
+	var lint []byte
 	if *interp != "embedded" {
-		fmt.Fprintf(stderr, "lasgi-check app: --lua %s: only the embedded VM is available in this version\n", *interp)
-		return ExitUsage
+		if _, err := exec.LookPath(*interp); err != nil {
+			fmt.Fprintf(stderr, "lasgi-check app: --lua %s: %v (Debian: apt-get install lua5.1 lua5.4 luajit2)\n", *interp, err)
+			return ExitUsage
+		}
+		src, err := app.Source("lint.lua")
+		if err != nil {
+			fmt.Fprintf(stderr, "lasgi-check app: --lua needs the lint: %v\n", err)
+			return ExitUsage
+		}
+		lint = src
 	}
 	cases := conformance.AppCases()
 	if *run != "" {
@@ -281,12 +292,13 @@ func cmdApp(args []string, stdout, stderr io.Writer) int {
 	type appFile struct {
 		name string
 		src  []byte
+		path string // on disk, for a real interpreter; "" for a built-in app
 	}
 	var apps []appFile
 	if fs.NArg() == 0 {
 		for _, name := range app.Names() {
 			src, _ := app.Source(name)
-			apps = append(apps, appFile{name, src})
+			apps = append(apps, appFile{name, src, ""})
 		}
 	}
 	for _, path := range fs.Args() {
@@ -295,7 +307,7 @@ func cmdApp(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "lasgi-check app: %v\n", err)
 			return ExitUsage
 		}
-		apps = append(apps, appFile{path, src})
+		apps = append(apps, appFile{path, src, path})
 	}
 
 	w := stdout
@@ -314,6 +326,19 @@ func cmdApp(args []string, stdout, stderr io.Writer) int {
 	progress := newProgress(stderr, *format == "text" && *out == "" && isTerminal(stdout), stdout, *format == "text" && *out == "", total)
 	var results []conformance.Result
 	for _, a := range apps {
+		if lint != nil {
+			rs, err := runInterpreter(ctx, *interp, lint, a.name, a.src, a.path, cases, *timeout)
+			if err != nil {
+				fmt.Fprintf(stderr, "lasgi-check app: %v\n", err)
+				return ExitUsage
+			}
+			for _, r := range rs {
+				r.Case.ID = a.name + " " + r.Case.ID
+				results = append(results, r)
+				progress.step(len(results)-1, r)
+			}
+			continue
+		}
 		// The app's own busy limit is longer than the case's, so the case
 		// ends first and names what the app did not do.
 		opts := gopherlua.Options{Workers: 1, BusyTimeout: 2 * *timeout}
@@ -360,6 +385,24 @@ func cmdApp(args []string, stdout, stderr io.Writer) int {
 		return ExitFailed
 	}
 	return ExitPassed
+}
+
+// runInterpreter checks one app under a real interpreter; a built-in app is
+// written to a temporary file first.
+func runInterpreter(ctx context.Context, interp string, lint []byte, name string, src []byte, path string, cases []*conformance.AppCase, timeout time.Duration) ([]conformance.Result, error) {
+	if path == "" {
+		dir, err := os.MkdirTemp("", "lasgi-check-app")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		path = filepath.Join(dir, name)
+		if err := os.WriteFile(path, src, 0o644); err != nil {
+			return nil, err
+		}
+	}
+	k := &conformance.InterpreterChecker{Interpreter: interp, Lint: lint, Timeout: timeout}
+	return k.RunAll(ctx, path, cases)
 }
 
 func cmdList(args []string, stdout, stderr io.Writer) int {

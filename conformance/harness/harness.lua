@@ -1,0 +1,88 @@
+-- lasgi-check's app harness: plays the server for an app under a real Lua
+-- interpreter (lua5.1, lua5.4, luajit), so apps are checked as they will run.
+--
+--   lua harness.lua APP.lua CASES.lua [LINT.lua]
+--
+-- CASES.lua returns the cases lasgi-check wrote: {id, scope, body = {pieces},
+-- disconnect_after, timeout}. The app (wrapped in the lint when given) runs
+-- once per case in a coroutine of its own; receive() hands over the body
+-- pieces and then http.disconnect; send() passes events on to nothing (the
+-- lint judges them). One line per case goes to stdout:
+--   result <id-hex> ok|error|timeout <disconnected 0|1> <detail-hex>
+-- and, when the app file does not load: load <detail-hex>.
+
+local app_path, cases_path, lint_path = arg[1], arg[2], arg[3]
+local unpack = unpack or table.unpack
+
+local function hex(s)
+  return (string.gsub(s, ".", function(c) return string.format("%02x", string.byte(c)) end))
+end
+
+local function describe(err)
+  local ok, s = pcall(tostring, err)
+  if ok and type(s) == "string" then return s end
+  return "<" .. type(err) .. ">"
+end
+
+if jit and jit.off then jit.off() end -- count hooks do not fire in compiled code
+
+-- Modules next to the app can be required, as the reference server allows.
+local dir = string.match(app_path, "^(.*)/[^/]*$") or "."
+package.path = dir .. "/?.lua;" .. package.path
+
+local ok, app = pcall(dofile, app_path)
+if not ok then
+  io.write("load ", hex(describe(app)), "\n")
+  return
+end
+local mt = getmetatable(app)
+if type(app) ~= "function" and not (type(mt) == "table" and mt.__call ~= nil) then
+  io.write("load ", hex("lasgi: core.app.callable: the file returned a " .. type(app) .. ", not a function or a table with __call"), "\n")
+  return
+end
+if lint_path then
+  local lint = dofile(lint_path)
+  app = lint(app)
+end
+
+local cases = dofile(cases_path)
+for _, c in ipairs(cases) do
+  local pieces, next_piece, disconnected = c.body, 1, false
+  local function receive()
+    if not disconnected and c.disconnect_after >= 0 and next_piece > c.disconnect_after then
+      disconnected = true
+    end
+    if not disconnected and next_piece <= #pieces then
+      local i = next_piece
+      next_piece = i + 1
+      return {type = "http.request", body = pieces[i], more_body = i < #pieces}
+    end
+    -- The body is over and the app waits for more: the client leaves.
+    disconnected = true
+    return {type = "http.disconnect"}
+  end
+  local function send(event)
+    if disconnected and event ~= nil then
+      error("lasgi: disconnected: the client went away", 0)
+    end
+  end
+
+  local deadline = os.clock() + c.timeout
+  local co = coroutine.create(function() return app(c.scope, receive, send) end)
+  debug.sethook(co, function()
+    if os.clock() > deadline then error("lasgi-check: timeout", 0) end
+  end, "", 1000)
+  local status, detail = "ok", ""
+  while true do
+    local done, err = coroutine.resume(co)
+    if not done then
+      status, detail = "error", describe(err)
+      if detail == "lasgi-check: timeout" then status = "timeout" end
+      break
+    end
+    if coroutine.status(co) == "dead" then break end
+    -- A bare coroutine.yield() from the app: resume it.
+  end
+  io.write("result ", hex(c.id), " ", status, " ", disconnected and "1" or "0", " ", hex(detail), "\n")
+  io.flush()
+end

@@ -1,0 +1,231 @@
+package conformance
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lasgi/lasgi/conformance/harness"
+	"github.com/lasgi/lasgi/spec/event"
+)
+
+// InterpreterChecker checks an app under a real Lua interpreter: the
+// harness plays the server and the lint, wrapped around the app, names the
+// rule of the first violation, so the app runs as it will in production.
+type InterpreterChecker struct {
+	Interpreter string        // lua5.1, lua5.4, luajit or a path to one
+	Lint        []byte        // the lint module (reference/app/lint.lua)
+	Timeout     time.Duration // each case; 0 means 5 seconds
+}
+
+// RunAll plays every case against the app file in one interpreter process.
+func (k *InterpreterChecker) RunAll(ctx context.Context, appPath string, cases []*AppCase) ([]Result, error) {
+	timeout := k.Timeout
+	if timeout <= 0 {
+		timeout = 5 * time.Second
+	}
+	interp, err := exec.LookPath(k.Interpreter)
+	if err != nil {
+		return nil, fmt.Errorf("--lua %s: %w (Debian: apt-get install lua5.1 lua5.4 luajit2)", k.Interpreter, err)
+	}
+	appAbs, err := filepath.Abs(appPath)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(appAbs); err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "lasgi-check-app")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	files := map[string][]byte{"harness.lua": harness.Source, "lint.lua": k.Lint, "cases.lua": casesLua(cases, timeout)}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			return nil, err
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout*time.Duration(len(cases)+2))
+	defer cancel()
+	cmd := exec.CommandContext(ctx, interp, filepath.Join(dir, "harness.lua"), appAbs, filepath.Join(dir, "cases.lua"), filepath.Join(dir, "lint.lua"))
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	runErr := cmd.Run()
+
+	byID := map[string]*AppCase{}
+	for _, c := range cases {
+		byID[c.ID] = c
+	}
+	got := map[string]Result{}
+	sc := bufio.NewScanner(&stdout)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	for sc.Scan() {
+		f := strings.Split(sc.Text(), " ") // the last field may be empty
+		switch {
+		case len(f) == 2 && f[0] == "load":
+			detail := unhexOr(f[1])
+			r := Result{Case: &Case{ID: "app.load/callable", Rules: []string{event.RuleAppCallable}, File: "app.json"}, Status: Failed, Message: detail}
+			return []Result{r}, nil
+		case len(f) == 5 && f[0] == "result":
+			id := unhexOr(f[1])
+			c := byID[id]
+			if c == nil {
+				continue
+			}
+			got[id] = judgeInterp(c, f[2], f[3] == "1", unhexOr(f[4]), timeout)
+		}
+	}
+	results := make([]Result, 0, len(cases))
+	for _, c := range cases {
+		r, ok := got[c.ID]
+		if !ok {
+			why := "the interpreter stopped before this case"
+			if runErr != nil {
+				why += fmt.Sprintf(" (%v)", runErr)
+			}
+			if s := strings.TrimSpace(stderr.String()); s != "" {
+				why += ":\n" + clip(s)
+			}
+			r = Result{Case: &Case{ID: c.ID, Rules: c.Rules, File: "app.json"}, Status: Failed, Message: why}
+		}
+		results = append(results, r)
+	}
+	return results, nil
+}
+
+var lintRule = ruleInErrorPrefix("lasgi-lint")
+
+func ruleInErrorPrefix(prefix string) func(string) string {
+	return func(s string) string {
+		i := strings.Index(s, prefix+": ")
+		if i < 0 {
+			return ""
+		}
+		rest := s[i+len(prefix)+2:]
+		id, _, ok := strings.Cut(rest, ": ")
+		if !ok || !strings.Contains(id, ".") {
+			return ""
+		}
+		return id
+	}
+}
+
+// judgeInterp turns one harness line into a result, like judge does for the
+// embedded VM.
+func judgeInterp(c *AppCase, status string, disconnected bool, detail string, timeout time.Duration) Result {
+	var problems []string
+	switch status {
+	case "timeout":
+		if disconnected {
+			problems = append(problems, fmt.Sprintf("lasgi: http.disconnect.app-return: the app did not return within %v after receive() returned http.disconnect", timeout))
+		} else {
+			problems = append(problems, fmt.Sprintf("the app did not return within %v", timeout))
+		}
+	case "error":
+		switch {
+		case lintRule(detail) != "":
+			problems = append(problems, fmt.Sprintf("lasgi: %s: the lint stopped the app: %s", lintRule(detail), detail))
+		case strings.Contains(detail, "lasgi: disconnected:") && disconnected:
+		case c.WantRaise:
+		default:
+			problems = append(problems, "the app raised an error: "+detail)
+		}
+	case "ok":
+		if c.WantRaise {
+			problems = append(problems, fmt.Sprintf("the app returned normally from a scope it cannot serve (%s); it should raise an error", describeScope(&c.Scope)))
+		}
+	}
+	return appResult(c, problems, 0)
+}
+
+func unhexOr(s string) string {
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		return s
+	}
+	return string(b)
+}
+
+// casesLua writes the cases as a Lua chunk returning them, strings in
+// decimal escapes so any bytes survive.
+func casesLua(cases []*AppCase, timeout time.Duration) []byte {
+	var b strings.Builder
+	b.WriteString("return {\n")
+	for _, c := range cases {
+		pieces := c.Body
+		if len(pieces) == 0 {
+			pieces = []string{""}
+		}
+		fmt.Fprintf(&b, "{id = %s, timeout = %s, disconnect_after = %d, body = {", luaQuote(c.ID), strconv.FormatFloat(timeout.Seconds(), 'f', -1, 64), c.DisconnectAfter)
+		for _, p := range pieces {
+			b.WriteString(luaQuote(p) + ", ")
+		}
+		b.WriteString("}, scope = " + scopeLua(&c.Scope) + "},\n")
+	}
+	b.WriteString("}\n")
+	return []byte(b.String())
+}
+
+func scopeLua(s *event.Scope) string {
+	version := s.LASGIVersion
+	if version == "" {
+		version = event.LASGIVersion
+	}
+	var b strings.Builder
+	field := func(k, v string) { fmt.Fprintf(&b, "%s = %s, ", k, v) }
+	b.WriteString("{")
+	field("type", luaQuote(s.Type))
+	field("asgi", fmt.Sprintf("{version = %s, spec_version = %s}", luaQuote(event.ASGIVersion), luaQuote(event.ASGISpecVersion)))
+	field("lasgi", fmt.Sprintf("{version = %s}", luaQuote(version)))
+	for _, kv := range [][2]string{{"http_version", s.HTTPVersion}, {"method", s.Method}, {"scheme", s.Scheme}, {"path", s.Path},
+		{"raw_path", s.RawPath}, {"query_string", s.QueryString}, {"root_path", s.RootPath}} {
+		field(kv[0], luaQuote(kv[1]))
+	}
+	b.WriteString("headers = {")
+	for _, h := range s.Headers {
+		fmt.Fprintf(&b, "{%s, %s}, ", luaQuote(h.Name), luaQuote(h.Value))
+	}
+	b.WriteString("}, ")
+	if s.Client != nil {
+		field("client", fmt.Sprintf("{%s, %d}", luaQuote(s.Client.Host), s.Client.Port))
+	}
+	if s.Server != nil {
+		field("server", fmt.Sprintf("{%s, %d}", luaQuote(s.Server.Host), s.Server.Port))
+	}
+	b.WriteString("state = {}, extensions = {")
+	for _, e := range s.Extensions {
+		fmt.Fprintf(&b, "[%s] = {}, ", luaQuote(e))
+	}
+	b.WriteString("}}")
+	return b.String()
+}
+
+// luaQuote writes s as a Lua string literal: printable ASCII as itself, any
+// other byte as a decimal escape.
+func luaQuote(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c >= 0x20 && c < 0x7f:
+			b.WriteByte(c)
+		default:
+			fmt.Fprintf(&b, "\\%03d", c)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
