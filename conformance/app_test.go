@@ -51,7 +51,7 @@ func brokenRules(results []conformance.Result) []string {
 
 var _ = Describe("lasgi-check app's checker", func() {
 	It("passes every reference app in every case", func() {
-		for _, name := range app.Names() {
+		for _, name := range app.Apps() {
 			src, err := app.Source(name)
 			Expect(err).NotTo(HaveOccurred())
 			results, err := checkApp(name, src)

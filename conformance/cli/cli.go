@@ -44,6 +44,7 @@ commands:
   app      check apps by playing the server (default: the reference apps)
   list     list the cases and the rules they check
   probe    print the probe app (reference/app/probe.lua) for a server under test to host
+  lint     print the lint middleware (reference/app/lint.lua): lint(app) checks an app and its server at run time
   record   re-record fixture files against a server running the probe
 
 Run "lasgi-check COMMAND -h" for a command's flags.
@@ -63,7 +64,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	case "list":
 		return cmdList(args[1:], stdout, stderr)
 	case "probe":
-		return cmdProbe(args[1:], stdout, stderr)
+		return cmdPrint("probe", "probe.lua", args[1:], stdout, stderr)
+	case "lint":
+		return cmdPrint("lint", "lint.lua", args[1:], stdout, stderr)
 	case "record":
 		return cmdRecord(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
@@ -296,7 +299,7 @@ func cmdApp(args []string, stdout, stderr io.Writer) int {
 	}
 	var apps []appFile
 	if fs.NArg() == 0 {
-		for _, name := range app.Names() {
+		for _, name := range app.Apps() {
 			src, _ := app.Source(name)
 			apps = append(apps, appFile{name, src, ""})
 		}
@@ -437,14 +440,15 @@ func cmdList(args []string, stdout, stderr io.Writer) int {
 	return ExitPassed
 }
 
-func cmdProbe(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("probe", stderr)
+// cmdPrint prints one of the Lua files a user hosts or wraps around an app.
+func cmdPrint(command, file string, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet(command, stderr)
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
-	src, err := app.Source("probe.lua")
+	src, err := app.Source(file)
 	if err != nil {
-		fmt.Fprintf(stderr, "lasgi-check probe: %v\n", err)
+		fmt.Fprintf(stderr, "lasgi-check %s: %v\n", command, err)
 		return ExitUsage
 	}
 	stdout.Write(src)

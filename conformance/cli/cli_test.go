@@ -325,7 +325,7 @@ var _ = Describe("lasgi-check app", func() {
 	It("refuses bad usage with exit code 2", func() {
 		for _, args := range [][]string{
 			{"app", "/nonexistent/app.lua"},
-			{"app", "--lua", "lua5.4"},
+			{"app", "--lua", "no-such-lua"},
 			{"app", "--format", "xml"},
 			{"app", "--run", "nothing-matches-this"},
 		} {

@@ -46,3 +46,15 @@ func Names() []string {
 	sort.Strings(names)
 	return names
 }
+
+// Apps lists the files that are apps (Names without lint.lua, which is
+// middleware: lint(app) returns an app).
+func Apps() []string {
+	var apps []string
+	for _, name := range Names() {
+		if name != "lint.lua" {
+			apps = append(apps, name)
+		}
+	}
+	return apps
+}

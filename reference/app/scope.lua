@@ -215,7 +215,7 @@ return function(scope, receive, send)
     error("scope.lua serves http scopes only, not " .. tostring(scope.type), 0)
   end
   local lasgi = scope.lasgi
-  if type(lasgi) == "table" and type(lasgi.version) == "string" and not string.find(lasgi.version, "^1%.") then
+  if type(lasgi) == "table" and type(lasgi.version) == "string" and lasgi.version:sub(1, 2) ~= "1." then
     error("scope.lua knows LASGI 1.x, not " .. lasgi.version, 0)
   end
   local events = {}

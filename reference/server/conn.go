@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -19,6 +20,11 @@ const (
 	// drainLimit is how much unread request body the server reads and drops
 	// to keep a connection alive after the response; beyond it, it closes.
 	drainLimit = 256 << 10
+	// readBuffer is small: an idle keep-alive connection keeps it, and a
+	// large body read bypasses it anyway. The write buffer is pooled and held
+	// only while a response is written.
+	readBuffer  = 4 << 10
+	writeBuffer = 16 << 10
 	// lingerTime and lingerBytes bound the lingering close after an error
 	// response.
 	lingerTime  = 500 * time.Millisecond
@@ -41,8 +47,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 	return &conn{
 		srv:    s,
 		nc:     nc,
-		br:     bufio.NewReaderSize(nc, 16<<10),
-		bw:     bufio.NewWriterSize(nc, 16<<10),
+		br:     bufio.NewReaderSize(nc, readBuffer),
 		client: addrOf(nc.RemoteAddr()),
 		local:  addrOf(nc.LocalAddr()),
 	}
@@ -92,6 +97,8 @@ func (c *conn) serve() {
 func (c *conn) refuse(err error) {
 	var he *httpError
 	if errors.As(err, &he) {
+		c.acquireWriter()
+		defer c.releaseWriter()
 		c.nc.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout))
 		writeError(c.bw, he.status, he.msg)
 		if c.bw.Flush() == nil {
@@ -113,9 +120,31 @@ func (c *conn) lingeringClose() {
 	io.CopyN(io.Discard, c.br, lingerBytes)
 }
 
+var writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, writeBuffer) }}
+
+// acquireWriter gives the connection a write buffer from the pool.
+func (c *conn) acquireWriter() {
+	if c.bw == nil {
+		c.bw = writers.Get().(*bufio.Writer)
+		c.bw.Reset(c.nc)
+	}
+}
+
+// releaseWriter returns the write buffer; anything unflushed is dropped,
+// which only happens when the connection is failing anyway.
+func (c *conn) releaseWriter() {
+	if c.bw != nil {
+		c.bw.Reset(nil)
+		writers.Put(c.bw)
+		c.bw = nil
+	}
+}
+
 // exchange runs one request through the app and reports whether the
 // connection may carry another request.
 func (c *conn) exchange(req *request) (keepAlive bool) {
+	c.acquireWriter()
+	defer c.releaseWriter()
 	cfg := &c.srv.cfg
 	rawPath, query, err := splitTarget(req.target)
 	if err != nil {
@@ -239,6 +268,10 @@ func (c *conn) await(req *request, call *bridge.Call, body *bodyReader, pump *bo
 			pump = nil
 		}
 
+		// The state is read before the outbox is taken: an app that sends its
+		// last events and returns in between must not look unfinished. Once
+		// Finished is seen, everything it sent is already in the outbox.
+		st := call.State()
 		n, err := c.writeEvents(call, w)
 		if err != nil {
 			call.Disconnect()
@@ -246,7 +279,6 @@ func (c *conn) await(req *request, call *bridge.Call, body *bodyReader, pump *bo
 		}
 		call.Written(n)
 
-		st := call.State()
 		if w.complete {
 			return c.endExchange(w, pump, body)
 		}
