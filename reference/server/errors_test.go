@@ -70,6 +70,8 @@ var _ = Describe("invalid events", func() {
 		Entry("body before start", `local send = ...; send({type = "http.response.body", body = "x"})`, "http.start.first"),
 		Entry("trailers before start", `local send = ...; send({type = "http.response.trailers", headers = {}})`, "http.start.first"),
 		Entry("bad content-length", `local send = ...; send({type = "http.response.start", status = 200, headers = {{"content-length", "ten"}}})`, "http.body.content-length"),
+		Entry("signed content-length", `local send = ...; send({type = "http.response.start", status = 200, headers = {{"content-length", "+2"}}})`, "http.body.content-length"),
+		Entry("header pair with extra keys", `local send = ...; send({type = "http.response.start", status = 200, headers = {{"x-a", "1", note = "n"}}})`, "http.start.headers-type"),
 	)
 
 	DescribeTable("after a valid start, make send raise naming the rule",

@@ -55,6 +55,7 @@ var _ = Describe("malformed requests", func() {
 		Entry("NUL in a header value", "GET / HTTP/1.1\r\nHost: t\r\nX: a\x00b\r\n\r\n", 400),
 		Entry("invalid content-length", "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 1x\r\n\r\n", 400),
 		Entry("negative content-length", "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: -1\r\n\r\n", 400),
+		Entry("signed content-length", "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: -0\r\n\r\n", 400),
 		Entry("conflicting content-lengths", "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", 400),
 		Entry("content-length and chunked", "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
 		Entry("unsupported transfer-coding", "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n", 501),

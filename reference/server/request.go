@@ -98,8 +98,8 @@ func readRequest(br *bufio.Reader, maxHeader int) (*request, error) {
 		r.headers = append(r.headers, h)
 		switch h.Name {
 		case "content-length":
-			n, err := strconv.ParseInt(h.Value, 10, 64)
-			if err != nil || n < 0 || h.Value[0] == '+' {
+			n, err := event.ParseLength(h.Value)
+			if err != nil {
 				return nil, badRequest("invalid content-length " + strconv.Quote(h.Value))
 			}
 			if sawLength && n != r.contentLength {

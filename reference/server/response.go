@@ -66,7 +66,7 @@ func (w *responseWriter) writeHead(first *event.Event) {
 	for _, h := range st.Headers {
 		switch h.Name {
 		case "content-length":
-			declared, _ = strconv.ParseInt(h.Value, 10, 64)
+			declared, _ = event.ParseLength(h.Value)
 		case "connection":
 			if hasToken(h.Value, "close") {
 				w.closeAsked = true

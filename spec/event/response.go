@@ -53,8 +53,8 @@ func (r *Response) Send(ev *Event) error {
 				return err
 			}
 			if h.Name == "content-length" {
-				n, err := strconv.ParseInt(h.Value, 10, 64)
-				if err != nil || n < 0 || (length >= 0 && n != length) {
+				n, err := ParseLength(h.Value)
+				if err != nil || (length >= 0 && n != length) {
 					return Violationf(RuleContentLength, "content-length %q is not one non-negative integer", h.Value)
 				}
 				length = n
@@ -105,6 +105,20 @@ func (r *Response) Send(ev *Event) error {
 	default:
 		return Violationf(RuleEventType, "%q is not an event an app sends in an http scope", ev.Type)
 	}
+}
+
+// ParseLength parses a content-length value: one or more decimal digits and
+// nothing else (no sign, no spaces), as HTTP requires.
+func ParseLength(v string) (int64, error) {
+	if v == "" || len(v) > 18 {
+		return 0, strconv.ErrRange
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return 0, strconv.ErrSyntax
+		}
+	}
+	return strconv.ParseInt(v, 10, 64)
 }
 
 // CheckHeader checks one header an app sends; index is its 1-based position

@@ -164,7 +164,12 @@ func decodeHeaders(v lua.LValue, rule string) ([]event.Header, error) {
 	}
 	for i := 1; i <= n; i++ {
 		pair, ok := t.RawGetInt(i).(*lua.LTable)
-		if !ok || pair.Len() != 2 {
+		if ok {
+			keys := 0
+			pair.ForEach(func(_, _ lua.LValue) { keys++ })
+			ok = keys == 2 && pair.Len() == 2
+		}
+		if !ok {
 			return nil, event.Violationf(rule, "header %d must be a {name, value} pair, got %s", i, describe(t.RawGetInt(i)))
 		}
 		name, ok1 := pair.RawGetInt(1).(lua.LString)

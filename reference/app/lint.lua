@@ -1,0 +1,842 @@
+-- LASGI lint: middleware that checks an app and its server against LASGI 1.0 at run time,
+-- in the spirit of Rack::Lint and wsgiref.validate.
+--
+--   local lint = require("lint")         -- or dofile("lint.lua"); `lasgi-check lint` prints it
+--   return lint(app)
+--
+-- lint(app) returns an app that calls `app` with the same scope, a receive() and a send()
+-- that check everything passing through, and raises the Lua error
+--
+--   lasgi-lint: <rule-id>: <detail>
+--
+-- at the first violation, <rule-id> being the ID of the broken rule in the spec's catalog.
+--
+-- What the server hands the app (server-side rules):
+--   * the scope: type, asgi and lasgi versions, http_version, method, scheme, path (and
+--     that it is raw_path percent-decoded), raw_path, query_string, root_path, headers,
+--     client, server, state and extensions; checked before the app is called;
+--   * each event receive() returns: exactly one table, its type, body and more_body, and
+--     their order (http.request until more_body is false, then only http.disconnect).
+-- What the app sends (app-side rules): every check the reference server makes, in the
+-- same order, so the lint names the rule the server would name (table, type, status,
+-- headers, trailers, body, more_body, ordering, 204/304, content-length, trailers offered
+-- and flagged, nothing after the response is complete). A valid event goes on to the real
+-- send unchanged; whatever the real send raises (such as the disconnected error) goes on
+-- to the app unchanged, and the lint then counts the event as not sent.
+-- How the app ends: returning from an http scope without completing the response (unless
+-- receive() returned http.disconnect or a send failed), returning with trailers announced
+-- but not sent, calling receive() again and again after http.disconnect, serving a scope
+-- type or a major version it cannot know.
+--
+-- The lint does not change what the app sees: the same scope table and event tables, the
+-- real send's results and errors; it only raises where the app broke a rule. It never
+-- yields itself and uses no pcall, so it works on servers whose pcall cannot yield.
+-- Scopes of type websocket and lifespan get the core scope checks only and are passed on.
+--
+-- One file, no dependencies, plain Lua 5.1 that also runs on Lua 5.4, LuaJIT and
+-- gopher-lua. Rule IDs are spelled out in full so that a test can hold every one against
+-- the catalog.
+
+local byte, find, format, sub, match = string.byte, string.find, string.format, string.sub, string.match
+local concat = table.concat
+local floor, huge = math.floor, math.huge
+local error, next, rawget, select, tonumber, tostring, type =
+  error, next, rawget, select, tonumber, tostring, type
+local getmetatable_ = (debug and debug.getmetatable) or getmetatable
+
+local PREFIX = "lasgi-lint: "
+local MAX_INT = 9007199254740992 -- 2^53: integers lie within +-2^53 (core.value.integer-range)
+local REPEAT_LIMIT = 10 -- receive() calls allowed after http.disconnect before the app is stopped
+local MAX_LENGTH = "9223372036854775807" -- the largest content-length the server can hold
+
+local START, BODY, TRAILERS = "http.response.start", "http.response.body", "http.response.trailers"
+local REQUEST, DISCONNECT = "http.request", "http.disconnect"
+local EXT_TRAILERS = "http.response.trailers"
+
+-- ---------------------------------------------------------------------------------------
+-- Describing values in messages (the same text on every interpreter)
+
+local function number(n)
+  if n ~= n then
+    return "nan"
+  elseif n == huge then
+    return "inf"
+  elseif n == -huge then
+    return "-inf"
+  elseif floor(n) == n and n >= -MAX_INT and n <= MAX_INT then
+    return format("%d", n)
+  end
+  return format("%.17g", n)
+end
+
+local function quote(s)
+  local n, cut = #s, ""
+  if n > 40 then
+    n, cut = 40, "..."
+  end
+  local out = {}
+  for i = 1, n do
+    local c = byte(s, i)
+    if c < 32 or c > 126 or c == 34 or c == 92 then
+      out[i] = format("\\%03d", c)
+    else
+      out[i] = sub(s, i, i)
+    end
+  end
+  return '"' .. concat(out) .. '"' .. cut
+end
+
+local function describe(v)
+  local t = type(v)
+  if t == "string" then
+    return "string " .. quote(v)
+  elseif t == "number" then
+    return "number " .. number(v)
+  elseif t == "boolean" then
+    return "boolean " .. tostring(v)
+  end
+  return t -- nil, table, function, userdata, thread
+end
+
+local function fail(rule, detail)
+  error(PREFIX .. rule .. ": " .. detail, 0)
+end
+
+-- ---------------------------------------------------------------------------------------
+-- Values
+
+local function is_integer(v)
+  return type(v) == "number" and floor(v) == v and v >= -MAX_INT and v <= MAX_INT
+end
+
+-- list_len returns n when t is a table whose keys are exactly 1..n (core.value.list).
+local function list_len(t)
+  if type(t) ~= "table" then
+    return nil
+  end
+  local n = 0
+  for k in next, t do
+    if type(k) ~= "number" or k < 1 or floor(k) ~= k then
+      return nil
+    end
+    n = n + 1
+  end
+  for i = 1, n do
+    if rawget(t, i) == nil then
+      return nil
+    end
+  end
+  return n
+end
+
+-- utf8_end returns the index just past the valid UTF-8 sequence starting at i, or nil.
+local function utf8_end(s, i, n)
+  local c = byte(s, i)
+  local need, lo, hi
+  if c < 0x80 then
+    return i + 1
+  elseif c >= 0xC2 and c <= 0xDF then
+    need, lo, hi = 1, 0x80, 0xBF
+  elseif c == 0xE0 then
+    need, lo, hi = 2, 0xA0, 0xBF
+  elseif (c >= 0xE1 and c <= 0xEC) or c == 0xEE or c == 0xEF then
+    need, lo, hi = 2, 0x80, 0xBF
+  elseif c == 0xED then
+    need, lo, hi = 2, 0x80, 0x9F
+  elseif c == 0xF0 then
+    need, lo, hi = 3, 0x90, 0xBF
+  elseif c >= 0xF1 and c <= 0xF3 then
+    need, lo, hi = 3, 0x80, 0xBF
+  elseif c == 0xF4 then
+    need, lo, hi = 3, 0x80, 0x8F
+  else
+    return nil, 1
+  end
+  -- On failure the second result is the length of the maximal invalid subpart.
+  for k = 1, need do
+    local x = i + k <= n and byte(s, i + k) or nil
+    if x == nil then
+      return nil, k
+    end
+    if k == 1 then
+      if x < lo or x > hi then
+        return nil, 1
+      end
+    elseif x < 0x80 or x > 0xBF then
+      return nil, k
+    end
+  end
+  return i + need + 1
+end
+
+local function is_text(v)
+  if type(v) ~= "string" then
+    return false
+  end
+  if not find(v, "[\128-\255]") then
+    return true
+  end
+  local i, n = 1, #v
+  while i <= n do
+    i = utf8_end(v, i, n)
+    if not i then
+      return false
+    end
+  end
+  return true
+end
+
+-- to_valid_utf8 replaces each maximal invalid subpart with U+FFFD.
+local function to_valid_utf8(s)
+  if is_text(s) then
+    return s
+  end
+  local out, m, i, n = {}, 0, 1, #s
+  while i <= n do
+    local j, bad = utf8_end(s, i, n)
+    m = m + 1
+    if j then
+      out[m] = sub(s, i, j - 1)
+      i = j
+    else
+      out[m] = "\239\191\189"
+      i = i + bad
+    end
+  end
+  return concat(out)
+end
+
+local function hexval(c)
+  if c >= 48 and c <= 57 then
+    return c - 48
+  elseif c >= 65 and c <= 70 then
+    return c - 55
+  elseif c >= 97 and c <= 102 then
+    return c - 87
+  end
+  return nil
+end
+
+-- decode_path percent-decodes a raw path and reads the bytes as UTF-8, as
+-- http.scope.path describes; a malformed escape stays as it is.
+local function decode_path(raw)
+  if not find(raw, "%", 1, true) then
+    return to_valid_utf8(raw)
+  end
+  local out, m, i, n = {}, 0, 1, #raw
+  while i <= n do
+    local c = byte(raw, i)
+    local h1 = c == 37 and i + 2 <= n and hexval(byte(raw, i + 1))
+    local h2 = h1 and hexval(byte(raw, i + 2))
+    m = m + 1
+    if h2 then
+      out[m] = string.char(h1 * 16 + h2)
+      i = i + 3
+    else
+      out[m] = sub(raw, i, i)
+      i = i + 1
+    end
+  end
+  return to_valid_utf8(concat(out))
+end
+
+-- HTTP token characters (RFC 9110 tchar).
+local TOKEN = {}
+do
+  local chars = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+  for i = 1, #chars do
+    TOKEN[byte(chars, i)] = true
+  end
+end
+
+local function is_token(s)
+  if type(s) ~= "string" or s == "" then
+    return false
+  end
+  for i = 1, #s do
+    if not TOKEN[byte(s, i)] then
+      return false
+    end
+  end
+  return true
+end
+
+local function is_callable(v)
+  if type(v) == "function" then
+    return true
+  end
+  if type(v) == "table" or type(v) == "userdata" then
+    local mt = getmetatable_(v)
+    return type(mt) == "table" and rawget(mt, "__call") ~= nil
+  end
+  return false
+end
+
+-- ---------------------------------------------------------------------------------------
+-- The scope (server side)
+
+-- The scope and state tables of the last few calls in this Lua state: each call must get
+-- new ones. (A short list, not a weak table: gopher-lua has no weak tables.)
+local RECENT = 16
+local recent, recent_next = {}, 1
+
+local function seen_recently(t)
+  for i = 1, RECENT do
+    if recent[i] == t then
+      return true
+    end
+  end
+  return false
+end
+
+local function remember(t)
+  recent[recent_next] = t
+  recent_next = recent_next % RECENT + 1
+end
+
+local function pass_on(...)
+  return ...
+end
+
+local function check_pair_list(v, rule, what)
+  local n = list_len(v)
+  if n == nil then
+    fail(rule, what .. " must be a list, got " .. describe(v))
+  end
+  return n
+end
+
+local function check_addr(v, rule, key, allow_path)
+  if v == nil then
+    return
+  end
+  local n = list_len(v)
+  if n == 2 and is_text(rawget(v, 1)) and is_integer(rawget(v, 2)) then
+    return
+  end
+  if allow_path and n == 1 and is_text(rawget(v, 1)) then
+    return
+  end
+  local shape = allow_path and "{host, port} or {path}" or "{host, port}"
+  if n == nil then
+    fail(rule, "scope." .. key .. " must be a list " .. shape .. ", got " .. describe(v))
+  end
+  fail(rule, "scope." .. key .. " must be a list " .. shape .. " of text and an integer, got {"
+    .. describe(rawget(v, 1)) .. ", " .. describe(rawget(v, 2)) .. (n > 2 and ", ..." or "") .. "}")
+end
+
+-- check_http_scope checks the keys of an http scope (LASGI 1.x).
+local function check_http_scope(scope)
+  local asgi = rawget(scope, "asgi")
+  if type(asgi) ~= "table" or rawget(asgi, "version") ~= "3.0" or rawget(asgi, "spec_version") ~= "2.5" then
+    fail("http.scope.asgi-version", "scope.asgi must be {version = \"3.0\", spec_version = \"2.5\"}, got "
+      .. (type(asgi) == "table" and ("{version = " .. describe(rawget(asgi, "version")) .. ", spec_version = "
+        .. describe(rawget(asgi, "spec_version")) .. "}") or describe(asgi)))
+  end
+  local hv = rawget(scope, "http_version")
+  if hv ~= "1.0" and hv ~= "1.1" and hv ~= "2" then
+    fail("http.scope.http-version", "scope.http_version must be \"1.0\", \"1.1\" or \"2\", got " .. describe(hv))
+  end
+  local method = rawget(scope, "method")
+  if not is_token(method) or find(method, "[a-z]") then
+    fail("http.scope.method", "scope.method must be an uppercase method token, got " .. describe(method))
+  end
+  local scheme = rawget(scope, "scheme")
+  if scheme ~= "http" and scheme ~= "https" then
+    fail("http.scope.scheme", "scope.scheme must be \"http\" or \"https\", got " .. describe(scheme))
+  end
+  local path, raw = rawget(scope, "path"), rawget(scope, "raw_path")
+  if not is_text(path) then
+    fail("http.scope.path", "scope.path must be text (a string of valid UTF-8), got " .. describe(path))
+  end
+  if type(raw) ~= "string" then
+    fail("http.scope.raw-path", "scope.raw_path must be a byte string, got " .. describe(raw))
+  end
+  if find(raw, "?", 1, true) then
+    fail("http.scope.raw-path", "scope.raw_path must not hold the query string, got " .. describe(raw))
+  end
+  local decoded = decode_path(raw)
+  local root = rawget(scope, "root_path")
+  if decoded ~= path and type(root) == "string" and root ~= "" and decoded == root .. path then
+    fail("http.scope.no-rewrite", "scope.path " .. quote(path) .. " lacks the root_path " .. quote(root)
+      .. " that raw_path " .. quote(raw) .. " has: the server must not strip root_path from path")
+  end
+  if decoded ~= path then
+    fail("http.scope.path", "scope.path must be scope.raw_path percent-decoded as UTF-8: raw_path "
+      .. quote(raw) .. " decodes to " .. quote(decoded) .. ", but path is " .. quote(path))
+  end
+  local qs = rawget(scope, "query_string")
+  if type(qs) ~= "string" then
+    fail("http.scope.query-string", "scope.query_string must be a byte string, got " .. describe(qs))
+  end
+  if not is_text(root) then
+    fail("http.scope.root-path", "scope.root_path must be text (\"\" when none is configured), got " .. describe(root))
+  end
+  local headers = rawget(scope, "headers")
+  local n = check_pair_list(headers, "http.scope.headers", "scope.headers")
+  for i = 1, n do
+    local pair = rawget(headers, i)
+    local name, value = type(pair) == "table" and rawget(pair, 1), type(pair) == "table" and rawget(pair, 2)
+    if list_len(pair) ~= 2 or type(name) ~= "string" or type(value) ~= "string" or name == "" then
+      fail("http.scope.headers", "scope.headers[" .. i .. "] must be a list of two byte strings {name, value}"
+        .. " with a non-empty name, got " .. (type(pair) == "table" and ("{" .. describe(name) .. ", "
+          .. describe(value) .. "}") or describe(pair)))
+    end
+    if find(name, "[A-Z]") then
+      fail("http.scope.header-names-lowercase", "scope.headers[" .. i .. "] name " .. quote(name) .. " is not lowercase")
+    end
+    if hv == "2" and byte(name, 1) == 58 then
+      fail("http.scope.pseudo-headers", "scope.headers[" .. i .. "] is the pseudo-header " .. quote(name))
+    end
+    if find(value, "^[ \t]") or find(value, "[ \t]$") then
+      fail("http.scope.header-values", "scope.headers[" .. i .. "] (" .. quote(name)
+        .. ") value has leading or trailing spaces or tabs: " .. quote(value))
+    end
+  end
+  check_addr(rawget(scope, "client"), "http.scope.client", "client", false)
+  check_addr(rawget(scope, "server"), "http.scope.server", "server", true)
+  local state = rawget(scope, "state")
+  if type(state) ~= "table" then
+    fail("http.scope.state", "scope.state must be a table, got " .. describe(state))
+  end
+  if seen_recently(state) then
+    fail("http.scope.state", "scope.state must be a new table for each call, got one an earlier call had")
+  end
+  remember(state)
+  local ext = rawget(scope, "extensions")
+  if type(ext) ~= "table" then
+    fail("http.scope.extensions", "scope.extensions must be a table, got " .. describe(ext))
+  end
+  for k, v in next, ext do
+    if type(k) ~= "string" or type(v) ~= "table" then
+      fail("core.extensions.entry", "scope.extensions must map extension names to tables, got ["
+        .. describe(k) .. "] = " .. describe(v))
+    end
+  end
+  return rawget(ext, EXT_TRAILERS) ~= nil
+end
+
+-- offers_trailers says whether a scope the lint does not check offers trailers.
+local function offers_trailers(scope)
+  local ext = rawget(scope, "extensions")
+  return type(ext) == "table" and rawget(ext, EXT_TRAILERS) ~= nil
+end
+
+-- check_scope checks what every scope holds and returns its mode: "http", "other" (a
+-- protocol the lint passes on: websocket, lifespan), "unknown-type" or "unknown-major"
+-- (the app should refuse the scope), and for http whether trailers are offered.
+local function check_scope(scope)
+  for k in next, scope do
+    if type(k) ~= "string" then
+      fail("core.value.table-keys", "scope keys must be strings, got key " .. describe(k))
+    end
+  end
+  if seen_recently(scope) then
+    fail("core.scope.fresh", "the scope table was passed to an earlier call")
+  end
+  remember(scope)
+  local typ = rawget(scope, "type")
+  if not is_text(typ) or typ == "" then
+    fail("core.scope.type", "scope.type must be text naming the protocol, got " .. describe(typ))
+  end
+  local lasgi = rawget(scope, "lasgi")
+  local version = type(lasgi) == "table" and rawget(lasgi, "version")
+  local major = type(version) == "string" and match(version, "^(%d+)%.%d+$")
+  if not major then
+    fail("core.scope.lasgi", "scope.lasgi must be a table with version = \"MAJOR.MINOR\", got "
+      .. (type(lasgi) == "table" and ("{version = " .. describe(version) .. "}") or describe(lasgi)))
+  end
+  if major ~= "1" then
+    return "unknown-major", offers_trailers(scope), version
+  end
+  if typ == "http" then
+    return "http", check_http_scope(scope), version
+  end
+  local asgi = rawget(scope, "asgi")
+  if type(asgi) ~= "table" or rawget(asgi, "version") ~= "3.0" or type(rawget(asgi, "spec_version")) ~= "string" then
+    fail("core.scope.asgi", "scope.asgi must be a table with version = \"3.0\" and a spec_version, got " .. describe(asgi))
+  end
+  if typ == "websocket" or typ == "lifespan" then
+    return "other", false, version
+  end
+  return "unknown-type", offers_trailers(scope), version
+end
+
+-- ---------------------------------------------------------------------------------------
+-- Events the app sends (app side), checked in the reference server's order: the event
+-- table, its type, the Lua types of its keys, the extension being offered, then order and
+-- values against the response so far.
+
+-- check_headers_type returns the number of headers, or fails with rule.
+local function check_headers_type(v, rule)
+  if v == nil then
+    return 0
+  end
+  if type(v) ~= "table" then
+    fail(rule, "headers must be a list of {name, value} pairs, got " .. describe(v))
+  end
+  local n = list_len(v)
+  if n == nil then
+    for key in next, v do
+      if type(key) ~= "number" or key < 1 or floor(key) ~= key then
+        fail(rule, "headers must be a list (keys 1..n), found key " .. describe(key))
+      end
+    end
+    fail(rule, "headers must be a list (keys 1..n), but it has holes")
+  end
+  for i = 1, n do
+    local pair = rawget(v, i)
+    if list_len(pair) ~= 2 then
+      fail(rule, "header " .. i .. " must be a {name, value} pair, got " .. describe(pair)
+        .. (type(pair) == "table" and " that is not a list of two values" or ""))
+    end
+    local name, value = rawget(pair, 1), rawget(pair, 2)
+    if type(name) ~= "string" or type(value) ~= "string" then
+      fail(rule, "header " .. i .. " must be two strings, got {" .. describe(name) .. ", " .. describe(value) .. "}")
+    end
+  end
+  return n
+end
+
+local function check_bool(ev, key, rule)
+  local v = rawget(ev, key)
+  if v ~= nil and type(v) ~= "boolean" then
+    fail(rule, key .. " must be a boolean, got " .. describe(v))
+  end
+  return v == true
+end
+
+-- check_header checks one header an app sends (as the server's CheckHeader).
+local function check_header(name, value, i)
+  if name == "" then
+    fail("http.headers.valid-bytes", "header " .. i .. " has an empty name")
+  end
+  for j = 1, #name do
+    local c = byte(name, j)
+    if c >= 65 and c <= 90 then
+      fail("http.headers.name-lowercase", "header " .. i .. " name " .. quote(name) .. " is not lowercase")
+    end
+    if not TOKEN[c] then
+      fail("http.headers.valid-bytes", "header " .. i .. " name " .. quote(name) .. " has byte "
+        .. format("0x%02x", c) .. ", which is not allowed in a field name")
+    end
+  end
+  if find(value, "[\r\n]") or find(value, "\0", 1, true) then
+    for j = 1, #value do
+      local c = byte(value, j)
+      if c == 13 or c == 10 or c == 0 then
+        fail("http.headers.valid-bytes", "header " .. i .. " (" .. quote(name) .. ") value has byte "
+          .. format("0x%02x", c) .. " (CR, LF and NUL are not allowed)")
+      end
+    end
+  end
+end
+
+-- content_length returns the declared length as {digits, number}, or fails.
+local function content_length(value)
+  local digits = match(value, "^%d+$")
+  if digits then
+    digits = match(digits, "^0*(%d.*)$") or digits
+    if #digits > #MAX_LENGTH or (#digits == #MAX_LENGTH and digits > MAX_LENGTH) then
+      digits = nil
+    end
+  end
+  if not digits then
+    fail("http.body.content-length", "content-length " .. quote(value) .. " is not one non-negative decimal integer")
+  end
+  return digits
+end
+
+-- ---------------------------------------------------------------------------------------
+-- lint(app)
+
+local function lint(app)
+  if not is_callable(app) then
+    fail("core.app.callable", "the app is " .. describe(app) .. ", not a function or a table with __call")
+  end
+
+  local function lint_app(scope, receive, send, ...)
+    if type(scope) ~= "table" or not is_callable(receive) or not is_callable(send) then
+      fail("core.call.once", "the app must be called with the scope table, receive and send, got "
+        .. describe(scope) .. ", " .. describe(receive) .. ", " .. describe(send))
+    end
+    local mode, offered, version = check_scope(scope)
+    if mode == "other" then
+      return pass_on(app(scope, receive, send, ...))
+    end
+    local scope_type = rawget(scope, "type")
+
+    -- The response as the app sent it.
+    local started, complete, status, wants_trailers = false, false, 0, false
+    local body_done, length, length_digits, sent_bytes = false, -1, nil, 0
+    local sent_types, sent_count = {}, 0 -- the first few types sent, and how many events
+    -- The request as the server handed it.
+    local body_complete, got_disconnect, after_disconnect = false, false, 0
+    local last_event = nil
+    -- The call.
+    local finished, pending, send_failed, foreign = false, false, false, false
+
+    local function settle()
+      if pending then
+        -- The real send raised and the app caught the error: the event had no effect.
+        pending, send_failed = false, true
+      end
+    end
+
+    -- refuse fails when the app returned normally from a scope it cannot know. (What it
+    -- sends there is checked as in an http scope, as the reference server does.)
+    local function refuse()
+      if mode == "unknown-type" then
+        fail("core.app.scope-type", "the app returned normally from a scope of type " .. quote(scope_type)
+          .. ", which it cannot know; it should raise an error for scope types it does not support")
+      elseif mode == "unknown-major" then
+        fail("core.scope.version-check", "the app returned normally from a scope with lasgi.version "
+          .. quote(version) .. ", a major version it cannot know; it should raise an error")
+      end
+    end
+
+    local function check_received(n, ev)
+      if n ~= 1 or type(ev) ~= "table" then
+        fail("core.receive.event", "receive() must return exactly one event table, got " .. n .. " value"
+          .. (n == 1 and "" or "s") .. (n >= 1 and (", the first " .. describe(ev)) or ""))
+      end
+      if ev == last_event or ev == scope then
+        fail("core.receive.fresh", "receive() returned the same table as " .. (ev == scope and "the scope" or "the previous call"))
+      end
+      last_event = ev
+      local typ = rawget(ev, "type")
+      if type(typ) ~= "string" then
+        fail("core.receive.event", "the event receive() returned has type " .. describe(typ) .. ", not a string")
+      end
+      if mode ~= "http" then
+        return
+      end
+      if typ == REQUEST then
+        if got_disconnect then
+          fail("http.disconnect.repeat", "receive() returned http.request after it had returned http.disconnect")
+        end
+        if body_complete then
+          fail("http.request.more-body", "receive() returned http.request after the one with more_body = false")
+        end
+        local body, more = rawget(ev, "body"), rawget(ev, "more_body")
+        if body == nil then
+          fail("core.receive.complete-keys", "http.request has no body key (\"\" when the event carries no bytes)")
+        end
+        if type(body) ~= "string" then
+          fail("http.request.body-type", "http.request body must be a byte string, got " .. describe(body))
+        end
+        if more == nil then
+          fail("core.receive.complete-keys", "http.request has no more_body key")
+        end
+        if type(more) ~= "boolean" then
+          fail("core.value.boolean", "http.request more_body must be a boolean, got " .. describe(more))
+        end
+        if not more then
+          body_complete = true
+        end
+      elseif typ == DISCONNECT then
+        got_disconnect = true
+      elseif version == "1.0" then
+        -- A later 1.x may add events; under 1.0 only these two exist.
+        if got_disconnect then
+          fail("http.disconnect.repeat", "receive() returned " .. quote(typ) .. " after it had returned http.disconnect")
+        elseif not body_complete then
+          fail("http.request.first", "receive() returned " .. quote(typ)
+            .. " before the request body was complete; only http.request or http.disconnect may come")
+        else
+          fail("http.disconnect.wait", "receive() returned " .. quote(typ)
+            .. " after the request body was complete; only http.disconnect may come")
+        end
+      end
+    end
+
+    local function received(...)
+      check_received(select("#", ...), (...))
+      return ...
+    end
+
+    local function lint_receive(...)
+      if finished then
+        fail("core.call.same-coroutine", "receive() called after the app call returned")
+      end
+      settle()
+      if got_disconnect and mode == "http" then
+        after_disconnect = after_disconnect + 1
+        if after_disconnect > REPEAT_LIMIT then
+          fail("http.disconnect.app-return", "receive() called " .. after_disconnect
+            .. " more times after it returned http.disconnect; the app should return")
+        end
+      end
+      return received(receive(...))
+    end
+
+    -- check_send checks ev as the next event and returns what it changes.
+    local function check_send(ev)
+      if type(ev) ~= "table" then
+        fail("core.send.event-table", "send takes an event table, got " .. describe(ev))
+      end
+      local typ = rawget(ev, "type")
+      if type(typ) ~= "string" then
+        fail("core.send.type", "event type must be a string, got " .. describe(typ))
+      end
+      -- The Lua types of the keys.
+      local st, nheaders, trailers, body, more, more_trailers
+      if typ == START then
+        st = rawget(ev, "status")
+        if type(st) ~= "number" or floor(st) ~= st or st == huge or st == -huge then
+          fail("http.start.status-type", "status must be an integer, got " .. describe(st))
+        end
+        if st < -1e9 or st > 1e9 then
+          fail("http.start.status-range", "status " .. number(st) .. " is outside 200..599")
+        end
+        nheaders = check_headers_type(rawget(ev, "headers"), "http.start.headers-type")
+        trailers = check_bool(ev, "trailers", "http.start.trailers-type")
+      elseif typ == BODY then
+        body = rawget(ev, "body")
+        if body ~= nil and type(body) ~= "string" then
+          fail("http.body.body-type", "body must be a string, got " .. describe(body))
+        end
+        body = body or ""
+        more = check_bool(ev, "more_body", "http.body.more-body-type")
+      elseif typ == TRAILERS then
+        nheaders = check_headers_type(rawget(ev, "headers"), "http.trailers.headers-type")
+        more_trailers = check_bool(ev, "more_trailers", "http.trailers.more-trailers-type")
+      end
+      -- The extension must be offered.
+      if not complete and not offered then
+        if typ == START and trailers then
+          fail("http.trailers.offered", "trailers = true, but the scope does not offer the "
+            .. EXT_TRAILERS .. " extension")
+        elseif typ == TRAILERS then
+          fail("core.extensions.offered-only", typ .. " sent, but the scope does not offer that extension")
+        end
+      end
+      -- Order and values.
+      if complete then
+        fail("http.send.after-complete", typ .. " sent after the response was complete")
+      end
+      if typ == START then
+        if started then
+          fail("http.start.once", "http.response.start sent twice")
+        end
+        if st < 200 or st > 599 then
+          fail("http.start.status-range", "status " .. number(st) .. " is outside 200..599")
+        end
+        local headers, digits = rawget(ev, "headers"), nil
+        for i = 1, nheaders do
+          local pair = rawget(headers, i)
+          local name, value = rawget(pair, 1), rawget(pair, 2)
+          check_header(name, value, i)
+          if name == "content-length" then
+            local d = content_length(value)
+            if digits and d ~= digits then
+              fail("http.body.content-length", "content-length " .. quote(value)
+                .. " is not one non-negative decimal integer (an earlier content-length says " .. digits .. ")")
+            end
+            digits = d
+          end
+        end
+        return function()
+          started, status, wants_trailers = true, st, trailers
+          length_digits = digits
+          length = digits and tonumber(digits) or -1
+        end
+      elseif typ == BODY then
+        if not started then
+          fail("http.start.first", "http.response.body sent before http.response.start")
+        end
+        if body_done then
+          fail("http.trailers.after-body", "http.response.body sent after the last body event;"
+            .. " only http.response.trailers may follow")
+        end
+        local n = #body
+        if n > 0 and (status == 204 or status == 304) then
+          fail("http.body.no-body-status", "a " .. number(status) .. " response has no body, but " .. n .. " bytes were sent")
+        end
+        if length >= 0 and sent_bytes + n > length then
+          fail("http.body.content-length", "body exceeds the declared content-length " .. length_digits
+            .. " (" .. number(sent_bytes + n) .. " bytes sent)")
+        end
+        return function()
+          sent_bytes = sent_bytes + n
+          if not more then
+            body_done = true
+            complete = not wants_trailers
+          end
+        end
+      elseif typ == TRAILERS then
+        if not started then
+          fail("http.start.first", "http.response.trailers sent before http.response.start")
+        end
+        if not wants_trailers then
+          fail("http.trailers.requires-flag", "http.response.trailers sent but http.response.start"
+            .. " did not set trailers = true")
+        end
+        if not body_done then
+          fail("http.trailers.after-body", "http.response.trailers sent before the last http.response.body")
+        end
+        local headers = rawget(ev, "headers")
+        for i = 1, nheaders do
+          local pair = rawget(headers, i)
+          check_header(rawget(pair, 1), rawget(pair, 2), i)
+        end
+        return function()
+          complete = not more_trailers
+        end
+      end
+      local ext = rawget(scope, "extensions")
+      if type(ext) == "table" and rawget(ext, typ) ~= nil then
+        -- An event of an extension the server offers and the lint does not know: the
+        -- server judges it, and the lint no longer judges how the response ends.
+        return function()
+          foreign = true
+        end
+      end
+      fail("core.send.type", quote(typ) .. " is not an event an app sends in an http scope")
+    end
+
+    -- sent records that the real send accepted the event being sent.
+    local applying, applying_type
+    local function sent(...)
+      pending = false
+      applying()
+      sent_count = sent_count + 1
+      if sent_count <= 8 then
+        sent_types[sent_count] = applying_type
+      end
+      return ...
+    end
+
+    local function lint_send(ev, ...)
+      if finished then
+        fail("core.call.same-coroutine", "send() called after the app call returned")
+      end
+      settle()
+      applying, applying_type = check_send(ev), rawget(ev, "type")
+      pending = true
+      return sent(send(ev, ...))
+    end
+
+    local function finish(...)
+      finished = true
+      settle()
+      refuse()
+      if not complete and not got_disconnect and not send_failed and not foreign then
+        if wants_trailers and body_done then
+          fail("http.trailers.required", "the app set trailers = true and sent its last body,"
+            .. " but returned without http.response.trailers")
+        end
+        fail("core.app.complete-response", "the app returned without completing its response (events sent: "
+          .. (sent_count > 0 and concat(sent_types, ", ") or "none")
+          .. (sent_count > 8 and (", ... (" .. sent_count .. " in all)") or "") .. ")")
+      end
+      return ...
+    end
+
+    return finish(app(scope, lint_receive, lint_send, ...))
+  end
+
+  return lint_app
+end
+
+return lint
