@@ -6,7 +6,7 @@
 // It opens n connections (parallel at a time), sends one GET / on each and
 // reads the whole response (it must be a 200 that keeps the connection
 // open), then prints "ready N" and keeps every connection open, idle, until
-// its standard input closes, it gets SIGINT or SIGTERM, or hold has passed.
+// it gets SIGINT or SIGTERM or hold has passed.
 // Any failure is printed with the count reached and exits 1. The process
 // needs n file descriptors: raise `ulimit -n` first.
 package main
@@ -94,14 +94,8 @@ func main() {
 	// Hold them, idle, until told to stop.
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
-	stdinClosed := make(chan struct{})
-	go func() {
-		io.Copy(io.Discard, os.Stdin)
-		close(stdinClosed)
-	}()
 	select {
 	case <-stop:
-	case <-stdinClosed:
 	case <-time.After(*hold):
 	}
 }
