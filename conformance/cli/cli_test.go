@@ -335,3 +335,27 @@ var _ = Describe("lasgi-check app", func() {
 		}
 	})
 })
+
+var _ = Describe("lasgi-check app --lua and lint", func() {
+	It("checks apps under real interpreters, through the lint", func() {
+		fault := filepath.Join("..", "..", "reference", "app", "testdata", "faults", "status-string.lua")
+		for _, interp := range []string{"lua5.1", "lua5.4", "luajit"} {
+			code, out, _ := run("app", "--lua", interp, "--timeout", "2s")
+			Expect(code).To(Equal(cli.ExitPassed), "%s:\n%s", interp, out)
+			Expect(out).To(ContainSubstring("passed  echo.lua app.http/post-many-pieces"))
+
+			code, out, _ = run("app", "--lua", interp, "--run", "app.http/get$", fault)
+			Expect(code).To(Equal(cli.ExitFailed), interp)
+			Expect(out).To(ContainSubstring("lasgi-lint: http.start.status-type: "), interp)
+			Expect(out).To(ContainSubstring("[http.start.status-type, "), interp)
+		}
+	})
+
+	It("prints the lint middleware", func() {
+		code, out, _ := run("lint")
+		Expect(code).To(Equal(cli.ExitPassed))
+		src, err := app.Source("lint.lua")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(out).To(Equal(string(src)))
+	})
+})
