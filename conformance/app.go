@@ -31,7 +31,7 @@ type AppCase struct {
 // engine); a new one replaces an engine an app left stuck in a case.
 type AppChecker struct {
 	Load    func() (bridge.Engine, error)
-	Timeout time.Duration // each case; 0 means 5 seconds
+	Timeout time.Duration // each step of a case; 0 means 5 seconds
 
 	engine bridge.Engine
 }
@@ -119,9 +119,9 @@ func (a *AppChecker) play(ctx context.Context, c *AppCase) (problems []string, s
 	if timeout <= 0 {
 		timeout = 5 * time.Second
 	}
-	deadline := time.Now().Add(timeout)
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
+	// Every step (the app taking a piece, then returning) has the timeout;
+	// the call as a whole has as many.
+	deadline := time.Now().Add(timeout * time.Duration(len(c.Body)+2))
 
 	scope := c.Scope
 	call := bridge.NewCall(&scope, deadline)
@@ -138,6 +138,8 @@ func (a *AppChecker) play(ctx context.Context, c *AppCase) (problems []string, s
 		call.Written(n)
 	}
 	wait := func(ready func() bool) bool {
+		timer := time.NewTimer(timeout)
+		defer timer.Stop()
 		for !ready() {
 			select {
 			case <-call.Notify():

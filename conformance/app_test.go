@@ -12,6 +12,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/lasgi/lasgi/conformance"
+	"github.com/lasgi/lasgi/fixtures"
 	"github.com/lasgi/lasgi/reference/app"
 	"github.com/lasgi/lasgi/reference/server/bridge"
 	"github.com/lasgi/lasgi/reference/server/gopherlua"
@@ -20,18 +21,18 @@ import (
 
 // checkApp plays every app case against src and returns the results, or
 // the load error.
-func checkApp(name string, src []byte) ([]conformance.Result, error) {
-	opts := gopherlua.Options{Workers: 1, BusyTimeout: time.Second}
+func checkApp(name string, src []byte, timeout time.Duration, extra ...*conformance.AppCase) ([]conformance.Result, error) {
+	opts := gopherlua.Options{Workers: 1, BusyTimeout: 2 * timeout}
 	eng, err := gopherlua.Load(name, src, opts)
 	if err != nil {
 		return nil, err
 	}
 	eng.Close()
-	checker := &conformance.AppChecker{Timeout: 300 * time.Millisecond, Load: func() (bridge.Engine, error) {
+	checker := &conformance.AppChecker{Timeout: timeout, Load: func() (bridge.Engine, error) {
 		return gopherlua.Load(name, src, opts)
 	}}
 	defer checker.Close()
-	return checker.RunAll(context.Background(), conformance.AppCases(), nil), nil
+	return checker.RunAll(context.Background(), append(conformance.AppCases(), extra...), nil), nil
 }
 
 // brokenRules are the first rules of failed results: the rule each failure
@@ -50,11 +51,33 @@ func brokenRules(results []conformance.Result) []string {
 }
 
 var _ = Describe("lasgi-check app's checker", func() {
+	It("replays the fixture corpus as app cases", func() {
+		corpus, err := conformance.LoadFS(fixtures.FS, ".")
+		Expect(err).NotTo(HaveOccurred())
+		replays := conformance.ReplayCases(corpus)
+		Expect(len(replays)).To(BeNumerically(">=", 100))
+		byID := map[string]*conformance.AppCase{}
+		for _, c := range replays {
+			byID[c.ID] = c
+		}
+		slow := byID["app.replay/http.request.body-arrives-slowly"]
+		Expect(slow).NotTo(BeNil())
+		Expect(slow.Body).To(Equal([]string{"12", "345", "67890"}), "pieces as the client wrote them")
+		gone := byID["app.replay/http.request.client-gone-mid-body"]
+		Expect(gone).NotTo(BeNil())
+		Expect(gone.DisconnectAfter).To(BeNumerically(">=", 0))
+		path := byID["app.replay/http.scope.path-percent-utf8"]
+		Expect(path.Scope.Path).To(Equal("/caf\u00e9"))
+		Expect(path.Scope.RawPath).To(Equal("/caf%C3%A9"))
+	})
+
 	It("passes every reference app in every case", func() {
+		corpus, err := conformance.LoadFS(fixtures.FS, ".")
+		Expect(err).NotTo(HaveOccurred())
 		for _, name := range app.Apps() {
 			src, err := app.Source(name)
 			Expect(err).NotTo(HaveOccurred())
-			results, err := checkApp(name, src)
+			results, err := checkApp(name, src, 5*time.Second, conformance.ReplayCases(corpus)...)
 			Expect(err).NotTo(HaveOccurred())
 			for _, r := range results {
 				Expect(r.Status).To(Equal(conformance.Passed), "%s %s:\n%s", name, r.Case.ID, r.Message)
@@ -77,7 +100,7 @@ var _ = Describe("lasgi-check app's checker", func() {
 			_, known := spec.Lookup(rule)
 			Expect(known).To(BeTrue(), "%s: %s is not in the catalog", f, rule)
 
-			results, err := checkApp(filepath.Base(f), src)
+			results, err := checkApp(filepath.Base(f), src, 300*time.Millisecond)
 			var got []string
 			if err != nil {
 				if strings.Contains(err.Error(), "lasgi: core.app.callable: ") || rule == "core.app.callable" {

@@ -273,7 +273,12 @@ func cmdApp(args []string, stdout, stderr io.Writer) int {
 		}
 		lint = src
 	}
-	cases := conformance.AppCases()
+	corpus, err := conformance.LoadFS(fixtures.FS, ".")
+	if err != nil {
+		fmt.Fprintf(stderr, "lasgi-check app: %v\n", err)
+		return ExitUsage
+	}
+	cases := append(conformance.AppCases(), conformance.ReplayCases(corpus)...)
 	if *run != "" {
 		re, err := regexp.Compile(*run)
 		if err != nil {
@@ -367,7 +372,6 @@ func cmdApp(args []string, stdout, stderr io.Writer) int {
 		checker.Close()
 	}
 	progress.done()
-	var err error
 	switch *format {
 	case "json":
 		err = conformance.WriteJSON(w, results)

@@ -164,7 +164,7 @@ func (c *conn) exchange(req *request) (keepAlive bool) {
 		HTTPVersion: version,
 		Method:      req.method,
 		Scheme:      "http",
-		Path:        decodePath(rawPath),
+		Path:        event.DecodePath(rawPath),
 		RawPath:     rawPath,
 		QueryString: query,
 		RootPath:    cfg.RootPath,
