@@ -108,7 +108,7 @@ var rules = []Rule{
 		Level:   Must,
 		Side:    Server,
 		Section: "core.md#calling-the-application",
-		Text:    "The server MUST make each application call as the body of a coroutine created for that call alone.",
+		Text:    "The server MUST make each application call as the body of a coroutine of its own, which runs no other call until this one has ended.",
 	},
 	{
 		ID:         "core.call.return-values",

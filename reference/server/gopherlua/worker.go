@@ -26,6 +26,11 @@ type worker struct {
 	runner *lua.LFunction // calls the app; the bottom frame of every call's coroutine
 	tasks  chan task
 
+	// spare holds coroutines of calls that returned normally, for reuse:
+	// a new gopher-lua thread costs a whole state (its profile's biggest
+	// allocation per request).
+	spare []*lua.LState
+
 	mu        sync.Mutex // guards busySince and busyCancel, read by the watchdog
 	busySince time.Time
 	busy      *coCall
@@ -136,7 +141,7 @@ func (w *worker) run() {
 }
 
 func (w *worker) begin(c *bridge.Call) {
-	th, cancel := w.L.NewThread()
+	th, cancel := w.thread()
 	cc := &coCall{w: w, c: c, th: th, cancel: cancel}
 	cc.wake = func() {
 		select {
@@ -148,6 +153,33 @@ func (w *worker) begin(c *bridge.Call) {
 	recv := w.L.NewFunction(cc.receive)
 	send := w.L.NewFunction(cc.send)
 	w.resume(cc, w.runner, scope, recv, send)
+}
+
+// maxSpare bounds the coroutines a worker keeps for reuse.
+const maxSpare = 64
+
+// thread returns a coroutine for a new call, reused when one is spare, with
+// a context of its own that the watchdog can cancel.
+func (w *worker) thread() (*lua.LState, context.CancelFunc) {
+	if n := len(w.spare); n > 0 {
+		th := w.spare[n-1]
+		w.spare = w.spare[:n-1]
+		ctx, cancel := context.WithCancel(context.Background())
+		th.SetContext(ctx)
+		// A coroutine that returned is marked dead with an empty stack;
+		// clearing the mark makes the next Resume start it afresh.
+		th.Dead = false
+		return th, cancel
+	}
+	return w.L.NewThread()
+}
+
+// recycle keeps the coroutine of a call that returned normally.
+func (w *worker) recycle(th *lua.LState) {
+	if len(w.spare) < maxSpare && w.L.Status(th) == "dead" {
+		th.SetTop(0)
+		w.spare = append(w.spare, th)
+	}
 }
 
 // step resumes a coroutine whose wait is over.
@@ -185,6 +217,7 @@ func (w *worker) resume(cc *coCall, fn *lua.LFunction, args ...lua.LValue) {
 	switch st {
 	case lua.ResumeOK:
 		cc.finish(nil)
+		w.recycle(cc.th)
 	case lua.ResumeError:
 		cc.finish(err)
 	case lua.ResumeYield:
