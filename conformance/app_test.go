@@ -77,7 +77,7 @@ var _ = Describe("lasgi-check app's checker", func() {
 		for _, name := range app.Apps() {
 			src, err := app.Source(name)
 			Expect(err).NotTo(HaveOccurred())
-			results, err := checkApp(name, src, 5*time.Second, conformance.ReplayCases(corpus)...)
+			results, err := checkApp(name, src, 30*time.Second, conformance.ReplayCases(corpus)...)
 			Expect(err).NotTo(HaveOccurred())
 			for _, r := range results {
 				Expect(r.Status).To(Equal(conformance.Passed), "%s %s:\n%s", name, r.Case.ID, r.Message)

@@ -199,7 +199,8 @@ var _ = Describe("lasgi-check server", func() {
 		code, out, _ := run("server", "--url", "http://"+ln.Addr().String(), "--timeout", "200ms", "--run", "^http.scope/path-")
 		Expect(code).To(Equal(cli.ExitFailed))
 		Expect(out).To(ContainSubstring("the server no longer accepts connections after this case"))
-		Expect(out).To(ContainSubstring("not run: the server stopped accepting connections during case http.scope/path-plain"))
+		// Which case notices first depends on when the listener closes.
+		Expect(out).To(MatchRegexp(`not run: the server stopped accepting connections during case http\.scope/path-`))
 	})
 
 	It("says plainly when the server does not pass the probe its script", func() {
@@ -244,7 +245,7 @@ var _ = Describe("lasgi-check server", func() {
 				}
 			}
 		})
-		code, out, _ := run("server", "--url", url, "--timeout", "500ms", "--run", "^http.send/status-string$|^http.request/content-length-body$")
+		code, out, _ := run("server", "--url", url, "--timeout", "3s", "--run", "^http.send/status-string$|^http.request/content-length-body$")
 		Expect(code).To(Equal(cli.ExitFailed))
 		Expect(out).To(ContainSubstring("the probe never got its script: the lasgi-probe request header did not reach the app"))
 		Expect(out).To(ContainSubstring("not a report: the probe did not get its script"))
@@ -288,7 +289,7 @@ var _ = Describe("lasgi-check list, probe and record", func() {
 
 var _ = Describe("lasgi-check app", func() {
 	It("passes the reference apps when given no file", func() {
-		code, out, _ := run("app")
+		code, out, _ := run("app", "--timeout", "30s") // generous for a loaded machine
 		Expect(code).To(Equal(cli.ExitPassed), out)
 		Expect(out).To(ContainSubstring("passed  hello.lua app.http/get"))
 		Expect(out).To(MatchRegexp(`\n\d+ passed, 0 failed, 0 skipped\n$`))

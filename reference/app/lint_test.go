@@ -157,7 +157,7 @@ var lintRequests = []lintRequest{
 // startWithLint serves the app file src wrapped in the lint, until the spec ends.
 func startWithLint(name string, src []byte, cfg server.Config) *servertest.Server {
 	GinkgoHelper()
-	s, err := servertest.Start(name, withLint(lintSource(), src), gopherlua.Options{Workers: 1, BusyTimeout: 2 * time.Second}, cfg, GinkgoWriter)
+	s, err := servertest.Start(name, withLint(lintSource(), src), gopherlua.Options{Workers: 1, BusyTimeout: 10 * time.Second}, cfg, GinkgoWriter)
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(func() { Expect(s.Stop()).To(Succeed()) })
 	return s
@@ -184,7 +184,7 @@ var scopeOnlyFaults = map[string]func(*event.Scope){
 // faultInServer serves the fault wrapped in the lint, makes a few requests (a GET, a POST,
 // a POST the client leaves in the middle of the body) and returns what the server logged.
 func faultInServer(lint, name string, src []byte) string {
-	s, err := servertest.Start(name, withLint(lint, src), gopherlua.Options{Workers: 1, BusyTimeout: 2 * time.Second}, server.Config{}, GinkgoWriter)
+	s, err := servertest.Start(name, withLint(lint, src), gopherlua.Options{Workers: 1, BusyTimeout: 10 * time.Second}, server.Config{}, GinkgoWriter)
 	if err != nil {
 		return err.Error() // the file does not load
 	}
@@ -194,7 +194,7 @@ func faultInServer(lint, name string, src []byte) string {
 	_ = leaveMidBody(s.Addr)
 	// Errors after a complete response are logged when the app ends: wait until the log
 	// has a lint error and has been quiet for a moment.
-	deadline := time.Now().Add(2 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	last := ""
 	for time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
@@ -211,7 +211,7 @@ func faultInServer(lint, name string, src []byte) string {
 // faultOnBridge plays one GET in the changed scope against the fault wrapped in the lint,
 // on the reference engine, and returns how the app call ended.
 func faultOnBridge(lint, name string, src []byte, change func(*event.Scope)) string {
-	eng, err := gopherlua.Load(name, withLint(lint, src), gopherlua.Options{Workers: 1, BusyTimeout: time.Second})
+	eng, err := gopherlua.Load(name, withLint(lint, src), gopherlua.Options{Workers: 1, BusyTimeout: 10 * time.Second})
 	if err != nil {
 		return err.Error()
 	}
@@ -224,10 +224,10 @@ func faultOnBridge(lint, name string, src []byte, change func(*event.Scope)) str
 		Extensions: []string{event.ExtensionTrailers},
 	}
 	change(&scope)
-	call := bridge.NewCall(&scope, time.Now().Add(2*time.Second))
+	call := bridge.NewCall(&scope, time.Now().Add(10*time.Second))
 	call.Push(event.Event{Type: event.HTTPRequest})
 	eng.Start(call)
-	timeout := time.After(3 * time.Second)
+	timeout := time.After(15 * time.Second)
 	for !call.State().Finished {
 		select {
 		case <-call.Notify():
@@ -630,7 +630,7 @@ var _ = Describe("lint.lua", func() {
 					if checker == "go" {
 						src, err := os.ReadFile(f)
 						Expect(err).NotTo(HaveOccurred())
-						opts := gopherlua.Options{Workers: 1, BusyTimeout: time.Second}
+						opts := gopherlua.Options{Workers: 1, BusyTimeout: 10 * time.Second}
 						if eng, err := gopherlua.Load(f, src, opts); err != nil {
 							Expect(err.Error()).To(ContainSubstring("lasgi: " + event.RuleAppCallable + ": "))
 							out = []string{"load " + event.RuleAppCallable}
