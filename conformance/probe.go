@@ -26,13 +26,36 @@ var verbArity = map[string][2]int{
 	"raise": {1, 1}, "throw": {1, 1}, "return": {0, 0}, "report": {1, 1},
 }
 
-// badKinds are the invalid events the probe can send (fixtures/PROBE.md).
-var badKinds = []string{
-	"not-table", "no-type", "unknown-type", "status-string", "status-float", "status-missing",
-	"status-1xx", "status-600", "headers-map", "header-single", "header-number", "header-upper",
-	"header-crlf", "header-space", "header-empty-name", "trailers-number", "content-length-bad",
-	"body-before-start", "start-again", "body-number", "more-body-string", "body-nonempty",
-	"trailers-unasked", "more-trailers-string", "after-complete",
+// BadKind is an invalid event the probe can send (bad:KIND) and the rule a
+// server must name when it refuses it before the response starts ("" when
+// the rule depends on the response so far; fixtures/PROBE.md).
+type BadKind struct {
+	Kind, Rule string
+}
+
+// BadKinds is the probe's catalogue of invalid events.
+var BadKinds = []BadKind{
+	{"not-table", "core.send.event-table"}, {"no-type", "core.send.type"}, {"unknown-type", "core.send.type"},
+	{"status-string", "http.start.status-type"}, {"status-float", "http.start.status-type"},
+	{"status-missing", "http.start.status-type"}, {"status-1xx", "http.start.status-range"},
+	{"status-600", "http.start.status-range"}, {"headers-map", "http.start.headers-type"},
+	{"header-single", "http.start.headers-type"}, {"header-number", "http.start.headers-type"},
+	{"header-upper", "http.headers.name-lowercase"}, {"header-crlf", "http.headers.valid-bytes"},
+	{"header-space", "http.headers.valid-bytes"}, {"header-empty-name", "http.headers.valid-bytes"},
+	{"trailers-number", "http.start.trailers-type"}, {"content-length-bad", "http.body.content-length"},
+	{"body-before-start", "http.start.first"}, {"trailers-unasked", "http.start.first"},
+	{"body-number", "http.body.body-type"}, {"more-body-string", "http.body.more-body-type"},
+	{"more-trailers-string", "http.trailers.more-trailers-type"},
+	{"start-again", ""}, {"body-nonempty", ""}, {"after-complete", ""},
+}
+
+func isBadKind(kind string) bool {
+	for _, b := range BadKinds {
+		if b.Kind == kind {
+			return true
+		}
+	}
+	return false
 }
 
 // CheckScript checks a probe script's syntax: known verbs, the right number
@@ -66,7 +89,7 @@ func CheckScript(script string) error {
 				return fmt.Errorf("action %d: fill takes a byte count, got %q", i+1, parts[1])
 			}
 		case "bad":
-			if !contains(badKinds, parts[1]) {
+			if !isBadKind(parts[1]) {
 				return fmt.Errorf("action %d: unknown invalid event %q (see fixtures/PROBE.md)", i+1, parts[1])
 			}
 		case "throw":

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/lasgi/lasgi/conformance"
 	"hash/adler32"
 	"io"
 	"net"
@@ -609,4 +610,16 @@ func jsonInt(v any) int {
 	i, err := n.Int64()
 	Expect(err).NotTo(HaveOccurred())
 	return int(i)
+}
+
+// beforeStartEntries are the probe's invalid events a server refuses before
+// the response starts, each with the rule it must name (conformance.BadKinds).
+func beforeStartEntries() []TableEntry {
+	var entries []TableEntry
+	for _, b := range conformance.BadKinds {
+		if b.Rule != "" {
+			entries = append(entries, Entry(b.Kind, b.Kind, b.Rule))
+		}
+	}
+	return entries
 }
