@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/adler32"
 	"net"
 	"regexp"
 	"strconv"
@@ -738,10 +737,6 @@ func recordHeaders(pinned, got [][2]Bytes) [][2]Bytes {
 	return out
 }
 
-// BodySumOf computes the BodySum of data, for fixtures written by hand.
-func BodySumOf(data []byte) BodySum {
-	return BodySum{Len: int64(len(data)), Adler32: adler32.Checksum(data)}
-}
 
 // asBytes wraps every string of a decoded report value in Bytes, so that it
 // is written back with the fixture's byte-string convention.

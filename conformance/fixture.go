@@ -371,5 +371,5 @@ func lineOf(data []byte, offset int64) int {
 	return bytes.Count(data[:offset], []byte("\n")) + 1
 }
 
-// Name returns the file's base name, for labels.
+// section is the fixture file's base name without .json, for report suites.
 func (c *Case) section() string { return strings.TrimSuffix(path.Base(c.File), ".json") }
