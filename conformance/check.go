@@ -737,7 +737,6 @@ func recordHeaders(pinned, got [][2]Bytes) [][2]Bytes {
 	return out
 }
 
-
 // asBytes wraps every string of a decoded report value in Bytes, so that it
 // is written back with the fixture's byte-string convention.
 func asBytes(v any) any {
