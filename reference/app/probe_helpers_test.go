@@ -457,10 +457,6 @@ func expectedReport(scope map[string]any, received []map[string]any, sends []any
 	}
 }
 
-func sendEntry(action string, ok bool, errText any) map[string]any {
-	return map[string]any{"action": action, "ok": ok, "error": errText}
-}
-
 func expectReport(got any, want map[string]any) {
 	GinkgoHelper()
 	// Where the script came from is checked by its own specs.

@@ -369,12 +369,11 @@ func drain(c *conn, body *bodyReader) error {
 // the next chunk only when the app has taken the last: the body is streamed,
 // never buffered whole (spec rule http.request.streamed).
 type bodyPump struct {
-	c     *conn
-	call  *bridge.Call
-	body  *bodyReader
-	quit  chan struct{}
-	done  chan error
-	final error
+	c    *conn
+	call *bridge.Call
+	body *bodyReader
+	quit chan struct{}
+	done chan error
 }
 
 func startPump(c *conn, call *bridge.Call, body *bodyReader) *bodyPump {

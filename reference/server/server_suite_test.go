@@ -2,11 +2,9 @@ package server_test
 
 import (
 	"bufio"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -96,13 +94,4 @@ func readResponse(br *bufio.Reader, head bool) *response {
 func (s *testServer) get(path string) *response {
 	GinkgoHelper()
 	return s.roundTrip("GET "+path+" HTTP/1.1\r\nHost: t\r\n\r\n", false)
-}
-
-// luaString quotes s as a Lua long string literal.
-func luaString(s string) string {
-	eq := ""
-	for strings.Contains(s, "]"+eq+"]") {
-		eq += "="
-	}
-	return fmt.Sprintf("[%s[\n%s]%s]", eq, s, eq)
 }
