@@ -96,7 +96,7 @@ func appResult(c *AppCase, problems []string, elapsed time.Duration) Result {
 		explained.Rules = append(explained.Rules, r)
 	}
 	res.Status = Failed
-	res.Message = (&Checker{}).explain(explained, problems, nil)
+	res.Message = explain(explained, problems, nil)
 	return res
 }
 

@@ -74,14 +74,14 @@ func (k *Checker) Run(ctx context.Context, c *Case) Result {
 	case errors.Is(err, errSkip):
 		res.Status, res.Message = Skipped, err.Error()
 	case err != nil:
-		res.Status, res.Message = Failed, k.explain(c, []string{err.Error()}, obs)
+		res.Status, res.Message = Failed, explain(c, []string{err.Error()}, obs)
 	default:
 		problems := compare(c, obs)
 		if obs.reportErr != nil {
 			problems = append([]string{obs.reportErr.Error()}, problems...)
 		}
 		if len(problems) > 0 {
-			res.Status, res.Message = Failed, k.explain(c, problems, obs)
+			res.Status, res.Message = Failed, explain(c, problems, obs)
 		} else {
 			res.Status = Passed
 		}
@@ -102,7 +102,7 @@ func (e *skipError) Is(t error) bool {
 
 // explain builds a failure message: what went wrong, then each rule's
 // sentence.
-func (k *Checker) explain(c *Case, problems []string, obs *Observation) string {
+func explain(c *Case, problems []string, obs *Observation) string {
 	var b strings.Builder
 	for _, p := range problems {
 		b.WriteString(p)

@@ -36,26 +36,25 @@ func newResponseWriter(bw *bufio.Writer, req *request, closing *atomic.Bool) *re
 	return &responseWriter{bw: bw, req: req, head: req.method == "HEAD", closeAsked: req.close, closing: closing, length: -1}
 }
 
-// write puts one event on the wire (into the buffered writer).
-func (w *responseWriter) write(ev *event.Event) error {
+// write puts one event on the wire (into the buffered writer; the caller
+// flushes and sees any write error there).
+func (w *responseWriter) write(ev *event.Event) {
 	switch ev.Type {
 	case event.HTTPResponseStart:
 		evCopy := *ev
 		w.start = &evCopy
 		w.wantTrailers = ev.Trailers
-		return nil
 	case event.HTTPResponseBody:
 		if !w.headerWritten {
 			w.writeHead(ev)
 		}
-		return w.writeBody(ev)
+		w.writeBody(ev)
 	case event.HTTPResponseTrailers:
 		w.trailers = append(w.trailers, ev.Headers...)
 		if !ev.MoreTrailers {
 			w.finish()
 		}
 	}
-	return nil
 }
 
 func (w *responseWriter) writeHead(first *event.Event) {
@@ -92,11 +91,7 @@ func (w *responseWriter) writeHead(first *event.Event) {
 	}
 
 	bw := w.bw
-	bw.WriteString("HTTP/1.1 ")
-	bw.WriteString(strconv.Itoa(st.Status))
-	bw.WriteByte(' ')
-	bw.WriteString(http.StatusText(st.Status))
-	bw.WriteString("\r\n")
+	writeStatusLine(bw, st.Status)
 	hasDate := false
 	for _, h := range st.Headers {
 		switch h.Name {
@@ -128,7 +123,7 @@ func (w *responseWriter) writeHead(first *event.Event) {
 	bw.WriteString("\r\n")
 }
 
-func (w *responseWriter) writeBody(ev *event.Event) error {
+func (w *responseWriter) writeBody(ev *event.Event) {
 	n := len(ev.Body)
 	w.written += int64(n)
 	if n > 0 && !w.noBody {
@@ -144,7 +139,6 @@ func (w *responseWriter) writeBody(ev *event.Event) error {
 	if !ev.MoreBody && !w.wantTrailers {
 		w.finish()
 	}
-	return nil
 }
 
 // finish ends the body: the last chunk and trailers, or a check that the
@@ -164,6 +158,14 @@ func (w *responseWriter) finish() {
 		// the connection closing (spec rule http.body.content-length).
 		w.mustClose = true
 	}
+}
+
+func writeStatusLine(bw *bufio.Writer, status int) {
+	bw.WriteString("HTTP/1.1 ")
+	bw.WriteString(strconv.Itoa(status))
+	bw.WriteByte(' ')
+	bw.WriteString(http.StatusText(status))
+	bw.WriteString("\r\n")
 }
 
 func writeHeader(bw *bufio.Writer, name, value string) {
@@ -197,11 +199,7 @@ func writeError(bw *bufio.Writer, status int, msg string) {
 	if msg != "" {
 		body += msg + "\n"
 	}
-	bw.WriteString("HTTP/1.1 ")
-	bw.WriteString(strconv.Itoa(status))
-	bw.WriteByte(' ')
-	bw.WriteString(http.StatusText(status))
-	bw.WriteString("\r\n")
+	writeStatusLine(bw, status)
 	writeHeader(bw, "content-type", "text/plain; charset=utf-8")
 	writeHeader(bw, "content-length", strconv.Itoa(len(body)))
 	writeHeader(bw, "date", httpDate())
