@@ -181,10 +181,7 @@ func (a *AppChecker) play(ctx context.Context, c *AppCase) (problems []string, s
 		disconnected = true
 	}
 	if !wait(func() bool { return call.State().Finished }) {
-		if disconnected {
-			return []string{fmt.Sprintf("lasgi: %s: the app did not return within %v after receive() returned http.disconnect", "http.disconnect.app-return", timeout)}, true
-		}
-		return []string{fmt.Sprintf("the app did not return within %v", timeout)}, true
+		return []string{notReturned(disconnected, timeout)}, true
 	}
 	collect()
 	return judge(c, call, sent, disconnected), false
@@ -201,7 +198,7 @@ func judge(c *AppCase, call *bridge.Call, sent []event.Event, disconnected bool)
 	}
 	switch {
 	case st.Err == nil && c.WantRaise:
-		add("the app returned normally from a scope it cannot serve (%s); it should raise an error", describeScope(&c.Scope))
+		add("%s", servedUnknownScope(c))
 	case st.Err != nil && strings.Contains(errText, bridge.DisconnectedPrefix):
 		if !disconnected {
 			add("the app ended with a disconnected error, but the client never went away: %s", errText)
@@ -222,6 +219,21 @@ func judge(c *AppCase, call *bridge.Call, sent []event.Event, disconnected bool)
 		}
 	}
 	return problems
+}
+
+// notReturned says an app did not return in time; after http.disconnect
+// that breaks http.disconnect.app-return.
+func notReturned(disconnected bool, timeout time.Duration) string {
+	if disconnected {
+		return fmt.Sprintf("lasgi: http.disconnect.app-return: the app did not return within %v after receive() returned http.disconnect", timeout)
+	}
+	return fmt.Sprintf("the app did not return within %v", timeout)
+}
+
+// servedUnknownScope says an app returned normally from a scope it should
+// have refused (core.app.scope-type, core.scope.version-check).
+func servedUnknownScope(c *AppCase) string {
+	return fmt.Sprintf("the app returned normally from a scope it cannot serve (%s); it should raise an error", describeScope(&c.Scope))
 }
 
 func lastBodySent(sent []event.Event) bool {

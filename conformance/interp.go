@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -102,22 +103,8 @@ func (k *InterpreterChecker) RunAll(ctx context.Context, appPath string, cases [
 	return results, nil
 }
 
-var lintRule = ruleInErrorPrefix("lasgi-lint")
-
-func ruleInErrorPrefix(prefix string) func(string) string {
-	return func(s string) string {
-		i := strings.Index(s, prefix+": ")
-		if i < 0 {
-			return ""
-		}
-		rest := s[i+len(prefix)+2:]
-		id, _, ok := strings.Cut(rest, ": ")
-		if !ok || !strings.Contains(id, ".") {
-			return ""
-		}
-		return id
-	}
-}
+// lintRuleInError finds the rule in an error the lint raised.
+var lintRuleInError = regexp.MustCompile(`lasgi-lint: ([a-z0-9]+(?:\.[a-z0-9-]+)+): `)
 
 // judgeInterp turns one harness line into a result, like judge does for the
 // embedded VM.
@@ -125,15 +112,12 @@ func judgeInterp(c *AppCase, status string, disconnected bool, detail string, ti
 	var problems []string
 	switch status {
 	case "timeout":
-		if disconnected {
-			problems = append(problems, fmt.Sprintf("lasgi: http.disconnect.app-return: the app did not return within %v after receive() returned http.disconnect", timeout))
-		} else {
-			problems = append(problems, fmt.Sprintf("the app did not return within %v", timeout))
-		}
+		problems = append(problems, notReturned(disconnected, timeout))
 	case "error":
+		rule := lintRuleInError.FindStringSubmatch(detail)
 		switch {
-		case lintRule(detail) != "":
-			problems = append(problems, fmt.Sprintf("lasgi: %s: the lint stopped the app: %s", lintRule(detail), detail))
+		case rule != nil:
+			problems = append(problems, fmt.Sprintf("lasgi: %s: the lint stopped the app: %s", rule[1], detail))
 		case strings.Contains(detail, "lasgi: disconnected:") && disconnected:
 		case c.WantRaise:
 		default:
@@ -141,7 +125,7 @@ func judgeInterp(c *AppCase, status string, disconnected bool, detail string, ti
 		}
 	case "ok":
 		if c.WantRaise {
-			problems = append(problems, fmt.Sprintf("the app returned normally from a scope it cannot serve (%s); it should raise an error", describeScope(&c.Scope)))
+			problems = append(problems, servedUnknownScope(c))
 		}
 	}
 	return appResult(c, problems, 0)
