@@ -134,9 +134,8 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 	var corpus corpusFlags
 	corpus.register(fs)
 	target := fs.String("url", "", "base URL of a server running the probe app (http://host:port); default: start the built-in reference server")
-	format := fs.String("format", "text", "report format: text, json or junit")
-	out := fs.String("out", "", "write the report to this file instead of standard output")
-	timeout := fs.Duration("timeout", 5*time.Second, "deadline of each network step")
+	rep := report{command: "server"}
+	rep.register(fs, "deadline of each network step")
 	workers := fs.Int("workers", 2, "workers of the built-in reference server")
 	if code, ok := parse(fs, args); !ok {
 		return code
@@ -145,12 +144,7 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "lasgi-check server: unexpected arguments %v\n", fs.Args())
 		return ExitUsage
 	}
-	if *format != "text" && *format != "json" && *format != "junit" {
-		fmt.Fprintf(stderr, "lasgi-check server: --format must be text, json or junit, got %q\n", *format)
-		return ExitUsage
-	}
-	if *timeout <= 0 {
-		fmt.Fprintf(stderr, "lasgi-check server: --timeout must be positive, got %v\n", *timeout)
+	if !rep.valid(stderr) {
 		return ExitUsage
 	}
 	cases, err := corpus.load()
@@ -164,49 +158,24 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 		return ExitUsage
 	}
 	defer stop()
-	checker := &conformance.Checker{Addr: addr, Timeout: *timeout}
+	checker := &conformance.Checker{Addr: addr, Timeout: rep.timeout}
 	if err := checker.Ping(); err != nil {
 		fmt.Fprintf(stderr, "lasgi-check server: nothing to check: %v\n", err)
 		return ExitUsage
 	}
-
-	w := stdout
-	if *out != "" {
-		f, err := os.Create(*out)
-		if err != nil {
-			fmt.Fprintf(stderr, "lasgi-check server: %v\n", err)
-			return ExitUsage
-		}
-		defer f.Close()
-		w = f
+	w, closeOut, err := rep.open(stdout)
+	if err != nil {
+		fmt.Fprintf(stderr, "lasgi-check server: %v\n", err)
+		return ExitUsage
 	}
+	defer closeOut()
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
-	progress := newProgress(stderr, *format == "text" && *out == "" && isTerminal(stdout), stdout, *format == "text" && *out == "", len(cases))
+	progress := rep.progress(stdout, len(cases))
 	start := time.Now()
 	results := checker.RunAll(ctx, cases, progress.step)
 	progress.done()
-
-	switch *format {
-	case "json":
-		err = conformance.WriteJSON(w, results)
-	case "junit":
-		err = conformance.WriteJUnit(w, "lasgi-check.server", results)
-	default:
-		err = conformance.WriteText(w, results)
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "lasgi-check server: writing the report: %v\n", err)
-		return ExitUsage
-	}
-	sum := conformance.Summarize(results)
-	if *out != "" || *format != "text" {
-		fmt.Fprintf(stderr, "%s (%s, %v)\n", sum, addr, time.Since(start).Round(time.Millisecond))
-	}
-	if sum.Failed > 0 {
-		return ExitFailed
-	}
-	return ExitPassed
+	return rep.finish(w, stderr, results, fmt.Sprintf(" (%s, %v)", addr, time.Since(start).Round(time.Millisecond)))
 }
 
 // resolveTarget returns the address to check: the --url's, or that of a
@@ -245,19 +214,13 @@ func StartReference(workers int) (string, func(), error) {
 func cmdApp(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("app", stderr)
 	run := fs.String("run", "", "only cases whose ID or one of whose rule IDs matches this regular expression")
-	format := fs.String("format", "text", "report format: text, json or junit")
-	out := fs.String("out", "", "write the report to this file instead of standard output")
-	timeout := fs.Duration("timeout", 5*time.Second, "deadline of each case (and of each run of the app without yielding)")
+	rep := report{command: "app"}
+	rep.register(fs, "deadline of each step of a case (the app taking a body piece, returning)")
 	interp := fs.String("lua", "embedded", "Lua to run the app on: embedded (gopher-lua, in process), or lua5.1, lua5.4, luajit or a path to an interpreter (then the app runs under the lint, which names the rules)")
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
-	if *format != "text" && *format != "json" && *format != "junit" {
-		fmt.Fprintf(stderr, "lasgi-check app: --format must be text, json or junit, got %q\n", *format)
-		return ExitUsage
-	}
-	if *timeout <= 0 {
-		fmt.Fprintf(stderr, "lasgi-check app: --timeout must be positive, got %v\n", *timeout)
+	if !rep.valid(stderr) {
 		return ExitUsage
 	}
 	var lint []byte
@@ -318,24 +281,19 @@ func cmdApp(args []string, stdout, stderr io.Writer) int {
 		apps = append(apps, appFile{path, src, path})
 	}
 
-	w := stdout
-	if *out != "" {
-		f, err := os.Create(*out)
-		if err != nil {
-			fmt.Fprintf(stderr, "lasgi-check app: %v\n", err)
-			return ExitUsage
-		}
-		defer f.Close()
-		w = f
+	w, closeOut, err := rep.open(stdout)
+	if err != nil {
+		fmt.Fprintf(stderr, "lasgi-check app: %v\n", err)
+		return ExitUsage
 	}
+	defer closeOut()
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
-	total := len(apps) * len(cases)
-	progress := newProgress(stderr, *format == "text" && *out == "" && isTerminal(stdout), stdout, *format == "text" && *out == "", total)
+	progress := rep.progress(stdout, len(apps)*len(cases))
 	var results []conformance.Result
 	for _, a := range apps {
 		if lint != nil {
-			rs, err := runInterpreter(ctx, *interp, lint, a.name, a.src, a.path, cases, *timeout)
+			rs, err := runInterpreter(ctx, *interp, lint, a.name, a.src, a.path, cases, rep.timeout)
 			if err != nil {
 				fmt.Fprintf(stderr, "lasgi-check app: %v\n", err)
 				return ExitUsage
@@ -349,7 +307,7 @@ func cmdApp(args []string, stdout, stderr io.Writer) int {
 		}
 		// The app's own busy limit is longer than the case's, so the case
 		// ends first and names what the app did not do.
-		opts := gopherlua.Options{Workers: 1, BusyTimeout: 2 * *timeout}
+		opts := gopherlua.Options{Workers: 1, BusyTimeout: 2 * rep.timeout}
 		eng, err := gopherlua.Load(a.name, a.src, opts)
 		if err != nil {
 			// An app file that does not load into a callable is a failed check.
@@ -360,7 +318,7 @@ func cmdApp(args []string, stdout, stderr io.Writer) int {
 			continue
 		}
 		eng.Close()
-		checker := &conformance.AppChecker{Timeout: *timeout, Load: func() (bridge.Engine, error) {
+		checker := &conformance.AppChecker{Timeout: rep.timeout, Load: func() (bridge.Engine, error) {
 			return gopherlua.Load(a.name, a.src, opts)
 		}}
 		for _, c := range cases {
@@ -372,26 +330,7 @@ func cmdApp(args []string, stdout, stderr io.Writer) int {
 		checker.Close()
 	}
 	progress.done()
-	switch *format {
-	case "json":
-		err = conformance.WriteJSON(w, results)
-	case "junit":
-		err = conformance.WriteJUnit(w, "lasgi-check.app", results)
-	default:
-		err = conformance.WriteText(w, results)
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "lasgi-check app: writing the report: %v\n", err)
-		return ExitUsage
-	}
-	sum := conformance.Summarize(results)
-	if *out != "" || *format != "text" {
-		fmt.Fprintf(stderr, "%s\n", sum)
-	}
-	if sum.Failed > 0 {
-		return ExitFailed
-	}
-	return ExitPassed
+	return rep.finish(w, stderr, results, "")
 }
 
 // runInterpreter checks one app under a real interpreter; a built-in app is
@@ -508,14 +447,84 @@ type progress struct {
 	counter [3]int
 }
 
-func newProgress(stderr io.Writer, terminal bool, stdout io.Writer, lines bool, total int) *progress {
+// report holds the flags every checking command shares: the report format,
+// where it goes, and the step deadline.
+type report struct {
+	command string // for messages and the JUnit suite name
+	format  string
+	out     string
+	timeout time.Duration
+}
+
+func (r *report) register(fs *flag.FlagSet, timeoutUsage string) {
+	fs.StringVar(&r.format, "format", "text", "report format: text, json or junit")
+	fs.StringVar(&r.out, "out", "", "write the report to this file instead of standard output")
+	fs.DurationVar(&r.timeout, "timeout", 5*time.Second, timeoutUsage)
+}
+
+// valid checks the flags and says what is wrong.
+func (r *report) valid(stderr io.Writer) bool {
+	switch {
+	case r.format != "text" && r.format != "json" && r.format != "junit":
+		fmt.Fprintf(stderr, "lasgi-check %s: --format must be text, json or junit, got %q\n", r.command, r.format)
+	case r.timeout <= 0:
+		fmt.Fprintf(stderr, "lasgi-check %s: --timeout must be positive, got %v\n", r.command, r.timeout)
+	default:
+		return true
+	}
+	return false
+}
+
+// open returns where the report goes: --out, or stdout.
+func (r *report) open(stdout io.Writer) (io.Writer, func(), error) {
+	if r.out == "" {
+		return stdout, func() {}, nil
+	}
+	f, err := os.Create(r.out)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, func() { f.Close() }, nil
+}
+
+// progress follows the run on stdout when the text report goes there: in
+// place on a terminal, one line per case otherwise.
+func (r *report) progress(stdout io.Writer, total int) *progress {
 	p := &progress{total: total}
-	if terminal {
-		p.term = stdout
-	} else if lines {
-		p.lines = stdout
+	if r.format == "text" && r.out == "" {
+		if isTerminal(stdout) {
+			p.term = stdout
+		} else {
+			p.lines = stdout
+		}
 	}
 	return p
+}
+
+// finish writes the report, repeats the summary on stderr when the report
+// went elsewhere or is not text, and returns the exit code.
+func (r *report) finish(w, stderr io.Writer, results []conformance.Result, summaryNote string) int {
+	var err error
+	switch r.format {
+	case "json":
+		err = conformance.WriteJSON(w, results)
+	case "junit":
+		err = conformance.WriteJUnit(w, "lasgi-check."+r.command, results)
+	default:
+		err = conformance.WriteText(w, results)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "lasgi-check %s: writing the report: %v\n", r.command, err)
+		return ExitUsage
+	}
+	sum := conformance.Summarize(results)
+	if r.out != "" || r.format != "text" {
+		fmt.Fprintf(stderr, "%s%s\n", sum, summaryNote)
+	}
+	if sum.Failed > 0 {
+		return ExitFailed
+	}
+	return ExitPassed
 }
 
 func (p *progress) step(i int, r conformance.Result) {
