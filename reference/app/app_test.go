@@ -328,16 +328,10 @@ func parseTranscript(out string) ([]Step, error) {
 			}
 			steps = append(steps, Step{Op: op, Text: string(msg)})
 		case "send":
-			var body []string
-			for i++; i < len(lines) && lines[i] != "end"; i++ {
-				body = append(body, lines[i])
-			}
-			if i == len(lines) {
-				return nil, errors.New("send without end")
-			}
-			v, err := parseValue(body)
-			if err != nil {
-				return nil, fmt.Errorf("send before line %d: %w", i+1, err)
+			var v any
+			var err error
+			if v, i, err = parseSendBlock(lines, i); err != nil {
+				return nil, err
 			}
 			sent, err := toSent(v)
 			if err != nil {
@@ -352,6 +346,23 @@ func parseTranscript(out string) ([]Step, error) {
 }
 
 // parseValue rebuilds the value sent from its PATH VALUE lines.
+// parseSendBlock reads the value of the "send" record at lines[i], up to its
+// "end" line, and returns it with the index of that line.
+func parseSendBlock(lines []string, i int) (any, int, error) {
+	var body []string
+	for i++; i < len(lines) && lines[i] != "end"; i++ {
+		body = append(body, lines[i])
+	}
+	if i == len(lines) {
+		return nil, i, errors.New("send without end")
+	}
+	v, err := parseValue(body)
+	if err != nil {
+		return nil, i, fmt.Errorf("send before line %d: %w", i+1, err)
+	}
+	return v, i, nil
+}
+
 func parseValue(lines []string) (any, error) {
 	var root any
 	rootSet := false

@@ -209,16 +209,10 @@ func parseProbeTranscript(out string) ([]probeResult, error) {
 			msg, _ := v.(string)
 			cur.Steps = append(cur.Steps, pStep{Op: op, Text: msg})
 		case "send":
-			var body []string
-			for i++; i < len(lines) && lines[i] != "end"; i++ {
-				body = append(body, lines[i])
-			}
-			if i == len(lines) {
-				return nil, errors.New("send without end")
-			}
-			v, err := parseValue(body)
-			if err != nil {
-				return nil, fmt.Errorf("send before line %d: %w", i+1, err)
+			var v any
+			var err error
+			if v, i, err = parseSendBlock(lines, i); err != nil {
+				return nil, err
 			}
 			ev, err := toPEvent(v)
 			if err != nil {
