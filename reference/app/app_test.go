@@ -157,16 +157,23 @@ func driverInput(scope map[string]any, events []map[string]any) string {
 // Running the driver
 
 func runExternal(ctx context.Context, interp, appName, input, mode string) (string, error) {
-	cmd := exec.CommandContext(ctx, interpreterPaths[interp], driverPath, appName, mode)
+	return runScript(ctx, interp, input, driverPath, appName, mode)
+}
+
+// runScript runs a Lua script under a real interpreter with input on stdin
+// and returns its stdout; anything on stderr is an error.
+func runScript(ctx context.Context, interp, input string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, interpreterPaths[interp], args...)
 	cmd.Stdin = strings.NewReader(input)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.WaitDelay = time.Second
+	what := interp + " " + strings.Join(args, " ")
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("%s %s %s %s: %w; stderr: %s", interp, driverPath, appName, mode, err, stderr.String())
+		return "", fmt.Errorf("%s: %w; stderr: %s", what, err, stderr.String())
 	}
 	if stderr.Len() > 0 {
-		return "", fmt.Errorf("%s %s %s %s wrote to stderr: %s", interp, driverPath, appName, mode, stderr.String())
+		return "", fmt.Errorf("%s wrote to stderr: %s", what, stderr.String())
 	}
 	return stdout.String(), nil
 }

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -269,17 +268,7 @@ func runLintDriver(ctx context.Context, interp, mode string) (string, error) {
 		}
 		return string(out), nil
 	}
-	cmd := exec.CommandContext(ctx, interpreterPaths[interp], lintDriverPath, lintName, lintCasesPath, mode)
-	var stdout, stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.WaitDelay = time.Second
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("%s %s %s: %w; stderr: %s", interp, lintDriverPath, mode, err, stderr.String())
-	}
-	if stderr.Len() > 0 {
-		return "", fmt.Errorf("%s %s %s wrote to stderr: %s", interp, lintDriverPath, mode, stderr.String())
-	}
-	return stdout.String(), nil
+	return runScript(ctx, interp, "", lintDriverPath, lintName, lintCasesPath, mode)
 }
 
 // lintCase is one case of the driver's transcript.

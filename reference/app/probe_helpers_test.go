@@ -14,7 +14,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"sort"
 	"strings"
 	"time"
@@ -70,18 +69,7 @@ func probeInput(exs []probeExchange) string {
 }
 
 func runProbeExternal(ctx context.Context, interp, input, mode string) (string, error) {
-	cmd := exec.CommandContext(ctx, interpreterPaths[interp], probeDriverPath, mode)
-	cmd.Stdin = strings.NewReader(input)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.WaitDelay = time.Second
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("%s %s %s: %w; stderr: %s", interp, probeDriverPath, mode, err, stderr.String())
-	}
-	if stderr.Len() > 0 {
-		return "", fmt.Errorf("%s %s %s wrote to stderr: %s", interp, probeDriverPath, mode, stderr.String())
-	}
-	return stdout.String(), nil
+	return runScript(ctx, interp, input, probeDriverPath, mode)
 }
 
 // runProbeGopher runs the probe driver in gopher-lua with probe.lua from the embedded files.
