@@ -28,7 +28,9 @@ type AppCase struct {
 
 // AppChecker checks an app by playing the server. Load starts an engine
 // running the app (in this process, the reference server's gopher-lua
-// engine); a new one replaces an engine an app left stuck in a case.
+// engine); a new one replaces an engine an app left stuck in a case. The
+// engine's Start and wake-ups must return at once, so that each step's
+// timeout holds while the app runs (gopherlua.Options.Async).
 type AppChecker struct {
 	Load    func() (bridge.Engine, error)
 	Timeout time.Duration // each step of a case; 0 means 5 seconds

@@ -22,7 +22,7 @@ import (
 // checkApp plays every app case against src and returns the results, or
 // the load error.
 func checkApp(name string, src []byte, timeout time.Duration, extra ...*conformance.AppCase) ([]conformance.Result, error) {
-	opts := gopherlua.Options{Workers: 1, BusyTimeout: 2 * timeout}
+	opts := gopherlua.Options{Workers: 1, BusyTimeout: 2 * timeout, Async: true}
 	eng, err := gopherlua.Load(name, src, opts)
 	if err != nil {
 		return nil, err

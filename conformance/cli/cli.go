@@ -307,7 +307,7 @@ func cmdApp(args []string, stdout, stderr io.Writer) int {
 		}
 		// The app's own busy limit is longer than the case's, so the case
 		// ends first and names what the app did not do.
-		opts := gopherlua.Options{Workers: 1, BusyTimeout: 2 * rep.timeout}
+		opts := gopherlua.Options{Workers: 1, BusyTimeout: 2 * rep.timeout, Async: true}
 		eng, err := gopherlua.Load(a.name, a.src, opts)
 		if err != nil {
 			// An app file that does not load into a callable is a failed check.

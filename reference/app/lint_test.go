@@ -598,7 +598,7 @@ var _ = Describe("lint.lua", func() {
 					if checker == "go" {
 						src, err := os.ReadFile(f)
 						Expect(err).NotTo(HaveOccurred())
-						opts := gopherlua.Options{Workers: 1, BusyTimeout: 10 * time.Second}
+						opts := gopherlua.Options{Workers: 1, BusyTimeout: 10 * time.Second, Async: true}
 						if eng, err := gopherlua.Load(f, src, opts); err != nil {
 							Expect(err.Error()).To(ContainSubstring("lasgi: " + event.RuleAppCallable + ": "))
 							out = []string{"load " + event.RuleAppCallable}

@@ -174,6 +174,20 @@ end`, 1, server.Config{AppTimeout: 300 * time.Millisecond})
 		Expect(time.Since(start)).To(BeNumerically("<", 5*time.Second))
 	})
 
+	It("stop an app that loops past --app-timeout without yielding, before --busy-timeout", func() {
+		// The app runs on the connection's goroutine until it yields, so the
+		// deadline is the watchdog's to enforce; the suite's busy limit is 2 s.
+		s := serve(`
+return function(scope, receive, send)
+  while true do end
+end`, 1, server.Config{AppTimeout: 300 * time.Millisecond})
+		start := time.Now()
+		Expect(s.get("/").Status).To(Equal(500))
+		Expect(time.Since(start)).To(BeNumerically("<", 1900*time.Millisecond))
+		Eventually(s.log.String).Should(ContainSubstring("deadline"))
+		Expect(s.log.String()).NotTo(ContainSubstring("--busy-timeout"))
+	})
+
 	It("are logged when they come after the response is complete", func() {
 		s := serve(`
 return function(scope, receive, send)

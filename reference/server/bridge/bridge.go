@@ -1,8 +1,11 @@
 // Package bridge is where the HTTP side of the reference server meets a Lua
 // engine. The HTTP side turns bytes into a Call and events; an Engine runs the
-// app for that Call. Neither side blocks the other: an engine's VM goroutine
-// only ever makes non-blocking calls on a Call and is woken through a callback
-// when it has something to do, so one VM can run many calls as coroutines.
+// app for that Call. Neither side waits for the other: the engine only ever
+// makes non-blocking calls on a Call, and is woken through a callback when a
+// call it suspended has something to do, so one VM can run many calls as
+// coroutines. An engine may run the app inside Start and inside those
+// callbacks, on the caller's goroutine: the HTTP side calls them holding no
+// lock of its own.
 package bridge
 
 import (
@@ -16,8 +19,10 @@ import (
 // Engine runs an LASGI application. Implementations own their Lua VMs and
 // the goroutines that drive them; the HTTP side never touches Lua.
 type Engine interface {
-	// Start begins running the app for c and returns at once. From then on
-	// the engine reports only through c (Receive, Send, Finish).
+	// Start begins running the app for c. It returns when the app first
+	// waits or returns (or at once, if the engine runs it elsewhere), never
+	// waiting for the network. From then on the engine reports only through
+	// c (Receive, Send, Finish).
 	Start(c *Call)
 	// Close stops the engine after the calls in flight have been finished.
 	Close() error

@@ -1,9 +1,13 @@
 // Package gopherlua runs LASGI apps on the embedded gopher-lua VM.
 //
 // Each worker owns one Lua state with its own copy of the app (so module-level
-// state is per worker) and one goroutine that drives it. Every call is a
-// coroutine in the worker's state; receive() and send() yield it when they
-// must wait, so a call blocked on the network never holds up the others.
+// state is per worker). Every call is a coroutine in the worker's state;
+// receive() and send() yield it when they must wait, so a call blocked on the
+// network never holds up the others. A worker has no goroutine of its own:
+// the goroutine that has work for it (the connection starting a call, or the
+// one delivering the event a call waits for) takes the worker's lock and runs
+// the Lua code itself. That saves the two goroutine switches per request a
+// worker goroutine would cost (docs/performance.md, step 9).
 package gopherlua
 
 import (
@@ -30,6 +34,12 @@ type Options struct {
 	// resume of its coroutine); it stops an app stuck in a loop from holding
 	// a worker. 0 means 10 seconds.
 	BusyTimeout time.Duration
+	// Async makes Start and the calls' wake-ups return at once and run the
+	// app on a goroutine of their own. By default the app runs on the
+	// caller's goroutine until it waits or returns, which is faster; a caller
+	// that must keep its own deadlines while the app runs (the app checker)
+	// sets Async.
+	Async bool
 }
 
 // Engine hosts one app file on a set of workers. It implements bridge.Engine.
@@ -79,46 +89,56 @@ func Load(name string, src []byte, opts Options) (*Engine, error) {
 		}
 		e.workers = append(e.workers, w)
 	}
-	for _, w := range e.workers {
-		e.wg.Add(1)
-		go w.run()
-	}
 	e.wg.Add(1)
 	go e.watchdog()
 	return e, nil
 }
 
-// Start implements bridge.Engine: the call goes to the next worker in turn.
+// Start implements bridge.Engine. The call goes to the next worker in turn,
+// or to the next one free when that one is busy, and the app runs until it
+// first waits or returns: on the caller's goroutine, or with Options.Async on
+// a goroutine of its own.
 func (e *Engine) Start(c *bridge.Call) {
-	w := e.workers[int(e.next.Add(1))%len(e.workers)]
-	select {
-	case w.tasks <- task{start: c}:
-	case <-e.stop:
-		c.Finish(errors.New("the server is shutting down"))
+	if e.opts.Async {
+		go e.start(c)
+	} else {
+		e.start(c)
 	}
 }
 
-// Close stops the workers. Calls still suspended are dropped, and a call
-// still running is cancelled, so Close returns even when an app loops.
-func (e *Engine) Close() error {
-	close(e.stop)
-	done := make(chan struct{})
-	go func() {
-		e.wg.Wait()
-		close(done)
-	}()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case <-done:
-			return nil
-		case now := <-tick.C:
-			for _, w := range e.workers {
-				w.checkBusy(now, -1)
-			}
+func (e *Engine) start(c *bridge.Call) {
+	n := len(e.workers)
+	first := int(e.next.Add(1))
+	for i := range n {
+		if w := e.workers[(first+i)%n]; w.vm.TryLock() {
+			e.begin(w, c)
+			return
 		}
 	}
+	w := e.workers[first%n]
+	w.vm.Lock()
+	e.begin(w, c)
+}
+
+// begin starts c on w, whose VM the caller holds.
+func (e *Engine) begin(w *worker, c *bridge.Call) {
+	defer w.vm.Unlock()
+	if w.closed {
+		c.Finish(errors.New("the server is shutting down"))
+		return
+	}
+	w.begin(c)
+}
+
+// Close stops the engine. A call still running is cancelled, so Close
+// returns even when an app loops; calls still suspended are dropped.
+func (e *Engine) Close() error {
+	close(e.stop)
+	for _, w := range e.workers {
+		w.close()
+	}
+	e.wg.Wait()
+	return nil
 }
 
 // watchdog cancels a coroutine that has run too long without yielding. A Lua

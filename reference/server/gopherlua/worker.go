@@ -14,24 +14,23 @@ import (
 	"github.com/lasgi/lasgi/spec/event"
 )
 
-// A task is work for a worker: start a call, or resume one that was waiting.
-type task struct {
-	start  *bridge.Call
-	resume *coCall
-}
-
 type worker struct {
-	e      *Engine
+	e *Engine
+
+	// vm is held while the state runs Lua: it guards L, spare and closed,
+	// and the fields of every coCall on this worker. Whoever has work for
+	// the worker takes it and runs the Lua code on its own goroutine.
+	vm     sync.Mutex
 	L      *lua.LState
 	runner *lua.LFunction // calls the app; the bottom frame of every call's coroutine
-	tasks  chan task
+	closed bool
 
 	// spare holds coroutines of calls that returned normally, for reuse:
 	// a new gopher-lua thread costs a whole state (its profile's biggest
 	// allocation per request).
 	spare []*lua.LState
 
-	mu        sync.Mutex // guards busySince and busyCancel, read by the watchdog
+	mu        sync.Mutex // guards busySince and busy, read by the watchdog
 	busySince time.Time
 	busy      *coCall
 }
@@ -46,6 +45,7 @@ type coCall struct {
 	wake    func()
 	done    bool
 	killed  atomic.Bool // the watchdog stopped it for running too long
+	expired atomic.Bool // the watchdog stopped it at the call's deadline
 }
 
 type waitKind int
@@ -110,7 +110,7 @@ func newWorker(e *Engine, name string, proto *lua.FunctionProto) (*worker, error
 	// The state's context makes coroutines interruptible: each coroutine gets
 	// a child context the watchdog can cancel.
 	L.SetContext(context.Background())
-	return &worker{e: e, L: L, runner: runner, tasks: make(chan task, 256)}, nil
+	return &worker{e: e, L: L, runner: runner}, nil
 }
 
 func callable(L *lua.LState, v lua.LValue) bool {
@@ -123,36 +123,63 @@ func callable(L *lua.LState, v lua.LValue) bool {
 	return false
 }
 
-func (w *worker) run() {
-	defer w.e.wg.Done()
-	defer w.L.Close()
-	for {
-		select {
-		case <-w.e.stop:
-			return
-		case t := <-w.tasks:
-			if t.start != nil {
-				w.begin(t.start)
-			} else {
-				w.step(t.resume)
-			}
-		}
+// lock takes the worker's VM. It reports false, with the VM not held, once
+// the worker is closed.
+func (w *worker) lock() bool {
+	w.vm.Lock()
+	if w.closed {
+		w.vm.Unlock()
+		return false
 	}
+	return true
 }
 
+// begin starts the app for c as a new coroutine. The VM is held.
 func (w *worker) begin(c *bridge.Call) {
 	th, cancel := w.thread()
 	cc := &coCall{w: w, c: c, th: th, cancel: cancel}
 	cc.wake = func() {
-		select {
-		case w.tasks <- task{resume: cc}:
-		case <-w.e.stop:
+		if w.e.opts.Async {
+			go w.wake(cc)
+		} else {
+			w.wake(cc)
 		}
 	}
 	scope := scopeTable(w.L, c.Scope)
 	recv := w.L.NewFunction(cc.receive)
 	send := w.L.NewFunction(cc.send)
 	w.resume(cc, w.runner, scope, recv, send)
+}
+
+// wake resumes cc when its wait is over, unless the worker has closed.
+func (w *worker) wake(cc *coCall) {
+	if w.lock() {
+		defer w.vm.Unlock()
+		w.step(cc)
+	}
+}
+
+// close takes the VM for good: the coroutine running now, if any, is
+// cancelled until it lets go. Calls still suspended are dropped.
+func (w *worker) close() {
+	got := make(chan struct{})
+	go func() {
+		w.vm.Lock()
+		close(got)
+	}()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-got:
+			w.closed = true
+			w.L.Close()
+			w.vm.Unlock()
+			return
+		case now := <-tick.C:
+			w.checkBusy(now, -1)
+		}
+	}
 }
 
 // maxSpare bounds the coroutines a worker keeps for reuse.
@@ -182,7 +209,7 @@ func (w *worker) recycle(th *lua.LState) {
 	}
 }
 
-// step resumes a coroutine whose wait is over.
+// step resumes a coroutine whose wait is over. The VM is held.
 func (w *worker) step(cc *coCall) {
 	if cc.done {
 		return
@@ -224,7 +251,7 @@ func (w *worker) resume(cc *coCall, fn *lua.LFunction, args ...lua.LValue) {
 		if cc.waiting == notWaiting {
 			// A bare coroutine.yield() from the app: let others run first.
 			cc.waiting = inYield
-			go cc.wake()
+			go w.wake(cc)
 		}
 	}
 }
@@ -245,8 +272,12 @@ func (cc *coCall) finish(err error) {
 		return
 	}
 	cc.done = true
-	if err != nil && cc.killed.Load() {
+	switch {
+	case err == nil:
+	case cc.killed.Load():
 		err = fmt.Errorf("%w (the app ran for longer than --busy-timeout %v without yielding)", err, cc.w.e.opts.BusyTimeout)
+	case cc.expired.Load():
+		err = fmt.Errorf("%w (%v)", bridge.ErrTimeout, err)
 	}
 	if cc.cancel != nil {
 		cc.cancel()
@@ -254,11 +285,17 @@ func (cc *coCall) finish(err error) {
 	cc.c.Finish(err)
 }
 
-// checkBusy cancels the running coroutine when it has not yielded for limit.
+// checkBusy cancels the running coroutine when it has not yielded for
+// limit, or its call's deadline has passed.
 func (w *worker) checkBusy(now time.Time, limit time.Duration) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.busy != nil && now.Sub(w.busySince) > limit && !w.busy.killed.Swap(true) {
+	if w.busy == nil {
+		return
+	}
+	if now.Sub(w.busySince) > limit && !w.busy.killed.Swap(true) {
+		w.busy.cancel()
+	} else if w.busy.c.Expired(now) && !w.busy.expired.Swap(true) {
 		w.busy.cancel()
 	}
 }
