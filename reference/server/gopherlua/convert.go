@@ -9,49 +9,109 @@ import (
 	"github.com/lasgi/lasgi/spec/event"
 )
 
+// The scope's shapes: the keys of spec/http.md#scope, without client or
+// server when the scope has none.
+var (
+	scopeShapes [2][2]*shape // [has client][has server]
+	asgiShape   = newShape("version", "spec_version")
+	lasgiShape  = newShape("version")
+	// trailersOnly is the extensions table the reference server offers.
+	trailersOnly = newShape(event.ExtensionTrailers)
+)
+
+func init() {
+	for _, client := range []bool{false, true} {
+		for _, server := range []bool{false, true} {
+			names := []string{"type", "asgi", "lasgi", "http_version", "method", "scheme", "path", "raw_path", "query_string", "root_path", "headers"}
+			if client {
+				names = append(names, "client")
+			}
+			if server {
+				names = append(names, "server")
+			}
+			scopeShapes[b2i(client)][b2i(server)] = newShape(append(names, "state", "extensions")...)
+		}
+	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // scopeTable builds the Lua scope table (spec/http.md#scope).
 func scopeTable(L *lua.LState, s *event.Scope) *lua.LTable {
-	t := L.CreateTable(0, 16)
-	t.RawSetString("type", lua.LString(s.Type))
-	asgi := L.CreateTable(0, 2)
-	asgi.RawSetString("version", lua.LString(event.ASGIVersion))
-	asgi.RawSetString("spec_version", lua.LString(event.ASGISpecVersion))
-	t.RawSetString("asgi", asgi)
-	lasgi := L.CreateTable(0, 1)
 	version := s.LASGIVersion
 	if version == "" {
 		version = event.LASGIVersion
 	}
-	lasgi.RawSetString("version", lua.LString(version))
-	t.RawSetString("lasgi", lasgi)
-	t.RawSetString("http_version", lua.LString(s.HTTPVersion))
-	t.RawSetString("method", lua.LString(s.Method))
-	t.RawSetString("scheme", lua.LString(s.Scheme))
-	t.RawSetString("path", lua.LString(s.Path))
-	t.RawSetString("raw_path", lua.LString(s.RawPath))
-	t.RawSetString("query_string", lua.LString(s.QueryString))
-	t.RawSetString("root_path", lua.LString(s.RootPath))
-	t.RawSetString("headers", headerList(L, s.Headers))
+	var vals [15]lua.LValue
+	v := append(vals[:0],
+		str(s.Type),
+		asgiShape.table(L, []lua.LValue{str(event.ASGIVersion), str(event.ASGISpecVersion)}),
+		lasgiShape.table(L, []lua.LValue{str(version)}),
+		str(s.HTTPVersion),
+		str(s.Method),
+		str(s.Scheme),
+		str(s.Path),
+		lua.LString(s.RawPath),
+		str(s.QueryString),
+		str(s.RootPath),
+		headerList(L, s.Headers),
+	)
 	if s.Client != nil {
-		t.RawSetString("client", addrList(L, s.Client))
+		v = append(v, addrList(L, s.Client))
 	}
 	if s.Server != nil {
-		t.RawSetString("server", addrList(L, s.Server))
+		v = append(v, addrList(L, s.Server))
 	}
-	t.RawSetString("state", L.CreateTable(0, 0))
-	ext := L.CreateTable(0, len(s.Extensions))
-	for _, name := range s.Extensions {
-		ext.RawSetString(name, L.CreateTable(0, 0))
+	v = append(v, L.CreateTable(0, 0), extensionsTable(L, s.Extensions))
+	return scopeShapes[b2i(s.Client != nil)][b2i(s.Server != nil)].table(L, v)
+}
+
+func extensionsTable(L *lua.LState, names []string) *lua.LTable {
+	if len(names) == 1 && names[0] == event.ExtensionTrailers {
+		return trailersOnly.table(L, []lua.LValue{L.CreateTable(0, 0)})
 	}
-	t.RawSetString("extensions", ext)
+	t := L.CreateTable(0, len(names))
+	for _, name := range names {
+		t.RawSetString(name, L.CreateTable(0, 0))
+	}
 	return t
+}
+
+// Strings that most scopes carry, boxed once: boxing a string for Lua is an
+// allocation.
+var common = func() map[string]lua.LValue {
+	m := map[string]lua.LValue{}
+	for _, s := range []string{
+		"", "/", "http", "https", "1.0", "1.1", "2", event.ASGIVersion, event.ASGISpecVersion, event.LASGIVersion,
+		"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS",
+		"host", "user-agent", "accept", "accept-encoding", "accept-language", "connection",
+		"content-type", "content-length", "cookie", "keep-alive", "close",
+	} {
+		m[s] = lua.LString(s)
+	}
+	return m
+}()
+
+// str boxes s for Lua, without allocating for the common strings.
+func str(s string) lua.LValue {
+	if len(s) <= 15 {
+		if v, ok := common[s]; ok {
+			return v
+		}
+	}
+	return lua.LString(s)
 }
 
 func headerList(L *lua.LState, hs []event.Header) *lua.LTable {
 	t := L.CreateTable(len(hs), 0)
 	for _, h := range hs {
 		pair := L.CreateTable(2, 0)
-		pair.RawSetInt(1, lua.LString(h.Name))
+		pair.RawSetInt(1, str(h.Name))
 		pair.RawSetInt(2, lua.LString(h.Value))
 		t.Append(pair)
 	}
@@ -60,7 +120,7 @@ func headerList(L *lua.LState, hs []event.Header) *lua.LTable {
 
 func addrList(L *lua.LState, a *event.Addr) *lua.LTable {
 	t := L.CreateTable(2, 0)
-	t.RawSetInt(1, lua.LString(a.Host))
+	t.RawSetInt(1, str(a.Host))
 	t.RawSetInt(2, lua.LNumber(a.Port))
 	return t
 }
