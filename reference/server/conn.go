@@ -31,6 +31,9 @@ const (
 	lingerBytes = 4 << 20
 )
 
+// offered lists the extensions every scope offers; scopes share it, read only.
+var offered = []string{event.ExtensionTrailers}
+
 // conn serves one client connection: requests one after another (pipelined
 // ones wait in the read buffer), each a call into the engine.
 type conn struct {
@@ -171,7 +174,7 @@ func (c *conn) exchange(req *request) (keepAlive bool) {
 		Headers:     req.headers,
 		Client:      c.client,
 		Server:      c.local,
-		Extensions:  []string{event.ExtensionTrailers},
+		Extensions:  offered,
 	}
 	var deadline time.Time
 	if cfg.AppTimeout > 0 {
@@ -216,12 +219,8 @@ func (c *conn) exchange(req *request) (keepAlive bool) {
 // the response is complete, the app fails, or the client goes away.
 func (c *conn) await(req *request, call *bridge.Call, body *bodyReader, pump *bodyPump) bool {
 	w := newResponseWriter(c.bw, req, &c.srv.closing)
+	var timer *time.Timer // the deadline's, armed at the first wait
 	var timeout <-chan time.Time
-	if !call.Deadline.IsZero() {
-		t := time.NewTimer(time.Until(call.Deadline))
-		defer t.Stop()
-		timeout = t.C
-	}
 	var pumpDone <-chan error
 	if pump != nil {
 		pumpDone = pump.done
@@ -229,6 +228,9 @@ func (c *conn) await(req *request, call *bridge.Call, body *bodyReader, pump *bo
 	var watcher *clientWatch
 	logged := false
 	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
 		if watcher != nil {
 			watcher.stop()
 		}
@@ -243,29 +245,37 @@ func (c *conn) await(req *request, call *bridge.Call, body *bodyReader, pump *bo
 		}
 	}()
 
-	for {
-		select {
-		case <-call.Notify():
-		case <-timeout:
-			call.Disconnect()
-			c.srv.cfg.ErrorLog.Printf("lasgi-serve: %s %s: %v", req.method, req.target, bridge.ErrTimeout)
-			if !w.headerWritten {
-				c.refuse(&httpError{500, "the application timed out"})
+	// The first look is before any wait: an app that ran to the end inside
+	// Start has its response ready, and needs no timer.
+	for waited := false; ; waited = true {
+		if waited {
+			if timer == nil && !call.Deadline.IsZero() {
+				timer = time.NewTimer(time.Until(call.Deadline))
+				timeout = timer.C
 			}
-			return false
-		case err := <-pumpDone:
-			pumpDone = nil
-			if err != nil {
-				// The body broke off or was refused: the app hears the
-				// client is gone; the client hears why, if it can.
+			select {
+			case <-call.Notify():
+			case <-timeout:
 				call.Disconnect()
-				var he *httpError
-				if errors.As(err, &he) && !w.headerWritten {
-					c.refuse(he)
+				c.srv.cfg.ErrorLog.Printf("lasgi-serve: %s %s: %v", req.method, req.target, bridge.ErrTimeout)
+				if !w.headerWritten {
+					c.refuse(&httpError{500, "the application timed out"})
 				}
 				return false
+			case err := <-pumpDone:
+				pumpDone = nil
+				if err != nil {
+					// The body broke off or was refused: the app hears the
+					// client is gone; the client hears why, if it can.
+					call.Disconnect()
+					var he *httpError
+					if errors.As(err, &he) && !w.headerWritten {
+						c.refuse(he)
+					}
+					return false
+				}
+				pump = nil
 			}
-			pump = nil
 		}
 
 		// The state is read before the outbox is taken: an app that sends its

@@ -211,6 +211,33 @@ end`, 1, server.Config{})
 		Expect(s.get("/").Body).To(Equal("alive"))
 	})
 
+	It("stop only the looping call: a call waiting on the same worker goes on afterwards", func() {
+		s := serveWith(`
+return function(scope, receive, send)
+  if scope.path == "/loop" then while true do end end
+  local body = receive().body
+  send({type = "http.response.start", status = 200})
+  send({type = "http.response.body", body = "got " .. body})
+end`, gopherlua.Options{Workers: 1, BusyTimeout: 300 * time.Millisecond}, server.Config{})
+		waiting := s.dial()
+		_, err := io.WriteString(waiting, "POST /wait HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\n")
+		Expect(err).NotTo(HaveOccurred())
+		time.Sleep(50 * time.Millisecond) // the call is suspended in receive()
+		Expect(s.get("/loop").Status).To(Equal(500))
+		Expect(s.log.String()).To(ContainSubstring("--busy-timeout"))
+		_, err = io.WriteString(waiting, "ok")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(readResponse(bufio.NewReader(waiting), false).Body).To(Equal("got ok"))
+	})
+
+	It("refuse an app file that loops when loaded, within --busy-timeout", func() {
+		start := time.Now()
+		_, err := gopherlua.Load("app.lua", []byte(`while true do end`), gopherlua.Options{Workers: 1, BusyTimeout: 200 * time.Millisecond})
+		Expect(err).To(MatchError(ContainSubstring("load app app.lua: ")))
+		Expect(err).To(MatchError(ContainSubstring("--busy-timeout 200ms")))
+		Expect(time.Since(start)).To(BeNumerically("<", 5*time.Second))
+	})
+
 	It("refuse an app file that does not return a callable, naming the rule", func() {
 		_, err := gopherlua.Load("app.lua", []byte(`return 42`), gopherlua.Options{Workers: 1})
 		Expect(err).To(MatchError(ContainSubstring("lasgi: core.app.callable: ")))

@@ -35,7 +35,12 @@ type testServer struct {
 // timeouts. It stops when the spec ends.
 func serve(src string, workers int, cfg server.Config) *testServer {
 	GinkgoHelper()
-	opts := gopherlua.Options{Workers: workers, BusyTimeout: 2 * time.Second}
+	return serveWith(src, gopherlua.Options{Workers: workers, BusyTimeout: 2 * time.Second}, cfg)
+}
+
+// serveWith is serve with the engine's options given.
+func serveWith(src string, opts gopherlua.Options, cfg server.Config) *testServer {
+	GinkgoHelper()
 	s, err := servertest.Start("app.lua", []byte(src), opts, cfg, GinkgoWriter)
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(func() { Expect(s.Stop()).To(Succeed()) })

@@ -24,15 +24,22 @@ type worker struct {
 	L      *lua.LState
 	runner *lua.LFunction // calls the app; the bottom frame of every call's coroutine
 	closed bool
+	// ctx is the context of every coroutine the worker resumes, which makes
+	// them interruptible; the watchdog cancels it to stop the one running,
+	// and the worker then makes a new one. One per worker, not one per call:
+	// a context costs four allocations.
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	// spare holds coroutines of calls that returned normally, for reuse:
 	// a new gopher-lua thread costs a whole state (its profile's biggest
 	// allocation per request).
 	spare []*lua.LState
 
-	mu        sync.Mutex // guards busySince and busy, read by the watchdog
-	busySince time.Time
-	busy      *coCall
+	mu         sync.Mutex // guards the three busy fields, read by the watchdog
+	busySince  time.Time
+	busy       *coCall
+	busyCancel context.CancelFunc // stops busy
 }
 
 // coCall is one call running as a coroutine on a worker.
@@ -40,7 +47,6 @@ type coCall struct {
 	w       *worker
 	c       *bridge.Call
 	th      *lua.LState
-	cancel  context.CancelFunc
 	waiting waitKind
 	wake    func()
 	done    bool
@@ -79,9 +85,19 @@ func newWorker(e *Engine, name string, proto *lua.FunctionProto) (*worker, error
 		L.Close()
 		return nil, fmt.Errorf("gopherlua prelude: %w", err)
 	}
+	// The chunk runs with the same limit as any call of the app, so a file
+	// that loops at load time is an error, not a hang.
+	ctx, cancel := context.WithTimeout(context.Background(), e.opts.BusyTimeout)
+	L.SetContext(ctx)
 	L.Push(L.NewFunctionFromProto(proto))
-	if err := L.PCall(0, 1, nil); err != nil {
+	err := L.PCall(0, 1, nil)
+	cancel()
+	L.RemoveContext()
+	if err != nil {
 		L.Close()
+		if ctx.Err() != nil {
+			err = fmt.Errorf("%w (the file ran for longer than --busy-timeout %v)", err, e.opts.BusyTimeout)
+		}
 		return nil, fmt.Errorf("load app %s: %w", name, err)
 	}
 	app := L.Get(-1)
@@ -107,10 +123,9 @@ func newWorker(e *Engine, name string, proto *lua.FunctionProto) (*worker, error
 	}
 	runner := L.Get(-1).(*lua.LFunction)
 	L.Pop(1)
-	// The state's context makes coroutines interruptible: each coroutine gets
-	// a child context the watchdog can cancel.
-	L.SetContext(context.Background())
-	return &worker{e: e, L: L, runner: runner}, nil
+	w := &worker{e: e, L: L, runner: runner}
+	w.ctx, w.cancel = context.WithCancel(context.Background())
+	return w, nil
 }
 
 func callable(L *lua.LState, v lua.LValue) bool {
@@ -136,8 +151,7 @@ func (w *worker) lock() bool {
 
 // begin starts the app for c as a new coroutine. The VM is held.
 func (w *worker) begin(c *bridge.Call) {
-	th, cancel := w.thread()
-	cc := &coCall{w: w, c: c, th: th, cancel: cancel}
+	cc := &coCall{w: w, c: c, th: w.thread()}
 	cc.wake = func() {
 		if w.e.opts.Async {
 			go w.wake(cc)
@@ -185,20 +199,18 @@ func (w *worker) close() {
 // maxSpare bounds the coroutines a worker keeps for reuse.
 const maxSpare = 64
 
-// thread returns a coroutine for a new call, reused when one is spare, with
-// a context of its own that the watchdog can cancel.
-func (w *worker) thread() (*lua.LState, context.CancelFunc) {
+// thread returns a coroutine for a new call, reused when one is spare.
+func (w *worker) thread() *lua.LState {
 	if n := len(w.spare); n > 0 {
 		th := w.spare[n-1]
 		w.spare = w.spare[:n-1]
-		ctx, cancel := context.WithCancel(context.Background())
-		th.SetContext(ctx)
 		// A coroutine that returned is marked dead with an empty stack;
 		// clearing the mark makes the next Resume start it afresh.
 		th.Dead = false
-		return th, cancel
+		return th
 	}
-	return w.L.NewThread()
+	th, _ := w.L.NewThread() // no context yet: resume gives it the worker's
+	return th
 }
 
 // recycle keeps the coroutine of a call that returned normally.
@@ -233,13 +245,20 @@ func (w *worker) step(cc *coCall) {
 }
 
 func (w *worker) resume(cc *coCall, fn *lua.LFunction, args ...lua.LValue) {
+	if cc.th.Context() != w.ctx {
+		cc.th.SetContext(w.ctx)
+	}
 	w.mu.Lock()
-	w.busySince, w.busy = time.Now(), cc
+	w.busySince, w.busy, w.busyCancel = time.Now(), cc, w.cancel
 	w.mu.Unlock()
 	st, err, _ := w.resumeSafe(cc, fn, args)
 	w.mu.Lock()
-	w.busySince, w.busy = time.Time{}, nil
+	w.busySince, w.busy, w.busyCancel = time.Time{}, nil, nil
 	w.mu.Unlock()
+	if w.ctx.Err() != nil {
+		// The watchdog stopped this coroutine: the others get a live context.
+		w.ctx, w.cancel = context.WithCancel(context.Background())
+	}
 
 	switch st {
 	case lua.ResumeOK:
@@ -279,9 +298,6 @@ func (cc *coCall) finish(err error) {
 	case cc.expired.Load():
 		err = fmt.Errorf("%w (%v)", bridge.ErrTimeout, err)
 	}
-	if cc.cancel != nil {
-		cc.cancel()
-	}
 	cc.c.Finish(err)
 }
 
@@ -294,9 +310,9 @@ func (w *worker) checkBusy(now time.Time, limit time.Duration) {
 		return
 	}
 	if now.Sub(w.busySince) > limit && !w.busy.killed.Swap(true) {
-		w.busy.cancel()
+		w.busyCancel()
 	} else if w.busy.c.Expired(now) && !w.busy.expired.Swap(true) {
-		w.busy.cancel()
+		w.busyCancel()
 	}
 }
 
