@@ -226,6 +226,18 @@ func (c *conn) await(req *request, call *bridge.Call, body *bodyReader, pump *bo
 		pumpDone = pump.done
 	}
 	var watcher *clientWatch
+	// quiet stops the goroutines reading from the connection, before refuse
+	// reads from it itself.
+	quiet := func() {
+		if watcher != nil {
+			watcher.stop()
+			watcher = nil
+		}
+		if pumpDone != nil {
+			pump.abort()
+			pump, pumpDone = nil, nil
+		}
+	}
 	logged := false
 	defer func() {
 		if timer != nil {
@@ -259,6 +271,7 @@ func (c *conn) await(req *request, call *bridge.Call, body *bodyReader, pump *bo
 				call.Disconnect()
 				c.srv.cfg.ErrorLog.Printf("lasgi-serve: %s %s: %v", req.method, req.target, bridge.ErrTimeout)
 				if !w.headerWritten {
+					quiet()
 					c.refuse(&httpError{500, "the application timed out"})
 				}
 				return false
@@ -299,6 +312,7 @@ func (c *conn) await(req *request, call *bridge.Call, body *bodyReader, pump *bo
 			logged = true
 			c.logAppEnd(req, st.Err)
 			if !w.headerWritten {
+				quiet()
 				c.refuse(&httpError{500, ""})
 			}
 			return false // a started response that was not completed: cut it off
@@ -379,11 +393,12 @@ func drain(c *conn, body *bodyReader) error {
 // the next chunk only when the app has taken the last: the body is streamed,
 // never buffered whole (spec rule http.request.streamed).
 type bodyPump struct {
-	c    *conn
-	call *bridge.Call
-	body *bodyReader
-	quit chan struct{}
-	done chan error
+	c       *conn
+	call    *bridge.Call
+	body    *bodyReader
+	quit    chan struct{}
+	done    chan error
+	aborted atomic.Bool // stopped without draining the rest of the body
 }
 
 func startPump(c *conn, call *bridge.Call, body *bodyReader) *bodyPump {
@@ -410,7 +425,11 @@ func (p *bodyPump) run() {
 		select {
 		case <-p.call.Room():
 		case <-p.quit:
-			p.done <- drain(p.c, p.body)
+			if p.aborted.Load() {
+				p.done <- nil
+			} else {
+				p.done <- drain(p.c, p.body)
+			}
 			return
 		}
 	}
@@ -421,6 +440,15 @@ func (p *bodyPump) run() {
 func (p *bodyPump) stop() error {
 	close(p.quit)
 	return <-p.done
+}
+
+// abort ends the pump at once, for a connection about to close: a read in
+// progress is cut short and the rest of the body is left unread.
+func (p *bodyPump) abort() {
+	p.aborted.Store(true)
+	p.c.nc.SetReadDeadline(time.Now())
+	close(p.quit)
+	<-p.done
 }
 
 // clientWatch notices a client that goes away while the app waits for
