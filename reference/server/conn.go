@@ -16,7 +16,7 @@ import (
 
 const (
 	// bodyChunk is the most body bytes one http.request event carries.
-	bodyChunk = 64 << 10
+	bodyChunk = 256 << 10
 	// drainLimit is how much unread request body the server reads and drops
 	// to keep a connection alive after the response; beyond it, it closes.
 	drainLimit = 256 << 10
@@ -407,8 +407,19 @@ func startPump(c *conn, call *bridge.Call, body *bodyReader) *bodyPump {
 	return p
 }
 
+// pumpBuffers holds the pumps' read buffers: each chunk is copied into the
+// event, so a buffer outlives its pump only in the pool.
+var pumpBuffers = sync.Pool{New: func() any { return new([bodyChunk]byte) }}
+
 func (p *bodyPump) run() {
-	buf := make([]byte, bodyChunk)
+	var buf []byte
+	if !p.body.chunked && p.body.remaining < bodyChunk {
+		buf = make([]byte, p.body.remaining) // a small body: no large buffer
+	} else {
+		b := pumpBuffers.Get().(*[bodyChunk]byte)
+		defer pumpBuffers.Put(b)
+		buf = b[:]
+	}
 	for {
 		p.c.nc.SetReadDeadline(time.Now().Add(p.c.srv.cfg.ReadTimeout))
 		n, err := p.body.Read(buf)

@@ -255,7 +255,7 @@ func BenchmarkStreamDownload(b *testing.B) {
 }
 
 // BenchmarkStreamUpload is one POST /echo of 4 MiB to stream.lua per op:
-// the body is streamed into receive() in chunks of at most 64 KiB and each
+// the body is streamed into receive() in chunks of at most 256 KiB and each
 // one is sent straight back. MB/s counts the upload only (the same bytes
 // also come back down).
 func BenchmarkStreamUpload(b *testing.B) {

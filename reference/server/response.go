@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/lasgi/lasgi/spec/event"
 )
@@ -130,15 +131,27 @@ func (w *responseWriter) writeBody(ev *event.Event) {
 		if w.chunked {
 			w.bw.WriteString(strconv.FormatInt(int64(n), 16))
 			w.bw.WriteString("\r\n")
-			w.bw.WriteString(ev.Body)
+			writeLarge(w.bw, ev.Body)
 			w.bw.WriteString("\r\n")
 		} else {
-			w.bw.WriteString(ev.Body)
+			writeLarge(w.bw, ev.Body)
 		}
 	}
 	if !ev.MoreBody && !w.wantTrailers {
 		w.finish()
 	}
+}
+
+// writeLarge writes s, which may be large. bufio.Writer.WriteString copies
+// all of s through the buffer, one buffer-full and one write call at a time,
+// because a net.Conn has no WriteString; Write hands a large slice to the
+// socket at once. The slice shares s's bytes, which Write only reads.
+func writeLarge(bw *bufio.Writer, s string) {
+	if len(s) <= bw.Available() {
+		bw.WriteString(s)
+		return
+	}
+	bw.Write(unsafe.Slice(unsafe.StringData(s), len(s)))
 }
 
 // finish ends the body: the last chunk and trailers, or a check that the
