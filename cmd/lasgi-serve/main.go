@@ -16,13 +16,13 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"runtime/debug"
 	"strconv"
 	"syscall"
 	"time"
 
 	"github.com/lasgi/lasgi/reference/app"
 	"github.com/lasgi/lasgi/reference/server"
+	"github.com/lasgi/lasgi/reference/server/gcpace"
 	"github.com/lasgi/lasgi/reference/server/gopherlua"
 )
 
@@ -50,7 +50,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	appTimeout := fs.Duration("app-timeout", server.DefaultAppTimeout, "longest an app call may take, wall clock; -1ns for none")
 	busyTimeout := fs.Duration("busy-timeout", 10*time.Second, "longest an app may run without yielding (stops runaway loops)")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "on SIGINT/SIGTERM, how long requests in flight may take to finish")
-	gcPercent := fs.Int("gc-percent", 400, "Go GC target percentage (GOGC); the Lua bridge allocates per request, and 400 trades a few MB of heap for about a third more throughput (docs/performance.md); ignored when GOGC is set")
+	gcPercent := fs.Int("gc-percent", 400, "most the Go GC target percentage (GOGC) may be: used while the live heap is small, where it trades a few MB for about a third more throughput, and lowered toward 100 after each collection once 32 MiB of garbage would be more than that share of the live heap (docs/performance.md); ignored when GOGC is set")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -71,7 +71,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 
 	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(*gcPercent)
+		defer gcpace.Start(*gcPercent, gcpace.DefaultHeadroom)()
 	}
 	logger := log.New(stderr, "", log.LstdFlags)
 	opts := gopherlua.Options{Workers: *workers, BusyTimeout: *busyTimeout}
