@@ -88,6 +88,7 @@ var common = func() map[string]lua.LValue {
 	m := map[string]lua.LValue{}
 	for _, s := range []string{
 		"", "/", "http", "https", "1.0", "1.1", "2", event.ASGIVersion, event.ASGISpecVersion, event.LASGIVersion,
+		event.HTTPRequest, event.HTTPDisconnect,
 		"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS",
 		"host", "user-agent", "accept", "accept-encoding", "accept-language", "connection",
 		"content-type", "content-length", "cookie", "keep-alive", "close",
@@ -125,15 +126,17 @@ func addrList(L *lua.LState, a *event.Addr) *lua.LTable {
 	return t
 }
 
+var (
+	requestShape = newShape("type", "body", "more_body")
+	typeOnly     = newShape("type")
+)
+
 // eventTable builds the Lua table of an event the server hands the app.
 func eventTable(L *lua.LState, ev *event.Event) *lua.LTable {
-	t := L.CreateTable(0, 3)
-	t.RawSetString("type", lua.LString(ev.Type))
 	if ev.Type == event.HTTPRequest {
-		t.RawSetString("body", lua.LString(ev.Body))
-		t.RawSetString("more_body", lua.LBool(ev.MoreBody))
+		return requestShape.table(L, []lua.LValue{str(ev.Type), lua.LString(ev.Body), lua.LBool(ev.MoreBody)})
 	}
-	return t
+	return typeOnly.table(L, []lua.LValue{str(ev.Type)})
 }
 
 // decodeEvent reads an event the app sent, checking each key's Lua type

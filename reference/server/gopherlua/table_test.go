@@ -99,6 +99,21 @@ var _ = Describe("Tables of a shape", func() {
 		Expect(keys(third)).To(Equal([]string{"a", "b", "z", "d"}))
 	})
 
+	It("make receive's events look the same as the API would", func() {
+		for _, ev := range []event.Event{
+			{Type: event.HTTPRequest, Body: "chunk", MoreBody: true},
+			{Type: event.HTTPRequest},
+			{Type: event.HTTPDisconnect},
+		} {
+			build := func(L *lua.LState) *lua.LTable { return eventTable(L, &ev) }
+			direct := seen(build)
+			Expect(direct).To(HavePrefix("type = string " + ev.Type))
+			if diff := cmp.Diff(viaAPI(func() string { return seen(build) }), direct); diff != "" {
+				Fail("direct and API events differ (-api +direct):\n" + diff)
+			}
+		}
+	})
+
 	It("make the scope look the same as the API would, with and without client and server", func() {
 		full := &event.Scope{
 			Type: "http", HTTPVersion: "1.1", Method: "PURGE", Scheme: "https",
