@@ -50,7 +50,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	appTimeout := fs.Duration("app-timeout", server.DefaultAppTimeout, "longest an app call may take, wall clock; -1ns for none")
 	busyTimeout := fs.Duration("busy-timeout", 10*time.Second, "longest an app may run without yielding (stops runaway loops)")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "on SIGINT/SIGTERM, how long requests in flight may take to finish")
-	gcPercent := fs.Int("gc-percent", 400, "most the Go GC target percentage (GOGC) may be: used while the live heap is small, where it trades a few MB for about a third more throughput, and lowered toward 100 after each collection once 32 MiB of garbage would be more than that share of the live heap (docs/performance.md); ignored when GOGC is set")
+	gcPercent := fs.Int("gc-percent", 1000, "most the Go GC target percentage (GOGC) may be: after each collection GOGC is set so that about 32 MiB of garbage may gather before the next, within 100 and this; a small live heap then costs tens of MB of RSS for fewer collections, a large one grows at most twofold (docs/performance.md); ignored when GOGC is set")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0

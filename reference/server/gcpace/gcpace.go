@@ -3,12 +3,12 @@
 // grow by the same factor.
 //
 // A fixed GOGC trades memory for throughput in proportion to the live heap:
-// 400 makes the heap grow to five times what is live before each collection.
-// That is a few MB for a hello-world server, where it buys about a third
-// more requests per second, but hundreds of MB once an app or ten thousand
-// idle connections keep 100 MB alive. The pacer sets GOGC after every
-// collection so that the garbage allowed before the next one is Headroom
-// bytes, within [100, Max] percent of the live heap.
+// 1000 lets the heap grow to eleven times what is live before each
+// collection. That is tens of MB for a hello-world server, where fewer
+// collections buy requests per second, but gigabytes once an app or ten
+// thousand idle connections keep 100 MB alive. The pacer sets GOGC after
+// every collection so that the garbage allowed before the next one is about
+// a fixed headroom in bytes, within [100, max] percent of the live heap.
 package gcpace
 
 import (
@@ -19,8 +19,7 @@ import (
 )
 
 // DefaultHeadroom is the garbage a small heap may gather between
-// collections: enough for GOGC to stay at its maximum while the live heap is
-// under 8 MiB at 400%.
+// collections (docs/performance.md measures it against hello world).
 const DefaultHeadroom = 32 << 20
 
 // Percent is the GOGC for a live heap of live bytes: Headroom as a share of
