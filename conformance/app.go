@@ -127,6 +127,7 @@ func (a *AppChecker) play(ctx context.Context, c *AppCase) (problems []string, s
 
 	scope := c.Scope
 	call := bridge.NewCall(&scope, deadline)
+	room := call.Room()
 	a.engine.Start(call)
 
 	var sent []event.Event
@@ -145,7 +146,7 @@ func (a *AppChecker) play(ctx context.Context, c *AppCase) (problems []string, s
 		for !ready() {
 			select {
 			case <-call.Notify():
-			case <-call.Room():
+			case <-room:
 			case <-timer.C:
 				call.Disconnect()
 				return false

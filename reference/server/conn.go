@@ -83,13 +83,14 @@ func (c *conn) serve() {
 		}
 		c.idle.Store(false)
 		first = false
-		c.nc.SetReadDeadline(time.Now().Add(cfg.ReadTimeout))
+		start := time.Now()
+		c.nc.SetReadDeadline(start.Add(cfg.ReadTimeout))
 		req, err := readRequest(c.br, cfg.MaxHeaderBytes)
 		if err != nil {
 			c.refuse(err)
 			return
 		}
-		if !c.exchange(req) {
+		if !c.exchange(req, start) {
 			return
 		}
 	}
@@ -143,9 +144,9 @@ func (c *conn) releaseWriter() {
 	}
 }
 
-// exchange runs one request through the app and reports whether the
-// connection may carry another request.
-func (c *conn) exchange(req *request) (keepAlive bool) {
+// exchange runs one request, which started arriving at start, through the
+// app and reports whether the connection may carry another request.
+func (c *conn) exchange(req *request, start time.Time) (keepAlive bool) {
 	c.acquireWriter()
 	defer c.releaseWriter()
 	cfg := &c.srv.cfg
@@ -178,7 +179,7 @@ func (c *conn) exchange(req *request) (keepAlive bool) {
 	}
 	var deadline time.Time
 	if cfg.AppTimeout > 0 {
-		deadline = time.Now().Add(cfg.AppTimeout)
+		deadline = start.Add(cfg.AppTimeout)
 	}
 	call := bridge.NewCall(scope, deadline)
 	limit := cfg.MaxBodyBytes
@@ -395,6 +396,7 @@ func drain(c *conn, body *bodyReader) error {
 type bodyPump struct {
 	c       *conn
 	call    *bridge.Call
+	room    <-chan struct{} // taken before the first Push: see Call.Room
 	body    *bodyReader
 	quit    chan struct{}
 	done    chan error
@@ -402,7 +404,7 @@ type bodyPump struct {
 }
 
 func startPump(c *conn, call *bridge.Call, body *bodyReader) *bodyPump {
-	p := &bodyPump{c: c, call: call, body: body, quit: make(chan struct{}), done: make(chan error, 1)}
+	p := &bodyPump{c: c, call: call, room: call.Room(), body: body, quit: make(chan struct{}), done: make(chan error, 1)}
 	go p.run()
 	return p
 }
@@ -434,7 +436,7 @@ func (p *bodyPump) run() {
 			return
 		}
 		select {
-		case <-p.call.Room():
+		case <-p.room:
 		case <-p.quit:
 			if p.aborted.Load() {
 				p.done <- nil

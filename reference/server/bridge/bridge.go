@@ -45,6 +45,13 @@ var ErrTimeout = errors.New("the app did not finish before its deadline (--app-t
 // client cannot make the server buffer a whole download.
 const highWater = 256 << 10
 
+// A Waker is told, once, that a call it suspended has something to do: the
+// engine should look at the call again (Receive, or go on after Send).
+// An engine's coroutine can be its own Waker, which costs no closure per call.
+type Waker interface {
+	Wake()
+}
+
 // Call is one application call: its scope, the events flowing each way, and
 // how it ended. The HTTP side creates it; the zero value is not usable.
 type Call struct {
@@ -52,32 +59,39 @@ type Call struct {
 	Deadline time.Time // zero: no deadline
 
 	notify chan struct{} // to the HTTP side: something changed
-	room   chan struct{} // to the body reader: the inbox was emptied
 
 	mu           sync.Mutex
+	room         chan struct{} // to the body reader: the inbox was emptied; made by Room
 	inbox        []event.Event
 	bodyDone     bool // the last http.request is in the inbox or was received
-	recvWake     func()
+	recvWake     Waker
 	outbox       []event.Event
 	spare        []event.Event
 	outBytes     int
-	sendWake     func()
+	sendWake     Waker
 	resp         event.Response
 	disconnected bool
 	finished     bool
 	err          error
 	onFinish     func(error)
 	watch        bool // the app waits in receive with the body all read
+
+	// Room for what most calls carry, so that they need no slices of their
+	// own: one request event in, a start and a body out.
+	inboxArr  [1]event.Event
+	outboxArr [2]event.Event
 }
 
 // NewCall makes a call for scope.
 func NewCall(scope *event.Scope, deadline time.Time) *Call {
-	return &Call{
+	c := &Call{
 		Scope:    scope,
 		Deadline: deadline,
 		notify:   make(chan struct{}, 1),
-		room:     make(chan struct{}, 1),
 	}
+	c.inbox = c.inboxArr[:0]
+	c.outbox = c.outboxArr[:0]
+	return c
 }
 
 func (c *Call) signal() {
@@ -90,17 +104,18 @@ func (c *Call) signal() {
 // --- engine side: these never block ---
 
 // Receive returns the next incoming event. When none is ready it records wake
-// and returns ok == false; wake is called once (from any goroutine) when the
+// and returns ok == false; wake is woken once (from any goroutine) when the
 // engine should call Receive again.
-func (c *Call) Receive(wake func()) (ev event.Event, ok bool) {
+func (c *Call) Receive(wake Waker) (ev event.Event, ok bool) {
 	c.mu.Lock()
 	if len(c.inbox) > 0 {
 		ev = c.inbox[0]
 		c.inbox[0] = event.Event{}
 		c.inbox = c.inbox[1:]
+		room := c.room
 		c.mu.Unlock()
 		select {
-		case c.room <- struct{}{}:
+		case room <- struct{}{}: // a nil room (nobody asked) is never ready
 		default:
 		}
 		return ev, true
@@ -123,9 +138,9 @@ func (c *Call) Receive(wake func()) (ev event.Event, ok bool) {
 
 // Send checks ev against the response so far and queues it for the wire. A
 // broken rule or a gone client comes back as an error for the engine to raise
-// in the app. wait == true means the app must pause until wake is called,
+// in the app. wait == true means the app must pause until wake is woken,
 // because the client is not keeping up.
-func (c *Call) Send(ev *event.Event, wake func()) (wait bool, err error) {
+func (c *Call) Send(ev *event.Event, wake Waker) (wait bool, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.disconnected && !c.resp.Complete {
@@ -179,8 +194,17 @@ func (c *Call) Expired(now time.Time) bool {
 // events to write, the app finished, the client to watch, a disconnect.
 func (c *Call) Notify() <-chan struct{} { return c.notify }
 
-// Room is signalled when the app has taken an event from the inbox.
-func (c *Call) Room() <-chan struct{} { return c.room }
+// Room is signalled when the app has taken an event from the inbox. The
+// channel is made by the first call, and only takings after that signal it:
+// a body reader asks before it pushes.
+func (c *Call) Room() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.room == nil {
+		c.room = make(chan struct{}, 1)
+	}
+	return c.room
+}
 
 // Push delivers an incoming event to the app.
 func (c *Call) Push(ev event.Event) {
@@ -193,7 +217,7 @@ func (c *Call) Push(ev event.Event) {
 	c.recvWake = nil
 	c.mu.Unlock()
 	if wake != nil {
-		wake()
+		wake.Wake()
 	}
 }
 
@@ -217,10 +241,10 @@ func (c *Call) Disconnect() {
 	c.recvWake, c.sendWake = nil, nil
 	c.mu.Unlock()
 	if rw != nil {
-		rw()
+		rw.Wake()
 	}
 	if sw != nil {
-		sw()
+		sw.Wake()
 	}
 	c.signal()
 }
@@ -256,13 +280,13 @@ func (c *Call) Take() []event.Event {
 func (c *Call) Written(n int) {
 	c.mu.Lock()
 	c.outBytes -= n
-	var wake func()
+	var wake Waker
 	if c.outBytes <= highWater/2 && c.sendWake != nil {
 		wake, c.sendWake = c.sendWake, nil
 	}
 	c.mu.Unlock()
 	if wake != nil {
-		wake()
+		wake.Wake()
 	}
 }
 

@@ -36,10 +36,15 @@ type worker struct {
 	// allocation per request).
 	spare []*lua.LState
 
-	mu         sync.Mutex // guards the three busy fields, read by the watchdog
-	busySince  time.Time
+	// The running coroutine, for the watchdog. Each resume counts itself in
+	// busyRuns instead of reading the clock: the watchdog times a run from
+	// the first tick that sees its number.
+	mu         sync.Mutex // guards the fields below
 	busy       *coCall
 	busyCancel context.CancelFunc // stops busy
+	busyRuns   uint64
+	seenRun    uint64    // the watchdog's: the run it last saw
+	seenAt     time.Time // when it first saw it
 }
 
 // coCall is one call running as a coroutine on a worker.
@@ -48,7 +53,6 @@ type coCall struct {
 	c       *bridge.Call
 	th      *lua.LState
 	waiting waitKind
-	wake    func()
 	done    bool
 	killed  atomic.Bool // the watchdog stopped it for running too long
 	expired atomic.Bool // the watchdog stopped it at the call's deadline
@@ -152,17 +156,20 @@ func (w *worker) lock() bool {
 // begin starts the app for c as a new coroutine. The VM is held.
 func (w *worker) begin(c *bridge.Call) {
 	cc := &coCall{w: w, c: c, th: w.thread()}
-	cc.wake = func() {
-		if w.e.opts.Async {
-			go w.wake(cc)
-		} else {
-			w.wake(cc)
-		}
-	}
 	scope := scopeTable(w.L, c.Scope)
 	recv := w.L.NewFunction(cc.receive)
 	send := w.L.NewFunction(cc.send)
 	w.resume(cc, w.runner, scope, recv, send)
+}
+
+// Wake implements bridge.Waker: the call's wait is over. It resumes the
+// coroutine on the calling goroutine, or with Options.Async on its own.
+func (cc *coCall) Wake() {
+	if cc.w.e.opts.Async {
+		go cc.w.wake(cc)
+	} else {
+		cc.w.wake(cc)
+	}
 }
 
 // wake resumes cc when its wait is over, unless the worker has closed.
@@ -232,9 +239,9 @@ func (w *worker) step(cc *coCall) {
 	}
 	switch cc.waiting {
 	case inReceive:
-		ev, ok := cc.c.Receive(cc.wake)
+		ev, ok := cc.c.Receive(cc)
 		if !ok {
-			return // woken early; wake is armed again
+			return // woken early; the wake-up is armed again
 		}
 		cc.waiting = notWaiting
 		w.resume(cc, nil, eventTable(w.L, &ev))
@@ -249,11 +256,12 @@ func (w *worker) resume(cc *coCall, fn *lua.LFunction, args ...lua.LValue) {
 		cc.th.SetContext(w.ctx)
 	}
 	w.mu.Lock()
-	w.busySince, w.busy, w.busyCancel = time.Now(), cc, w.cancel
+	w.busy, w.busyCancel = cc, w.cancel
+	w.busyRuns++
 	w.mu.Unlock()
 	st, err, _ := w.resumeSafe(cc, fn, args)
 	w.mu.Lock()
-	w.busySince, w.busy, w.busyCancel = time.Time{}, nil, nil
+	w.busy, w.busyCancel = nil, nil
 	w.mu.Unlock()
 	if w.ctx.Err() != nil {
 		// The watchdog stopped this coroutine: the others get a live context.
@@ -309,7 +317,10 @@ func (w *worker) checkBusy(now time.Time, limit time.Duration) {
 	if w.busy == nil {
 		return
 	}
-	if now.Sub(w.busySince) > limit && !w.busy.killed.Swap(true) {
+	if w.seenRun != w.busyRuns {
+		w.seenRun, w.seenAt = w.busyRuns, now
+	}
+	if now.Sub(w.seenAt) > limit && !w.busy.killed.Swap(true) {
 		w.busyCancel()
 	} else if w.busy.c.Expired(now) && !w.busy.expired.Swap(true) {
 		w.busyCancel()
@@ -318,7 +329,7 @@ func (w *worker) checkBusy(now time.Time, limit time.Duration) {
 
 // receive is the app's receive(): the next event, yielding until there is one.
 func (cc *coCall) receive(L *lua.LState) int {
-	ev, ok := cc.c.Receive(cc.wake)
+	ev, ok := cc.c.Receive(cc)
 	if ok {
 		L.Push(eventTable(L, &ev))
 		return 1
@@ -333,7 +344,7 @@ func (cc *coCall) send(L *lua.LState) int {
 	ev, err := decodeEvent(L.Get(1))
 	if err == nil {
 		var wait bool
-		wait, err = cc.c.Send(&ev, cc.wake)
+		wait, err = cc.c.Send(&ev, cc)
 		if err == nil {
 			if wait {
 				cc.waiting = inSend
