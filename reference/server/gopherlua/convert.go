@@ -111,19 +111,13 @@ func str(s string) lua.LValue {
 func headerList(L *lua.LState, hs []event.Header) *lua.LTable {
 	t := L.CreateTable(len(hs), 0)
 	for _, h := range hs {
-		pair := L.CreateTable(2, 0)
-		pair.RawSetInt(1, str(h.Name))
-		pair.RawSetInt(2, lua.LString(h.Value))
-		t.Append(pair)
+		t.Append(pair(L, str(h.Name), lua.LString(h.Value)))
 	}
 	return t
 }
 
 func addrList(L *lua.LState, a *event.Addr) *lua.LTable {
-	t := L.CreateTable(2, 0)
-	t.RawSetInt(1, str(a.Host))
-	t.RawSetInt(2, lua.LNumber(a.Port))
-	return t
+	return pair(L, str(a.Host), lua.LNumber(a.Port))
 }
 
 var (

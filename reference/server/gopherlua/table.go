@@ -56,6 +56,25 @@ func (s *shape) table(L *lua.LState, vals []lua.LValue) *lua.LTable {
 	return t
 }
 
+// pair returns a new list {a, b}: header pairs and addresses. The table and
+// its two slots are one allocation instead of two.
+func pair(L *lua.LState, a, b lua.LValue) *lua.LTable {
+	if !directTables {
+		t := L.CreateTable(2, 0)
+		t.RawSetInt(1, a)
+		t.RawSetInt(2, b)
+		return t
+	}
+	p := &struct {
+		t     lua.LTable
+		slots [2]lua.LValue
+	}{}
+	p.t.Metatable = lua.LNil
+	p.slots = [2]lua.LValue{a, b}
+	(*tableLayout)(unsafe.Pointer(&p.t)).array = p.slots[:]
+	return &p.t
+}
+
 // tableLayout is gopher-lua's LTable (v1.1), field for field: the hash part
 // (strdict for string keys) and the key list and index next() walks.
 type tableLayout struct {

@@ -32,6 +32,7 @@ end
 local before = table.concat(dump(t, {}, ""), "\n")
 t.added = "yes"
 t[1] = "array"
+t[#t + 1] = "appended"
 t[next(t)] = nil
 local after = table.concat(dump(t, {}, ""), "\n")
 return before .. "\n--\n" .. after
@@ -97,6 +98,15 @@ var _ = Describe("Tables of a shape", func() {
 		Expect(keys(first)).To(Equal([]string{"b", "z", "c"}))
 		Expect(keys(second)).To(Equal([]string{"a", "b", "z", "c"}))
 		Expect(keys(third)).To(Equal([]string{"a", "b", "z", "d"}))
+	})
+
+	It("include pairs that look to Lua exactly as lists built through the API", func() {
+		build := func(L *lua.LState) *lua.LTable { return pair(L, lua.LString("host"), lua.LNumber(8000)) }
+		direct := seen(build)
+		Expect(direct).To(HavePrefix("1 = string host\n2 = number 8000\n--\n"))
+		if diff := cmp.Diff(viaAPI(func() string { return seen(build) }), direct); diff != "" {
+			Fail("direct and API pairs differ (-api +direct):\n" + diff)
+		}
 	})
 
 	It("make receive's events look the same as the API would", func() {
