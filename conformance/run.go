@@ -6,26 +6,40 @@ import (
 	"regexp"
 )
 
+// Selectable is a case that --run can pick: a server case or an app case.
+type Selectable interface {
+	matches(re *regexp.Regexp) bool
+}
+
 // Select returns the cases whose ID or one of whose rule IDs matches re (all
-// cases when re is nil).
-func Select(cases []*Case, re *regexp.Regexp) []*Case {
+// cases when re is nil). It takes server cases ([]*Case) and app cases
+// ([]*AppCase) alike.
+func Select[C Selectable](cases []C, re *regexp.Regexp) []C {
 	if re == nil {
 		return cases
 	}
-	var out []*Case
+	var out []C
 	for _, c := range cases {
-		if re.MatchString(c.ID) {
+		if c.matches(re) {
 			out = append(out, c)
-			continue
-		}
-		for _, r := range c.Rules {
-			if re.MatchString(r) {
-				out = append(out, c)
-				break
-			}
 		}
 	}
 	return out
+}
+
+func (c *Case) matches(re *regexp.Regexp) bool    { return idOrRuleMatches(re, c.ID, c.Rules) }
+func (c *AppCase) matches(re *regexp.Regexp) bool { return idOrRuleMatches(re, c.ID, c.Rules) }
+
+func idOrRuleMatches(re *regexp.Regexp, id string, rules []string) bool {
+	if re.MatchString(id) {
+		return true
+	}
+	for _, r := range rules {
+		if re.MatchString(r) {
+			return true
+		}
+	}
+	return false
 }
 
 // Ping reports whether the server accepts a TCP connection.

@@ -98,16 +98,22 @@ func (c *corpusFlags) load() ([]*conformance.Case, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.run == "" {
+	return selectRun(cases, c.run)
+}
+
+// selectRun keeps the cases that the --run expression run picks (all when it
+// is empty); picking none is an error.
+func selectRun[C conformance.Selectable](cases []C, run string) ([]C, error) {
+	if run == "" {
 		return cases, nil
 	}
-	re, err := regexp.Compile(c.run)
+	re, err := regexp.Compile(run)
 	if err != nil {
 		return nil, fmt.Errorf("--run: %v", err)
 	}
 	cases = conformance.Select(cases, re)
 	if len(cases) == 0 {
-		return nil, fmt.Errorf("--run %q matches no case and no rule ID", c.run)
+		return nil, fmt.Errorf("--run %q matches no case and no rule ID", run)
 	}
 	return cases, nil
 }
@@ -241,24 +247,10 @@ func cmdApp(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "lasgi-check app: %v\n", err)
 		return ExitUsage
 	}
-	cases := append(conformance.AppCases(), conformance.ReplayCases(corpus)...)
-	if *run != "" {
-		re, err := regexp.Compile(*run)
-		if err != nil {
-			fmt.Fprintf(stderr, "lasgi-check app: --run: %v\n", err)
-			return ExitUsage
-		}
-		var keep []*conformance.AppCase
-		for _, c := range cases {
-			if re.MatchString(c.ID) || re.MatchString(strings.Join(c.Rules, " ")) {
-				keep = append(keep, c)
-			}
-		}
-		if len(keep) == 0 {
-			fmt.Fprintf(stderr, "lasgi-check app: --run %q matches no case and no rule ID\n", *run)
-			return ExitUsage
-		}
-		cases = keep
+	cases, err := selectRun(append(conformance.AppCases(), conformance.ReplayCases(corpus)...), *run)
+	if err != nil {
+		fmt.Fprintf(stderr, "lasgi-check app: %v\n", err)
+		return ExitUsage
 	}
 	type appFile struct {
 		name string

@@ -161,6 +161,8 @@ var _ = Describe("lasgi-check server", func() {
 			{"server", "--url", "ftp://x"},
 			{"server", "--run", "("},
 			{"server", "--run", "no-such-case-or-rule"},
+			{"app", "--run", "("},
+			{"app", "--run", "no-such-case-or-rule"},
 			{"server", "--timeout", "-1s"},
 			{"server", "extra"},
 			{"server", "--fixtures", "/nonexistent"},
@@ -314,6 +316,19 @@ var _ = Describe("lasgi-check app", func() {
 		Expect(rep.Cases[0].Status).To(Equal("failed"))
 		Expect(rep.Cases[0].Rules[0]).To(Equal("http.start.status-type"))
 		Expect(rep.Cases[0].Message).To(ContainSubstring(`lasgi: http.start.status-type: status must be an integer, got string "200"`))
+	})
+
+	It("selects app cases by a single rule ID with --run, as the server command does", func() {
+		hello := filepath.Join("..", "..", "reference", "app", "hello.lua")
+		code, out, _ := run("app", "--run", `^http\.disconnect\.app-return$`, hello)
+		Expect(code).To(Equal(cli.ExitPassed), out)
+		Expect(out).To(MatchRegexp(`\n[1-9]\d* passed, 0 failed, 0 skipped\n$`))
+		// app.http/no-trailers-extension checks http.trailers.offered and
+		// core.extensions.offered-only: a pattern across the two matches
+		// neither.
+		code, _, errOut := run("app", "--run", `offered core`, hello)
+		Expect(code).To(Equal(cli.ExitUsage))
+		Expect(errOut).To(ContainSubstring("matches no case and no rule ID"))
 	})
 
 	It("fails an app file that returns no callable, naming core.app.callable", func() {
