@@ -183,41 +183,48 @@ func runGopher(ctx context.Context, appName, input, mode string) (string, error)
 	L := lua.NewState()
 	defer L.Close()
 	L.SetContext(ctx)
-
-	driverChunk, err := L.Load(strings.NewReader(driverSource), "@"+driverPath)
+	drive, err := chunkValue(L, []byte(driverSource), driverPath)
 	if err != nil {
-		return "", fmt.Errorf("gopher-lua: loading %s: %w", driverPath, err)
+		return "", err
 	}
-	if err := L.CallByParam(lua.P{Fn: driverChunk, NRet: 1, Protect: true}); err != nil {
-		return "", fmt.Errorf("gopher-lua: running %s: %w", driverPath, err)
-	}
-	drive := L.Get(-1)
-	L.Pop(1)
-
 	src, err := app.Source(appName)
 	if err != nil {
 		return "", err
 	}
-	appChunk, err := L.Load(bytes.NewReader(src), "@"+appName)
+	appFn, err := chunkValue(L, src, appName)
 	if err != nil {
-		return "", fmt.Errorf("gopher-lua: loading %s: %w", appName, err)
+		return "", err
 	}
-	if err := L.CallByParam(lua.P{Fn: appChunk, NRet: 1, Protect: true}); err != nil {
-		return "", fmt.Errorf("gopher-lua: running %s: %w", appName, err)
-	}
-	appFn := L.Get(-1)
-	L.Pop(1)
 	if appFn.Type() != lua.LTFunction {
 		return "", fmt.Errorf("gopher-lua: %s returned a %s, want a function", appName, appFn.Type())
 	}
+	return callForString(L, "drive "+appName+" "+mode, drive, appFn, lua.LString(input), lua.LString(mode))
+}
 
-	if err := L.CallByParam(lua.P{Fn: drive, NRet: 1, Protect: true},
-		appFn, lua.LString(input), lua.LString(mode)); err != nil {
-		return "", fmt.Errorf("gopher-lua: drive %s %s: %w", appName, mode, err)
+// chunkValue loads src (called name in messages) into L, runs it and returns
+// the value it returns.
+func chunkValue(L *lua.LState, src []byte, name string) (lua.LValue, error) {
+	chunk, err := L.Load(bytes.NewReader(src), "@"+name)
+	if err != nil {
+		return nil, fmt.Errorf("gopher-lua: loading %s: %w", name, err)
+	}
+	if err := L.CallByParam(lua.P{Fn: chunk, NRet: 1, Protect: true}); err != nil {
+		return nil, fmt.Errorf("gopher-lua: running %s: %w", name, err)
+	}
+	v := L.Get(-1)
+	L.Pop(1)
+	return v, nil
+}
+
+// callForString calls fn with args in L and returns the string it returns;
+// what names the call in messages.
+func callForString(L *lua.LState, what string, fn lua.LValue, args ...lua.LValue) (string, error) {
+	if err := L.CallByParam(lua.P{Fn: fn, NRet: 1, Protect: true}, args...); err != nil {
+		return "", fmt.Errorf("gopher-lua: %s: %w", what, err)
 	}
 	out, ok := L.Get(-1).(lua.LString)
 	if !ok {
-		return "", fmt.Errorf("gopher-lua: drive returned a %s", L.Get(-1).Type())
+		return "", fmt.Errorf("gopher-lua: %s returned a %s", what, L.Get(-1).Type())
 	}
 	return string(out), nil
 }

@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -81,28 +80,15 @@ func runProbeGopher(ctx context.Context, input, mode string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	chunk, err := L.Load(bytes.NewReader(src), "@"+probeDriverPath)
+	run, err := chunkValue(L, src, probeDriverPath)
 	if err != nil {
-		return "", fmt.Errorf("gopher-lua: loading %s: %w", probeDriverPath, err)
+		return "", err
 	}
-	if err := L.CallByParam(lua.P{Fn: chunk, NRet: 1, Protect: true}); err != nil {
-		return "", fmt.Errorf("gopher-lua: running %s: %w", probeDriverPath, err)
-	}
-	run := L.Get(-1)
-	L.Pop(1)
 	probe, err := app.Source("probe.lua")
 	if err != nil {
 		return "", err
 	}
-	if err := L.CallByParam(lua.P{Fn: run, NRet: 1, Protect: true},
-		lua.LString(probe), lua.LString(input), lua.LString(mode)); err != nil {
-		return "", fmt.Errorf("gopher-lua: %s %s: %w", probeDriverPath, mode, err)
-	}
-	out, ok := L.Get(-1).(lua.LString)
-	if !ok {
-		return "", fmt.Errorf("gopher-lua: %s returned a %s", probeDriverPath, L.Get(-1).Type())
-	}
-	return string(out), nil
+	return callForString(L, probeDriverPath+" "+mode, run, lua.LString(probe), lua.LString(input), lua.LString(mode))
 }
 
 // runProbe runs the exchanges one after another on one probe instance, on every
