@@ -20,7 +20,7 @@ type worker struct {
 	// vm is held while the state runs Lua: it guards L, spare and closed,
 	// and the fields of every coCall on this worker. Whoever has work for
 	// the worker takes it and runs the Lua code on its own goroutine.
-	vm     sync.Mutex
+	vm     vmLock
 	L      *lua.LState
 	runner *lua.LFunction // calls the app; the bottom frame of every call's coroutine
 	closed bool
@@ -127,9 +127,34 @@ func newWorker(e *Engine, name string, proto *lua.FunctionProto) (*worker, error
 	}
 	runner := L.Get(-1).(*lua.LFunction)
 	L.Pop(1)
-	w := &worker{e: e, L: L, runner: runner}
+	w := &worker{e: e, vm: newVMLock(), L: L, runner: runner}
 	w.ctx, w.cancel = context.WithCancel(context.Background())
 	return w, nil
+}
+
+// vmLock is a mutex that serves its waiters in turn: a one-slot channel
+// holding the token while the lock is free. A sync.Mutex lets a running
+// goroutine take the lock ahead of parked waiters, which under load left
+// some requests waiting tens of milliseconds for a worker.
+type vmLock chan struct{}
+
+func newVMLock() vmLock {
+	l := make(vmLock, 1)
+	l <- struct{}{}
+	return l
+}
+
+func (l vmLock) Lock()   { <-l }
+func (l vmLock) Unlock() { l <- struct{}{} }
+
+// TryLock takes the lock if it is free at once.
+func (l vmLock) TryLock() bool {
+	select {
+	case <-l:
+		return true
+	default:
+		return false
+	}
 }
 
 func callable(L *lua.LState, v lua.LValue) bool {
