@@ -72,6 +72,54 @@ end`, 1, server.Config{})
 			Equal("http.disconnect,lasgi: disconnected: the client went away"))
 	})
 
+	It("raises the disconnected error in send() when the client leaves during a stream of large bodies", func() {
+		// Each body is larger than the write buffer, so it goes to the socket
+		// directly: a failed write there must reach the app too.
+		s := serve(`
+local seen = {}
+return function(scope, receive, send)
+  if scope.path == "/seen" then
+    send({type = "http.response.start", status = 200})
+    send({type = "http.response.body", body = table.concat(seen, ",")})
+    return
+  end
+  local part = string.rep("x", 1048576)
+  send({type = "http.response.start", status = 200})
+  for i = 1, 4096 do -- 4 GiB: more than any socket buffer holds
+    local ok, err = pcall(send, {type = "http.response.body", body = part, more_body = true})
+    if not ok then
+      seen[#seen + 1] = tostring(err)
+      return
+    end
+  end
+  seen[#seen + 1] = "all sent"
+end`, 1, server.Config{})
+		c := s.dial()
+		_, err := io.WriteString(c, "GET /stream HTTP/1.1\r\nHost: t\r\n\r\n")
+		Expect(err).NotTo(HaveOccurred())
+		line, err := bufio.NewReader(c).ReadString('\n')
+		Expect(err).NotTo(HaveOccurred())
+		Expect(line).To(HavePrefix("HTTP/1.1 200 "))
+		Expect(c.Close()).To(Succeed())
+		Eventually(func() string { return s.get("/seen").Body }).Should(
+			Equal("lasgi: disconnected: the client went away"))
+	})
+
+	It("gives up on a client that reads nothing of a large body, after --write-timeout", func() {
+		s := serve(`
+return function(scope, receive, send)
+  send({type = "http.response.start", status = 200})
+  send({type = "http.response.body", body = string.rep("x", 64 * 1048576)})
+end`, 1, server.Config{WriteTimeout: 300 * time.Millisecond})
+		c := s.dial()
+		_, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+		Expect(err).NotTo(HaveOccurred())
+		time.Sleep(time.Second) // the server's write is stuck on a full socket, and times out
+		n, err := io.Copy(io.Discard, c)
+		Expect(err).NotTo(HaveOccurred(), "the server closed the connection")
+		Expect(n).To(BeNumerically("<", 64<<20), "the body was cut off")
+	})
+
 	It("tells the app http.disconnect when the client leaves in the middle of the body", func() {
 		s := serve(`
 local seen = {}

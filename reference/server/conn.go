@@ -330,15 +330,16 @@ func (c *conn) writeEvents(call *bridge.Call, w *responseWriter) (bodyBytes int,
 	if len(events) == 0 {
 		return 0, nil
 	}
+	// The deadline comes first: a large body goes to the socket while it is
+	// written, not at the flush.
+	c.nc.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout))
 	for i := range events {
 		bodyBytes += len(events[i].Body)
 		w.write(&events[i])
 	}
-	if c.bw.Buffered() > 0 {
-		c.nc.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout))
-		err = c.bw.Flush()
-	}
-	return bodyBytes, err
+	// Flush also reports a failed write made while writing the events: the
+	// buffered writer keeps the error and takes nothing more after it.
+	return bodyBytes, c.bw.Flush()
 }
 
 // endExchange tidies up after a complete response and decides whether the
