@@ -14,8 +14,8 @@ import (
 // costs about three allocations per key: the key boxed again, and the key
 // list and index that next() walks grown one step at a time. A shape boxes
 // its keys once and keeps that list and index ready, so a table of the shape
-// is its hash part filled in one go plus two copies. It was the largest cost
-// per request left in the bridge (docs/performance.md, step 10).
+// is its hash part filled in one go plus a copy of the index. It was the
+// largest cost per request left in the bridge (docs/performance.md, step 10).
 type shape struct {
 	names []string
 	keys  []lua.LValue       // names, boxed once, in next() order
@@ -33,7 +33,8 @@ func newShape(names ...string) *shape {
 	return s
 }
 
-// table returns a new table holding vals[i] at names[i]. No value may be nil.
+// table returns a new table holding vals[i] at names[i]. No value may be
+// nil or lua.LNil: a table holds no nil values.
 func (s *shape) table(L *lua.LState, vals []lua.LValue) *lua.LTable {
 	if !directTables {
 		t := L.CreateTable(0, len(s.names))
@@ -86,10 +87,12 @@ type tableLayout struct {
 	k2i       map[lua.LValue]int
 }
 
-// directTables says whether shape.table may fill in an LTable's fields
-// itself: only when LTable is laid out exactly as tableLayout. With another
-// gopher-lua it falls back to the API, slower but correct; a test fails then,
-// so that the layout is looked at again.
+// directTables says whether shape.table and pair may fill in an LTable's
+// fields themselves: only when LTable is laid out exactly as tableLayout.
+// With another gopher-lua they fall back to the API, slower but correct, and
+// a test fails so that the layout is looked at again. They also rely on how
+// gopher-lua uses the fields (it only appends to keys, for one); the tests
+// compare both paths as Lua sees them, after the app changes the tables too.
 var directTables = sameLayout(reflect.TypeFor[lua.LTable](), reflect.TypeFor[tableLayout]())
 
 func sameLayout(a, b reflect.Type) bool {
