@@ -83,9 +83,10 @@ func extensionsTable(L *lua.LState, names []string) *lua.LTable {
 }
 
 // Strings that most scopes carry, boxed once: boxing a string for Lua is an
-// allocation.
-var common = func() map[string]lua.LValue {
-	m := map[string]lua.LValue{}
+// allocation. commonLen is the longest, so that longer strings (paths,
+// header values) skip the lookup.
+var common, commonLen = func() (map[string]lua.LValue, int) {
+	m, longest := map[string]lua.LValue{}, 0
 	for _, s := range []string{
 		"", "/", "http", "https", "1.0", "1.1", "2", event.ASGIVersion, event.ASGISpecVersion, event.LASGIVersion,
 		event.HTTPRequest, event.HTTPDisconnect,
@@ -94,13 +95,14 @@ var common = func() map[string]lua.LValue {
 		"content-type", "content-length", "cookie", "keep-alive", "close",
 	} {
 		m[s] = lua.LString(s)
+		longest = max(longest, len(s))
 	}
-	return m
+	return m, longest
 }()
 
 // str boxes s for Lua, without allocating for the common strings.
 func str(s string) lua.LValue {
-	if len(s) <= 15 {
+	if len(s) <= commonLen {
 		if v, ok := common[s]; ok {
 			return v
 		}
