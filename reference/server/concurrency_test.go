@@ -49,40 +49,25 @@ var _ = Describe("concurrency on one worker", func() {
 	})
 
 	It("tells the app http.disconnect when the client goes away", func() {
-		s := serve(`
-local seen = {}
-return function(scope, receive, send)
-  if scope.path == "/seen" then
-    send({type = "http.response.start", status = 200})
-    send({type = "http.response.body", body = table.concat(seen, ",")})
-    return
-  end
+		s := serve(recording(`
   local ev = receive()              -- the whole (empty) body
   ev = receive()                    -- waits until the client leaves
   seen[#seen + 1] = ev.type
   local ok, err = pcall(send, {type = "http.response.start", status = 200})
-  seen[#seen + 1] = tostring(err)
-end`, 1, server.Config{})
+  seen[#seen + 1] = tostring(err)`), 1, server.Config{})
 		c := s.dial()
 		_, err := io.WriteString(c, "GET /wait HTTP/1.1\r\nHost: t\r\n\r\n")
 		Expect(err).NotTo(HaveOccurred())
 		time.Sleep(50 * time.Millisecond)
 		Expect(c.Close()).To(Succeed())
-		Eventually(func() string { return s.get("/seen").Body }).Should(
+		Eventually(s.seen).Should(
 			Equal("http.disconnect,lasgi: disconnected: the client went away"))
 	})
 
 	It("raises the disconnected error in send() when the client leaves during a stream of large bodies", func() {
 		// Each body is larger than the write buffer, so it goes to the socket
 		// directly: a failed write there must reach the app too.
-		s := serve(`
-local seen = {}
-return function(scope, receive, send)
-  if scope.path == "/seen" then
-    send({type = "http.response.start", status = 200})
-    send({type = "http.response.body", body = table.concat(seen, ",")})
-    return
-  end
+		s := serve(recording(`
   local part = string.rep("x", 1048576)
   send({type = "http.response.start", status = 200})
   for i = 1, 4096 do -- 4 GiB: more than any socket buffer holds
@@ -92,8 +77,7 @@ return function(scope, receive, send)
       return
     end
   end
-  seen[#seen + 1] = "all sent"
-end`, 1, server.Config{})
+  seen[#seen + 1] = "all sent"`), 1, server.Config{})
 		c := s.dial()
 		_, err := io.WriteString(c, "GET /stream HTTP/1.1\r\nHost: t\r\n\r\n")
 		Expect(err).NotTo(HaveOccurred())
@@ -101,7 +85,7 @@ end`, 1, server.Config{})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(line).To(HavePrefix("HTTP/1.1 200 "))
 		Expect(c.Close()).To(Succeed())
-		Eventually(func() string { return s.get("/seen").Body }).Should(
+		Eventually(s.seen).Should(
 			Equal("lasgi: disconnected: the client went away"))
 	})
 
@@ -121,26 +105,18 @@ end`, 1, server.Config{WriteTimeout: 300 * time.Millisecond})
 	})
 
 	It("tells the app http.disconnect when the client leaves in the middle of the body", func() {
-		s := serve(`
-local seen = {}
-return function(scope, receive, send)
-  if scope.path == "/seen" then
-    send({type = "http.response.start", status = 200})
-    send({type = "http.response.body", body = table.concat(seen, ",")})
-    return
-  end
+		s := serve(recording(`
   while true do
     local ev = receive()
     seen[#seen + 1] = ev.type
     if ev.type == "http.disconnect" or not ev.more_body then return end
-  end
-end`, 1, server.Config{})
+  end`), 1, server.Config{})
 		c := s.dial()
 		_, err := io.WriteString(c, "POST /wait HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n"+strings.Repeat("x", 70000))
 		Expect(err).NotTo(HaveOccurred())
 		time.Sleep(50 * time.Millisecond)
 		Expect(c.Close()).To(Succeed())
-		Eventually(func() string { return s.get("/seen").Body }).Should(
+		Eventually(s.seen).Should(
 			MatchRegexp(`^(http\.request,)+http\.disconnect$`))
 	})
 })

@@ -105,21 +105,13 @@ end`, 1, server.Config{})
 	})
 
 	It("raises on anything sent after the response is complete", func() {
-		s := serve(`
-local seen = "none"
-return function(scope, receive, send)
-  if scope.path == "/seen" then
-    send({type = "http.response.start", status = 200})
-    send({type = "http.response.body", body = seen})
-    return
-  end
+		s := serve(recording(`
   send({type = "http.response.start", status = 200})
   send({type = "http.response.body", body = "done"})
   local ok, err = pcall(send, {type = "http.response.body", body = "late"})
-  seen = tostring(err)
-end`, 1, server.Config{})
+  seen[#seen + 1] = tostring(err)`), 1, server.Config{})
 		Expect(s.get("/").Body).To(Equal("done"))
-		Eventually(func() string { return s.get("/seen").Body }).Should(ContainSubstring("lasgi: http.send.after-complete: "))
+		Eventually(s.seen).Should(ContainSubstring("lasgi: http.send.after-complete: "))
 	})
 })
 
@@ -260,21 +252,13 @@ return setmetatable({greeting = "hi from a table"}, App)`, 1, server.Config{})
 	})
 
 	It("keeps yields inside pcall and xpcall working", func() {
-		s := serve(`
-local last = "nothing yet"
-return function(scope, receive, send)
-  if scope.path == "/last" then
-    send({type = "http.response.start", status = 200})
-    send({type = "http.response.body", body = last})
-    return
-  end
+		s := serve(recording(`
   local ok, ev = pcall(receive) -- the body is not there yet: this yields
   local ok2, err = xpcall(function() error("inner", 0) end, function(e) return "handled " .. e end)
   send({type = "http.response.start", status = 200})
   send({type = "http.response.body", body = ev.body .. "|" .. err})
   local ok3, ok4, ev2 = pcall(function() return pcall(receive) end)
-  last = tostring(ok3) .. " " .. tostring(ok4) .. " " .. ev2.type
-end`, 1, server.Config{})
+  seen[#seen + 1] = tostring(ok3) .. " " .. tostring(ok4) .. " " .. ev2.type`), 1, server.Config{})
 		c := s.dial()
 		_, err := io.WriteString(c, "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\n")
 		Expect(err).NotTo(HaveOccurred())
@@ -282,7 +266,7 @@ end`, 1, server.Config{})
 		_, err = io.WriteString(c, "12345")
 		Expect(err).NotTo(HaveOccurred())
 		Expect(readResponse(bufio.NewReader(c), false).Body).To(Equal("12345|handled inner"))
-		Eventually(func() string { return s.get("/last").Body }).Should(Equal("true true http.disconnect"))
+		Eventually(s.seen).Should(Equal("true true http.disconnect"))
 		Expect(s.log.String()).To(BeEmpty())
 	})
 })

@@ -95,6 +95,28 @@ func readResponse(br *bufio.Reader, head bool) *response {
 	}
 }
 
+// recording makes an app of handler, the body of the app function, that
+// keeps notes for the test: the handler appends strings to the list seen, and
+// GET /seen answers them joined by commas. That tells what the app saw after
+// its own response was gone.
+func recording(handler string) string {
+	return `local seen = {}
+return function(scope, receive, send)
+  if scope.path == "/seen" then
+    send({type = "http.response.start", status = 200})
+    send({type = "http.response.body", body = table.concat(seen, ",")})
+    return
+  end
+` + handler + `
+end`
+}
+
+// seen fetches the notes of a recording app.
+func (s *testServer) seen() string {
+	GinkgoHelper()
+	return s.get("/seen").Body
+}
+
 // get sends a simple GET on a new connection.
 func (s *testServer) get(path string) *response {
 	GinkgoHelper()
