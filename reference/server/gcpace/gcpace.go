@@ -72,25 +72,21 @@ type sentinel [4]*int
 
 func (p *pacer) arm() {
 	runtime.AddCleanup(new(sentinel), func(p *pacer) {
-		p.mu.Lock()
-		stopped := p.stopped
-		p.mu.Unlock()
-		if !stopped {
-			p.adjust()
+		if p.adjust() {
 			p.arm()
 		}
 	}, p)
 }
 
-var liveSample = []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-
-func (p *pacer) adjust() {
+// adjust sets GOGC for the heap live now. It reports false, doing nothing,
+// once the pacer is stopped.
+func (p *pacer) adjust() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.stopped {
-		return
+		return false
 	}
-	s := []metrics.Sample{liveSample[0]}
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	metrics.Read(s)
 	var live uint64
 	if s[0].Value.Kind() == metrics.KindUint64 {
@@ -100,4 +96,5 @@ func (p *pacer) adjust() {
 		debug.SetGCPercent(pct)
 		p.last = pct
 	}
+	return true
 }
