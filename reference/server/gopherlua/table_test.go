@@ -1,6 +1,7 @@
 package gopherlua
 
 import (
+	"maps"
 	"testing"
 
 	"strings"
@@ -161,4 +162,30 @@ func BenchmarkScopeTable(b *testing.B) {
 	for b.Loop() {
 		scopeTable(L, s)
 	}
+}
+
+// BenchmarkScopeMaps measures the floor under a shape's top-level scope table:
+// the two Go maps any 15-key gopher-lua table needs, filled and cloned as
+// shape.table does (docs/performance.md, "Where hello world's time goes now").
+func BenchmarkScopeMaps(b *testing.B) {
+	sh := scopeShapes[1][1]
+	vals := make([]lua.LValue, len(sh.names))
+	for i := range vals {
+		vals[i] = lua.LString("x")
+	}
+	b.Run("values", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			m := make(map[string]lua.LValue, len(sh.names))
+			for i, n := range sh.names {
+				m[n] = vals[i]
+			}
+		}
+	})
+	b.Run("next-index", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = maps.Clone(sh.index)
+		}
+	})
 }
