@@ -23,7 +23,9 @@ type AppCase struct {
 	DisconnectAfter int
 	// Linger: the client goes away only after the response is complete
 	// (receive then returns http.disconnect at once).
-	WantRaise bool // the app must end with an error (a scope it cannot serve)
+	// WantRaise names the rule by which the app must end with an error (a
+	// scope it cannot serve), or is "".
+	WantRaise string
 }
 
 // AppChecker checks an app by playing the server. Load starts an engine
@@ -34,6 +36,7 @@ type AppCase struct {
 type AppChecker struct {
 	Load    func() (bridge.Engine, error)
 	Timeout time.Duration // each step of a case; 0 means 5 seconds
+	Strict  bool          // a case that broke only SHOULD, SHOULD NOT or MAY rules fails instead of warning
 
 	engine bridge.Engine
 }
@@ -66,27 +69,40 @@ func (a *AppChecker) Run(ctx context.Context, c *AppCase) Result {
 			a.Close() // the app may still be running: start afresh
 		}
 	}
-	return appResult(c, problems, time.Since(start))
+	return appResult(c, problems, a.Strict, time.Since(start))
 }
 
-// appResult makes the result of an app case from its problems: the rules an
-// app broke come first, since they are what the report is about.
-func appResult(c *AppCase, problems []string, elapsed time.Duration) Result {
-	var rules []string
+// appResult makes the result of an app case from its problems. The rules
+// an app broke (named in the problems' "lasgi: <rule>: " text) come first,
+// since they are what the report is about, and their levels decide between
+// failure and warning; a problem that names no rule (an app that raised an
+// error of its own, or hung) is a failure.
+func appResult(c *AppCase, problems []string, strict bool, elapsed time.Duration) Result {
+	var broken []string
+	unnamed := false
 	for _, p := range problems {
-		if sub := ruleInError.FindStringSubmatch(p); sub != nil && sub[1] != "disconnected" && !contains(rules, sub[1]) {
-			rules = append(rules, sub[1])
+		sub := ruleInError.FindStringSubmatch(p)
+		switch {
+		case sub == nil || sub[1] == "disconnected":
+			unnamed = true
+		case !contains(broken, sub[1]):
+			broken = append(broken, sub[1])
 		}
 	}
+	rules := append([]string(nil), broken...)
 	for _, r := range c.Rules {
 		if !contains(rules, r) {
 			rules = append(rules, r)
 		}
 	}
-	res := Result{Case: &Case{ID: c.ID, Rules: rules, File: "app.json"}, Elapsed: elapsed}
+	res := Result{Case: &Case{ID: c.ID, Rules: rules, File: "app.json"}, Broken: broken, Elapsed: elapsed}
 	if len(problems) == 0 {
 		res.Status = Passed
 		return res
+	}
+	res.Status = levelStatus(broken, strict)
+	if unnamed {
+		res.Status = Failed
 	}
 	// Explain the rules that were broken, or else the case's own; not the
 	// send rules every case watches.
@@ -97,8 +113,7 @@ func appResult(c *AppCase, problems []string, elapsed time.Duration) Result {
 		}
 		explained.Rules = append(explained.Rules, r)
 	}
-	res.Status = Failed
-	res.Message = explain(explained, problems, nil)
+	res.Message = explain(explained, nil, problems, nil)
 	return res
 }
 
@@ -200,7 +215,7 @@ func judge(c *AppCase, call *bridge.Call, sent []event.Event, disconnected bool)
 		errText = st.Err.Error()
 	}
 	switch {
-	case st.Err == nil && c.WantRaise:
+	case st.Err == nil && c.WantRaise != "":
 		add("%s", servedUnknownScope(c))
 	case st.Err != nil && strings.Contains(errText, bridge.DisconnectedPrefix):
 		if !disconnected {
@@ -209,11 +224,11 @@ func judge(c *AppCase, call *bridge.Call, sent []event.Event, disconnected bool)
 	case st.Err != nil:
 		if sub := ruleInError.FindStringSubmatch(errText); sub != nil {
 			add("the app broke rule %s; the server raised into it: %s", sub[1], errText)
-		} else if !c.WantRaise {
+		} else if c.WantRaise == "" {
 			add("the app raised an error: %s", errText)
 		}
 	}
-	if st.Err == nil && !c.WantRaise && !disconnected && !st.Complete {
+	if st.Err == nil && c.WantRaise == "" && !disconnected && !st.Complete {
 		resp := call.Response()
 		if resp.WantsTrailers() && lastBodySent(sent) {
 			add("lasgi: %s: the app set trailers = true and sent its last body, but returned without http.response.trailers", "http.trailers.required")
@@ -236,7 +251,7 @@ func notReturned(disconnected bool, timeout time.Duration) string {
 // servedUnknownScope says an app returned normally from a scope it should
 // have refused (core.app.scope-type, core.scope.version-check).
 func servedUnknownScope(c *AppCase) string {
-	return fmt.Sprintf("the app returned normally from a scope it cannot serve (%s); it should raise an error", describeScope(&c.Scope))
+	return fmt.Sprintf("lasgi: %s: the app returned normally from a scope it cannot serve (%s); it should raise an error", c.WantRaise, describeScope(&c.Scope))
 }
 
 func lastBodySent(sent []event.Event) bool {

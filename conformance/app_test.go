@@ -35,15 +35,20 @@ func checkApp(name string, src []byte, timeout time.Duration, extra ...*conforma
 	return checker.RunAll(context.Background(), append(conformance.AppCases(), extra...), nil), nil
 }
 
-// brokenRules are the first rules of failed results: the rule each failure
-// is about.
+// brokenRules are the rules failed and warning results broke: a seeded
+// fault that breaks a SHOULD rule is caught by a warning.
 func brokenRules(results []conformance.Result) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, r := range results {
-		if r.Status == conformance.Failed && !seen[r.Case.Rules[0]] {
-			seen[r.Case.Rules[0]] = true
-			out = append(out, r.Case.Rules[0])
+		if r.Status != conformance.Failed && r.Status != conformance.Warning {
+			continue
+		}
+		for _, rule := range r.Broken {
+			if !seen[rule] {
+				seen[rule] = true
+				out = append(out, rule)
+			}
 		}
 	}
 	sort.Strings(out)

@@ -72,8 +72,8 @@ func AppCases() []*AppCase {
 		{ID: "app.disconnect/before-the-body", Rules: []string{"http.disconnect.app-return"}, Scope: appScope(post("abc")), Body: []string{"a", "b", "c"}, DisconnectAfter: 0},
 		{ID: "app.disconnect/in-the-middle-of-the-body", Rules: []string{"http.disconnect.app-return"}, Scope: appScope(post("abc")), Body: []string{"a", "b", "c"}, DisconnectAfter: 1},
 		{ID: "app.disconnect/after-the-body", Rules: []string{"http.disconnect.app-return"}, Scope: appScope(post("abc")), Body: []string{"a", "b", "c"}, DisconnectAfter: 3},
-		{ID: "app.scope/unknown-type", Rules: []string{"core.app.scope-type"}, Scope: appScope(func(s *event.Scope) { s.Type = "x-unknown" }), DisconnectAfter: never, WantRaise: true},
-		{ID: "app.scope/unknown-major-version", Rules: []string{"core.scope.version-check"}, Scope: appScope(func(s *event.Scope) { s.LASGIVersion = "2.0" }), DisconnectAfter: never, WantRaise: true},
+		{ID: "app.scope/unknown-type", Rules: []string{"core.app.scope-type"}, Scope: appScope(func(s *event.Scope) { s.Type = "x-unknown" }), DisconnectAfter: never, WantRaise: "core.app.scope-type"},
+		{ID: "app.scope/unknown-major-version", Rules: []string{"core.scope.version-check"}, Scope: appScope(func(s *event.Scope) { s.LASGIVersion = "2.0" }), DisconnectAfter: never, WantRaise: "core.scope.version-check"},
 	}
 	for _, c := range cases {
 		c.Rules = append(c.Rules, sendRules...)

@@ -2,17 +2,12 @@ package conformance
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
-
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/lasgi/lasgi/spec"
 )
@@ -23,6 +18,7 @@ type Status string
 const (
 	Passed  Status = "passed"
 	Failed  Status = "failed"
+	Warning Status = "warning" // only rules that do not bind (SHOULD, SHOULD NOT, MAY) were broken
 	Skipped Status = "skipped"
 )
 
@@ -30,7 +26,10 @@ const (
 type Result struct {
 	Case    *Case
 	Status  Status
-	Message string // why it failed or was skipped, with the rules' sentences
+	Message string // why it failed, warned or was skipped, with the rules' sentences
+	// Broken are the rules of the case whose checks failed, in the case's
+	// order; their levels in the catalog made Status Failed or Warning.
+	Broken  []string
 	Elapsed time.Duration
 }
 
@@ -39,6 +38,9 @@ type Result struct {
 type Checker struct {
 	Addr    string        // host:port of the server under test
 	Timeout time.Duration // each network step; 0 means 5 seconds
+	// Strict makes a case that broke only SHOULD, SHOULD NOT or MAY rules
+	// fail instead of warn.
+	Strict bool
 
 	tokens atomic.Uint64
 }
@@ -62,6 +64,7 @@ type Observation struct {
 
 	probeSent bool   // a lasgi-probe header went out with the request
 	reportErr error  // the probe's report could not be had; the wire is still compared
+	readErr   error  // why fewer responses were read than the case expects at most
 	closeErr  string // why the connection did not close when it should have
 }
 
@@ -73,17 +76,16 @@ func (k *Checker) Run(ctx context.Context, c *Case) Result {
 	switch {
 	case errors.Is(err, errSkip):
 		res.Status, res.Message = Skipped, err.Error()
-	case err != nil:
-		res.Status, res.Message = Failed, explain(c, []string{err.Error()}, obs)
 	default:
-		problems := compare(c, obs)
-		if obs.reportErr != nil {
-			problems = append([]string{obs.reportErr.Error()}, problems...)
-		}
-		if len(problems) > 0 {
-			res.Status, res.Message = Failed, explain(c, problems, obs)
+		var findings []finding
+		if err != nil {
+			findings = []finding{{fieldCase, err.Error()}}
 		} else {
-			res.Status = Passed
+			findings = compare(c, obs)
+		}
+		res.Status, res.Broken = verdict(c, findings, k.Strict)
+		if res.Status != Passed {
+			res.Message = explain(c, res.Broken, texts(findings), obs)
 		}
 	}
 	res.Elapsed = time.Since(start)
@@ -100,9 +102,17 @@ func (e *skipError) Is(t error) bool {
 	return t == errSkip
 }
 
-// explain builds a failure message: what went wrong, then each rule's
-// sentence.
-func explain(c *Case, problems []string, obs *Observation) string {
+func texts(fs []finding) []string {
+	out := make([]string, len(fs))
+	for i, f := range fs {
+		out[i] = f.text
+	}
+	return out
+}
+
+// explain builds a failure message: what went wrong, then the sentence of
+// each rule broken (the case's rules when none is named), with its level.
+func explain(c *Case, broken []string, problems []string, obs *Observation) string {
 	var b strings.Builder
 	for _, p := range problems {
 		b.WriteString(p)
@@ -115,9 +125,12 @@ func explain(c *Case, problems []string, obs *Observation) string {
 			b.WriteString("note: " + n + "\n")
 		}
 	}
-	for _, id := range c.Rules {
+	if len(broken) == 0 {
+		broken = c.Rules
+	}
+	for _, id := range broken {
 		r, _ := spec.Lookup(id)
-		fmt.Fprintf(&b, "rule %s (%s): %s\n", r.ID, r.Section, r.Text)
+		fmt.Fprintf(&b, "rule %s (%s, %s): %s\n", r.ID, r.Level, r.Section, r.Text)
 	}
 	return strings.TrimRight(b.String(), "\n")
 }
@@ -126,7 +139,7 @@ func explain(c *Case, problems []string, obs *Observation) string {
 func (k *Checker) Observe(ctx context.Context, c *Case) (*Observation, error) {
 	obs := &Observation{}
 	token := ""
-	if c.Report == "kept" || c.Expect.AppNotCalled {
+	if c.Report == "kept" || c.wantsAppNotCalled() {
 		token = fmt.Sprintf("t%d-%d", time.Now().UnixNano(), k.tokens.Add(1))
 	}
 	conns := map[int]*clientConn{}
@@ -184,7 +197,7 @@ func (k *Checker) Observe(ctx context.Context, c *Case) (*Observation, error) {
 			}
 			cc.heads = append(cc.heads, strings.HasPrefix(data, "HEAD "))
 			if err := cc.w.write([]byte(data)); err != nil {
-				if c.Expect.Connection == "closed" || len(c.Expect.Responses) > len(obs.Responses) {
+				if c.wantsClosed() || c.maxResponses() > len(obs.Responses) {
 					// A server may refuse early and close: read what it said.
 					obs.notes = append(obs.notes, fmt.Sprintf("send[%d]: %v", i, err))
 					break
@@ -209,8 +222,8 @@ func (k *Checker) Observe(ctx context.Context, c *Case) (*Observation, error) {
 	// The rest of the expected responses come on the first connection.
 	main := conns[0]
 	if main != nil && !main.closed {
-		want := len(c.Expect.Responses)
-		if want == 0 && needsReport(c) {
+		want := c.maxResponses()
+		if want == 0 && c.needsReport() {
 			// The report is in its head, or (kept) is complete once the
 			// app has answered.
 			want = 1
@@ -218,11 +231,14 @@ func (k *Checker) Observe(ctx context.Context, c *Case) (*Observation, error) {
 		for len(obs.Responses) < want {
 			r, err := main.read()
 			if err != nil {
-				return obs, fmt.Errorf("response %d: %w", len(obs.Responses)+1, err)
+				// Judged with the responses: an outcome the case permits
+				// may have fewer (the server closed instead).
+				obs.readErr = fmt.Errorf("response %d: %w", len(obs.Responses)+1, err)
+				break
 			}
 			obs.Responses = append(obs.Responses, r)
 		}
-		if c.Expect.Connection == "closed" {
+		if c.wantsClosed() {
 			if err := main.w.waitClosed(); err != nil {
 				obs.closeErr = err.Error()
 			} else {
@@ -290,24 +306,22 @@ func (cc *clientConn) read() (*wireResponse, error) {
 	return cc.w.readResponse(head)
 }
 
-func needsReport(c *Case) bool {
-	e := &c.Expect
-	return e.Scope != nil || e.Events != nil || e.Body != nil || e.Sends != nil || e.Coroutine != nil || len(c.Requires) > 0
-}
-
 // collectReport finds the probe's report: kept under the token, or in the
 // head of the first response that carries one.
 func (k *Checker) collectReport(ctx context.Context, c *Case, token string, obs *Observation) error {
-	if c.Expect.AppNotCalled {
+	if c.wantsAppNotCalled() {
 		kept, err := k.fetchReport(ctx, token, false)
 		if err != nil {
 			return err
 		}
 		called := kept != nil
 		obs.AppCalled = &called
-		return nil
+		if !called || c.Report == "kept" {
+			obs.Report = kept
+			return nil
+		}
 	}
-	if !needsReport(c) {
+	if !c.needsReport() {
 		return nil
 	}
 	if c.Report == "kept" {
@@ -385,408 +399,3 @@ func (k *Checker) fetchReport(ctx context.Context, token string, patient bool) (
 }
 
 var ruleInError = regexp.MustCompile(`lasgi: ([a-z0-9]+(?:\.[a-z0-9-]+)+|disconnected): `)
-
-// observed turns an observation into the Expect shape, with every field
-// filled in: what `record` writes and what `compare` compares.
-func observed(obs *Observation) Expect {
-	var e Expect
-	for _, r := range obs.Responses {
-		status := r.Status
-		truncated := r.Truncated
-		resp := Response{Status: &status, Framing: r.Framing, Truncated: &truncated}
-		for _, h := range r.Headers {
-			resp.Headers = append(resp.Headers, [2]Bytes{Bytes(h[0]), Bytes(h[1])})
-		}
-		for _, h := range r.Trailers {
-			resp.Trailers = append(resp.Trailers, [2]Bytes{Bytes(h[0]), Bytes(h[1])})
-		}
-		if r.Body != nil {
-			b := Bytes(r.Body)
-			resp.Body = &b
-		}
-		resp.BodySum = &BodySum{Len: r.BodyLen, Adler32: r.Adler32}
-		e.Responses = append(e.Responses, resp)
-	}
-	if obs.Closed {
-		e.Connection = "closed"
-	}
-	if obs.AppCalled != nil {
-		e.AppNotCalled = !*obs.AppCalled
-	}
-	if obs.Report == nil {
-		return e
-	}
-	e.Scope, _ = obs.Report["scope"].(map[string]any)
-	if evs, ok := obs.Report["events"].([]any); ok {
-		e.Events = mergeEvents(evs)
-	}
-	if b, ok := obs.Report["body"].(map[string]any); ok {
-		e.Body = &BodySum{Len: jsonInt(b["len"]), Adler32: uint32(jsonInt(b["adler32"]))}
-	}
-	if co, ok := obs.Report["coroutine"].(bool); ok {
-		e.Coroutine = &co
-	}
-	if sends, ok := obs.Report["sends"].([]any); ok {
-		for _, s := range sends {
-			m, _ := s.(map[string]any)
-			action, _ := m["action"].(string)
-			msg, _ := m["error"].(string)
-			sr := SendResult{Action: action}
-			if ok, _ := m["ok"].(bool); !ok {
-				sr.Error = msg
-				// The value must be exactly "lasgi: <rule>: ...": a
-				// position prefix or other wrapping shows as the raw
-				// message (spec rule core.send.error-value).
-				if sub := ruleInError.FindStringSubmatch(msg); sub != nil && strings.HasPrefix(msg, sub[0]) {
-					sr.Error = sub[1]
-				} else if msg == "" {
-					sr.Error = "(an error without a message)"
-				}
-			}
-			e.Sends = append(e.Sends, sr)
-		}
-	}
-	return e
-}
-
-// mergeEvents merges runs of http.request events into one (bodies
-// concatenated, more_body of the last), since a server may split a body
-// anywhere. A body the probe did not record (too long) stays empty.
-func mergeEvents(evs []any) []Event {
-	var out []Event
-	for _, x := range evs {
-		m, _ := x.(map[string]any)
-		ev := Event{}
-		ev.Type, _ = m["type"].(string)
-		ev.MoreBody, _ = m["more_body"].(bool)
-		if b, ok := m["body"].(string); ok {
-			ev.Body = Bytes(b)
-		}
-		if n, ok := m["values"]; ok && n != nil {
-			ev.Problems = append(ev.Problems, fmt.Sprintf("receive() returned %v values", n))
-		}
-		if ev.Type == "" {
-			ev.Problems = append(ev.Problems, "no type string")
-		}
-		if ev.Type == "http.request" {
-			if _, ok := m["more_body"].(bool); !ok {
-				ev.Problems = append(ev.Problems, "more_body is not a boolean")
-			}
-			if m["len"] == nil {
-				ev.Problems = append(ev.Problems, "body is not a string")
-			}
-		}
-		if n := len(out); n > 0 && ev.Type == "http.request" && out[n-1].Type == "http.request" && out[n-1].MoreBody {
-			out[n-1].Body += ev.Body
-			out[n-1].MoreBody = ev.MoreBody
-			continue
-		}
-		out = append(out, ev)
-	}
-	return out
-}
-
-func jsonInt(v any) int64 {
-	switch n := v.(type) {
-	case json.Number:
-		i, _ := n.Int64()
-		return i
-	case float64:
-		return int64(n)
-	}
-	return -1
-}
-
-// compare checks every field c.Expect has against the observation.
-func compare(c *Case, obs *Observation) []string {
-	got := observed(obs)
-	want := &c.Expect
-	var problems []string
-	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
-
-	if from := scriptFrom(obs); obs.probeSent && needsReport(c) && from == "default" {
-		add("the probe never got its script: the %s request header did not reach the app in scope.headers, so it ran its default script and the results below say little about this case", ProbeHeader)
-	}
-	for i, r := range obs.Responses {
-		if r.Framing == "unframed" {
-			add("response %d has neither content-length nor chunked framing and the connection stayed open: a client cannot tell where its body ends", i+1)
-		}
-	}
-
-	if len(got.Responses) < len(want.Responses) {
-		add("expected %d responses, got %d", len(want.Responses), len(got.Responses))
-	}
-	for i := 0; i < len(want.Responses) && i < len(got.Responses); i++ {
-		w, g, r := want.Responses[i], got.Responses[i], obs.Responses[i]
-		where := fmt.Sprintf("response %d: ", i+1)
-		if w.Status != nil && *w.Status != *g.Status {
-			add("%sstatus: expected %d, got %d", where, *w.Status, *g.Status)
-		}
-		if w.Framing != "" && w.Framing != g.Framing {
-			add("%sframing: expected %s, got %s", where, w.Framing, g.Framing)
-		}
-		if missing := subsequence(w.Headers, g.Headers); missing != "" {
-			add("%sheaders: expected %s among (in this order):\n%s", where, missing, formatFields(g.Headers))
-		}
-		for _, name := range w.Absent {
-			if _, ok := r.header(strings.ToLower(name)); ok {
-				add("%sheader %q must not be sent, but was", where, name)
-			}
-		}
-		if w.Body != nil {
-			switch {
-			case g.Body == nil:
-				add("%sbody: expected %d bytes, got %d (too long to keep)", where, len(*w.Body), g.BodySum.Len)
-			case *w.Body != *g.Body:
-				add("%sbody differs (-expected +got):\n%s", where, cmp.Diff(string(*w.Body), string(*g.Body)))
-			}
-		}
-		if w.BodySum != nil && *w.BodySum != *g.BodySum {
-			add("%sbody: expected %d bytes with Adler-32 %08x, got %d bytes with %08x", where, w.BodySum.Len, w.BodySum.Adler32, g.BodySum.Len, g.BodySum.Adler32)
-		}
-		if w.Truncated != nil && *w.Truncated != *g.Truncated {
-			if *w.Truncated {
-				add("%sthe response must be cut off (the connection closed before the body's framing ended), but it was complete", where)
-			} else {
-				add("%sthe connection closed before the body's framing ended (a cut-off response)", where)
-			}
-		}
-		if missing := subsequence(w.Trailers, g.Trailers); missing != "" {
-			add("%strailers: expected %s among:\n%s", where, missing, formatFields(g.Trailers))
-		}
-	}
-	if want.Connection == "closed" && got.Connection != "closed" {
-		add("the server must close the connection after the response: %s", obs.closeErr)
-	}
-	if want.AppNotCalled && !got.AppNotCalled {
-		add("the app must not be called for this request, but the probe ran")
-	}
-	if want.Scope != nil {
-		wantScope := substituteAddrs(want.Scope, obs)
-		sub := map[string]any{}
-		for k := range wantScope {
-			v, ok := got.Scope[k]
-			if ok {
-				sub[k] = v
-			} else {
-				sub[k] = "(absent)"
-			}
-		}
-		if d := cmp.Diff(normalizeNumbers(wantScope), normalizeNumbers(sub)); d != "" {
-			add("scope differs (-expected +got):\n%s", d)
-		}
-	}
-	if want.Events != nil {
-		if d := cmp.Diff(want.Events, got.Events); d != "" {
-			add("receive() events differ (-expected +got; http.request runs merged):\n%s", d)
-		}
-	}
-	if want.Body != nil && (got.Body == nil || *want.Body != *got.Body) {
-		add("request body seen by the app: expected %+v, got %+v", want.Body, got.Body)
-	}
-	if want.Coroutine != nil && (got.Coroutine == nil || *got.Coroutine != *want.Coroutine) {
-		add("the app must run in a coroutine of its own, but coroutine.running() says it does not")
-	}
-	if want.Sends != nil {
-		if d := cmp.Diff(want.Sends, got.Sends); d != "" {
-			add("send() outcomes differ (-expected +got; error is the rule ID the error named):\n%s", d)
-		}
-	}
-	return problems
-}
-
-// subsequence returns "" when want appears in got in order (names compared
-// case-insensitively), else the first field not found.
-func subsequence(want, got [][2]Bytes) string {
-	j := 0
-	for _, w := range want {
-		found := false
-		for ; j < len(got); j++ {
-			if strings.EqualFold(string(got[j][0]), string(w[0])) && (got[j][1] == w[1] || w[1] == AnyValue) {
-				found = true
-				j++
-				break
-			}
-		}
-		if !found {
-			return fmt.Sprintf("%q", string(w[0])+": "+string(w[1]))
-		}
-	}
-	return ""
-}
-
-func formatFields(fs [][2]Bytes) string {
-	var b strings.Builder
-	for _, f := range fs {
-		fmt.Fprintf(&b, "  %s: %q\n", f[0], string(f[1]))
-	}
-	if b.Len() == 0 {
-		return "  (none)\n"
-	}
-	return b.String()
-}
-
-// normalizeNumbers turns JSON numbers into float64 so values decoded from a
-// fixture and from a report compare equal.
-func normalizeNumbers(v any) any {
-	switch v := v.(type) {
-	case json.Number:
-		f, _ := v.Float64()
-		return f
-	case float64:
-		return v
-	case int:
-		return float64(v)
-	case []any:
-		out := make([]any, len(v))
-		for i := range v {
-			out[i] = normalizeNumbers(v[i])
-		}
-		return out
-	case map[string]any:
-		out := make(map[string]any, len(v))
-		for k, x := range v {
-			out[k] = normalizeNumbers(x)
-		}
-		return out
-	}
-	return v
-}
-
-// Record returns c's Expect with every present field replaced by what obs
-// shows: how `lasgi-check record` pins a case to the reference server.
-func Record(c *Case, obs *Observation) Expect {
-	got := observed(obs)
-	e := c.Expect
-	for i := range e.Responses {
-		if i >= len(got.Responses) {
-			break
-		}
-		w, g := &e.Responses[i], got.Responses[i]
-		if w.Status != nil {
-			w.Status = g.Status
-		}
-		if w.Framing != "" {
-			w.Framing = g.Framing
-		}
-		if w.Headers != nil {
-			w.Headers = recordHeaders(w.Headers, g.Headers)
-		}
-		if w.Body != nil {
-			w.Body = g.Body
-			if g.Body == nil {
-				w.BodySum = g.BodySum
-			}
-		}
-		if w.BodySum != nil {
-			w.BodySum = g.BodySum
-		}
-		if w.Trailers != nil {
-			w.Trailers = recordHeaders(w.Trailers, g.Trailers)
-		}
-		if w.Truncated != nil {
-			w.Truncated = g.Truncated
-		}
-	}
-	if e.Scope != nil {
-		for k := range e.Scope {
-			e.Scope[k] = asBytes(got.Scope[k])
-			for placeholder, addr := range map[string][]any{ClientPlaceholder: obs.Client, ServerPlaceholder: obs.Server} {
-				if cmp.Equal(normalizeNumbers(got.Scope[k]), normalizeNumbers(addr)) && addr != nil {
-					e.Scope[k] = placeholder
-				}
-			}
-		}
-	}
-	if e.Events != nil {
-		e.Events = got.Events
-	}
-	if e.Body != nil {
-		e.Body = got.Body
-	}
-	if e.Sends != nil {
-		e.Sends = got.Sends
-	}
-	if e.Coroutine != nil {
-		e.Coroutine = got.Coroutine
-	}
-	return e
-}
-
-// AnyValue as an expected header value matches any value: the header must
-// be there, whatever it says (a date, say).
-const AnyValue = "{any}"
-
-// recordHeaders keeps the pinned header names, with the values observed (the
-// first unused field of each name, in order); a pinned AnyValue stays.
-func recordHeaders(pinned, got [][2]Bytes) [][2]Bytes {
-	used := make([]bool, len(got))
-	var out [][2]Bytes
-	for _, p := range pinned {
-		for j, g := range got {
-			if !used[j] && strings.EqualFold(string(g[0]), string(p[0])) {
-				used[j] = true
-				if p[1] == AnyValue {
-					g[1] = AnyValue
-				}
-				out = append(out, g)
-				break
-			}
-		}
-	}
-	return out
-}
-
-// asBytes wraps every string of a decoded report value in Bytes, so that it
-// is written back with the fixture's byte-string convention.
-func asBytes(v any) any {
-	switch v := v.(type) {
-	case string:
-		return Bytes(v)
-	case []any:
-		out := make([]any, len(v))
-		for i := range v {
-			out[i] = asBytes(v[i])
-		}
-		return out
-	case map[string]any:
-		out := make(map[string]any, len(v))
-		for k, x := range v {
-			out[k] = asBytes(x)
-		}
-		return out
-	}
-	return v
-}
-
-// Placeholders a fixture's expected scope may use for the addresses of the
-// checker's own connection, which change with every run.
-const (
-	ClientPlaceholder = "{client}" // [host, port] of the checker's end
-	ServerPlaceholder = "{server}" // [host, port] of the server's end
-)
-
-func addrPair(a net.Addr) []any {
-	host, port, err := net.SplitHostPort(a.String())
-	if err != nil {
-		return nil
-	}
-	p, _ := strconv.Atoi(port)
-	return []any{host, float64(p)}
-}
-
-// substituteAddrs replaces the address placeholders in an expected scope.
-func substituteAddrs(scope map[string]any, obs *Observation) map[string]any {
-	out := make(map[string]any, len(scope))
-	for k, v := range scope {
-		switch v {
-		case ClientPlaceholder:
-			out[k] = obs.Client
-		case ServerPlaceholder:
-			out[k] = obs.Server
-		default:
-			out[k] = v
-		}
-	}
-	return out
-}

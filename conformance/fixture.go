@@ -27,6 +27,11 @@ type Case struct {
 	Report   string   `json:"report,omitempty"`   // "head" (default), "kept" or "none"
 	Send     []Step   `json:"send"`
 	Expect   Expect   `json:"expect"`
+	// FieldRules says which of Rules each expect field checks, for a case
+	// whose rules are not all checked by every field: a finding about a
+	// field breaks the rules listed for it, or else the rules listed for no
+	// field. A case's verdict comes from the levels of the rules it broke.
+	FieldRules map[string][]string `json:"field_rules,omitempty"`
 
 	File string `json:"-"` // where it was loaded from
 }
@@ -88,17 +93,26 @@ type Expect struct {
 	Coroutine    *bool          `json:"coroutine,omitempty"`  // the app ran in a coroutine of its own
 	Connection   string         `json:"connection,omitempty"` // "closed": the server must close it
 	AppNotCalled bool           `json:"app_not_called,omitempty"`
+	// OneOf lists outcomes the spec permits alike: at least one must be
+	// observed in full, on top of the fields above. Each says what it is.
+	OneOf   []Expect `json:"one_of,omitempty"`
+	Outcome string   `json:"outcome,omitempty"` // in a one_of entry: which permitted outcome this is
 }
 
 // Response is one HTTP response read off the wire.
 type Response struct {
-	Status   *int       `json:"status,omitempty"`
-	Headers  [][2]Bytes `json:"headers,omitempty"` // must appear, in this relative order
-	Absent   []string   `json:"absent,omitempty"`  // header names that must not appear
-	Body     *Bytes     `json:"body,omitempty"`
-	BodySum  *BodySum   `json:"body_sum,omitempty"`
-	Framing  string     `json:"framing,omitempty"` // "length", "chunked", "close" or "none"
-	Trailers [][2]Bytes `json:"trailers,omitempty"`
+	Status  *int       `json:"status,omitempty"`
+	Headers [][2]Bytes `json:"headers,omitempty"` // must appear, in this relative order
+	Absent  []string   `json:"absent,omitempty"`  // header names that must not appear
+	Single  []string   `json:"single,omitempty"`  // header names that must appear exactly once
+	Body    *Bytes     `json:"body,omitempty"`
+	BodySum *BodySum   `json:"body_sum,omitempty"`
+	// BodyMax bounds the body's length, BodyLacks names strings it must
+	// not contain: for a body the spec leaves open within limits.
+	BodyMax   *int64     `json:"body_max,omitempty"`
+	BodyLacks []Bytes    `json:"body_lacks,omitempty"`
+	Framing   string     `json:"framing,omitempty"` // "length", "chunked", "close" or "none"
+	Trailers  [][2]Bytes `json:"trailers,omitempty"`
 	// Truncated: the connection closed before the body's framing ended.
 	Truncated *bool `json:"truncated,omitempty"`
 }
@@ -302,32 +316,79 @@ func (c *Case) check() error {
 	if placeholders > 1 {
 		return bad("send", "%s appears %d times; a request carries the probe header once", ProbePlaceholder, placeholders)
 	}
-	e := &c.Expect
+	if err := c.Expect.check(bad, "expect", c.Report, true); err != nil {
+		return err
+	}
+	return c.checkFieldRules(bad)
+}
+
+// check validates one expectation (the case's, or one of its one_of
+// entries, at where).
+func (e *Expect) check(bad func(field, format string, args ...any) error, where, report string, top bool) error {
 	for i, r := range e.Responses {
 		if r.Framing != "" && !contains(framings, r.Framing) {
-			return bad(fmt.Sprintf("expect.responses[%d].framing", i), "%q is not one of %s", r.Framing, strings.Join(framings, ", "))
+			return bad(fmt.Sprintf("%s.responses[%d].framing", where, i), "%q is not one of %s", r.Framing, strings.Join(framings, ", "))
 		}
 		if r.Body != nil && r.BodySum != nil {
-			return bad(fmt.Sprintf("expect.responses[%d]", i), "body and body_sum exclude each other")
+			return bad(fmt.Sprintf("%s.responses[%d]", where, i), "body and body_sum exclude each other")
+		}
+		if r.BodyMax != nil && *r.BodyMax < 0 {
+			return bad(fmt.Sprintf("%s.responses[%d].body_max", where, i), "negative")
 		}
 	}
 	if !contains(connections, e.Connection) {
-		return bad("expect.connection", "%q: the only value is \"closed\"", e.Connection)
+		return bad(where+".connection", "%q: the only value is \"closed\"", e.Connection)
 	}
-	needsReport := e.Scope != nil || e.Events != nil || e.Body != nil || e.Sends != nil || e.Coroutine != nil
-	if needsReport && c.Report == "none" {
-		return bad("report", "\"none\" but expect checks what the probe observed")
+	if e.needsReport() && report == "none" {
+		return bad("report", "\"none\" but %s checks what the probe observed", where)
 	}
 	if e.Scope != nil {
 		scope, err := bytesOf(e.Scope)
 		if err != nil {
-			return bad("expect.scope", "%v", err)
+			return bad(where+".scope", "%v", err)
 		}
 		e.Scope = scope.(map[string]any)
 	}
 	for i, ev := range e.Events {
 		if ev.Type == "" {
-			return bad(fmt.Sprintf("expect.events[%d].type", i), "missing")
+			return bad(fmt.Sprintf("%s.events[%d].type", where, i), "missing")
+		}
+	}
+	switch {
+	case top && e.Outcome != "":
+		return bad(where+".outcome", "names an entry of one_of, not the case's expect")
+	case !top && len(e.OneOf) > 0:
+		return bad(where+".one_of", "one_of does not nest")
+	case !top && e.Outcome == "":
+		return bad(where+".outcome", "missing: say which outcome the spec permits this is")
+	case len(e.OneOf) == 1:
+		return bad(where+".one_of", "lists one outcome: put it in expect itself")
+	}
+	for i := range e.OneOf {
+		if err := e.OneOf[i].check(bad, fmt.Sprintf("%s.one_of[%d]", where, i), report, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkFieldRules validates field_rules: known fields that the case checks,
+// and rules of the case's own.
+func (c *Case) checkFieldRules(bad func(field, format string, args ...any) error) error {
+	for field, rules := range c.FieldRules {
+		if !contains(expectFields, field) {
+			return bad("field_rules."+field, "not an expect field (%s)", strings.Join(expectFields, ", "))
+		}
+		if !c.Expect.has(field) {
+			return bad("field_rules."+field, "expect does not check this field")
+		}
+		if len(rules) == 0 {
+			return bad("field_rules."+field, "names no rule")
+		}
+		for _, r := range rules {
+			if !contains(c.Rules, r) {
+				return bad("field_rules."+field, "%q is not one of the case's rules", r)
+			}
 		}
 	}
 	return nil
@@ -373,3 +434,75 @@ func lineOf(data []byte, offset int64) int {
 
 // section is the fixture file's base name without .json, for report suites.
 func (c *Case) section() string { return strings.TrimSuffix(path.Base(c.File), ".json") }
+
+// has reports whether the expectation checks field.
+func (e *Expect) has(field string) bool {
+	switch field {
+	case "responses":
+		return e.Responses != nil
+	case "scope":
+		return e.Scope != nil
+	case "events":
+		return e.Events != nil
+	case "body":
+		return e.Body != nil
+	case "sends":
+		return e.Sends != nil
+	case "coroutine":
+		return e.Coroutine != nil
+	case "connection":
+		return e.Connection != ""
+	case "app_not_called":
+		return e.AppNotCalled
+	case fieldOneOf:
+		return len(e.OneOf) > 0
+	}
+	return false
+}
+
+// reportFields are the fields that need the probe's report, in the order
+// they are compared.
+func (e *Expect) reportFields() []string {
+	var out []string
+	for _, f := range []string{"scope", "events", "body", "coroutine", "sends"} {
+		if e.has(f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func (e *Expect) needsReport() bool { return len(e.reportFields()) > 0 }
+
+// anyExpect reports whether the case's expect or one of its permitted
+// outcomes satisfies f: what the checker must observe for the case.
+func (c *Case) anyExpect(f func(*Expect) bool) bool {
+	if f(&c.Expect) {
+		return true
+	}
+	for i := range c.Expect.OneOf {
+		if f(&c.Expect.OneOf[i]) {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Case) needsReport() bool {
+	return len(c.Requires) > 0 || c.anyExpect((*Expect).needsReport)
+}
+
+func (c *Case) wantsAppNotCalled() bool {
+	return c.anyExpect(func(e *Expect) bool { return e.AppNotCalled })
+}
+
+func (c *Case) wantsClosed() bool {
+	return c.anyExpect(func(e *Expect) bool { return e.Connection == "closed" })
+}
+
+// maxResponses is the most responses an outcome of the case expects.
+func (c *Case) maxResponses() int {
+	n := 0
+	c.anyExpect(func(e *Expect) bool { n = max(n, len(e.Responses)); return false })
+	return n
+}

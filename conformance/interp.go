@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +26,7 @@ type InterpreterChecker struct {
 	Interpreter string        // lua5.1, lua5.4, luajit or a path to one
 	Lint        []byte        // the lint module (reference/app/lint.lua)
 	Timeout     time.Duration // each case; 0 means 5 seconds
+	Strict      bool          // the lint raises for SHOULD rules too, and such a case fails
 }
 
 // RunAll plays every case against the app file in one interpreter process.
@@ -57,7 +59,11 @@ func (k *InterpreterChecker) RunAll(ctx context.Context, appPath string, cases [
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout*time.Duration(len(cases)+2))
 	defer cancel()
-	cmd := exec.CommandContext(ctx, interp, filepath.Join(dir, "harness.lua"), appAbs, filepath.Join(dir, "cases.lua"), filepath.Join(dir, "lint.lua"))
+	args := []string{filepath.Join(dir, "harness.lua"), appAbs, filepath.Join(dir, "cases.lua"), filepath.Join(dir, "lint.lua")}
+	if k.Strict {
+		args = append(args, "strict")
+	}
+	cmd := exec.CommandContext(ctx, interp, args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	runErr := cmd.Run()
@@ -67,6 +73,7 @@ func (k *InterpreterChecker) RunAll(ctx context.Context, appPath string, cases [
 		byID[c.ID] = c
 	}
 	got := map[string]Result{}
+	warnings := map[string][]string{} // case ID -> the lint's warnings, as problems
 	sc := bufio.NewScanner(&stdout)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	for sc.Scan() {
@@ -76,13 +83,16 @@ func (k *InterpreterChecker) RunAll(ctx context.Context, appPath string, cases [
 			detail := unhexOr(f[1])
 			r := Result{Case: &Case{ID: "app.load/callable", Rules: []string{event.RuleAppCallable}, File: "app.json"}, Status: Failed, Message: detail}
 			return []Result{r}, nil
+		case len(f) == 4 && f[0] == "warn":
+			id := unhexOr(f[1])
+			warnings[id] = append(warnings[id], fmt.Sprintf("lasgi: %s: %s", unhexOr(f[2]), unhexOr(f[3])))
 		case len(f) == 5 && f[0] == "result":
 			id := unhexOr(f[1])
 			c := byID[id]
 			if c == nil {
 				continue
 			}
-			got[id] = judgeInterp(c, f[2], f[3] == "1", unhexOr(f[4]), timeout)
+			got[id] = judgeInterp(c, f[2], f[3] == "1", unhexOr(f[4]), timeout, warnings[id], k.Strict)
 		}
 	}
 	results := make([]Result, 0, len(cases))
@@ -108,8 +118,8 @@ var lintRuleInError = regexp.MustCompile(`lasgi-lint: ([a-z0-9]+(?:\.[a-z0-9-]+)
 
 // judgeInterp turns one harness line into a result, like judge does for the
 // embedded VM.
-func judgeInterp(c *AppCase, status string, disconnected bool, detail string, timeout time.Duration) Result {
-	var problems []string
+func judgeInterp(c *AppCase, status string, disconnected bool, detail string, timeout time.Duration, warnings []string, strict bool) Result {
+	problems := warnings
 	switch status {
 	case "timeout":
 		problems = append(problems, notReturned(disconnected, timeout))
@@ -119,16 +129,16 @@ func judgeInterp(c *AppCase, status string, disconnected bool, detail string, ti
 		case rule != nil:
 			problems = append(problems, fmt.Sprintf("lasgi: %s: the lint stopped the app: %s", rule[1], detail))
 		case strings.Contains(detail, "lasgi: disconnected:") && disconnected:
-		case c.WantRaise:
+		case c.WantRaise != "":
 		default:
 			problems = append(problems, "the app raised an error: "+detail)
 		}
 	case "ok":
-		if c.WantRaise {
+		if c.WantRaise != "" && !slices.ContainsFunc(warnings, func(w string) bool { return strings.HasPrefix(w, "lasgi: "+c.WantRaise+":") }) {
 			problems = append(problems, servedUnknownScope(c))
 		}
 	}
-	return appResult(c, problems, 0)
+	return appResult(c, problems, strict, 0)
 }
 
 func unhexOr(s string) string {

@@ -9,15 +9,16 @@ import (
 	"time"
 )
 
-// WriteText writes a readable report: every failure with its message, then
-// the closing line "N passed, N failed, N skipped".
+// WriteText writes a readable report: every failure, warning and skip with
+// the rules it broke and its message, then the closing line
+// "N passed, N failed, N warnings, N skipped".
 func WriteText(w io.Writer, results []Result) error {
 	var b strings.Builder
 	for _, r := range results {
 		if r.Status == Passed {
 			continue
 		}
-		fmt.Fprintf(&b, "\n%s %s [%s]\n", strings.ToUpper(string(r.Status)), r.Case.ID, strings.Join(r.Case.Rules, ", "))
+		fmt.Fprintf(&b, "\n%s %s [%s]\n", strings.ToUpper(string(r.Status)), r.Case.ID, strings.Join(shownRules(r), ", "))
 		for _, line := range strings.Split(r.Message, "\n") {
 			fmt.Fprintf(&b, "    %s\n", line)
 		}
@@ -25,6 +26,15 @@ func WriteText(w io.Writer, results []Result) error {
 	fmt.Fprintf(&b, "\n%s\n", Summarize(results))
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// shownRules are the rules a report names for a result: the ones it broke,
+// or the case's when it broke none of them by name.
+func shownRules(r Result) []string {
+	if len(r.Broken) > 0 {
+		return r.Broken
+	}
+	return r.Case.Rules
 }
 
 // jsonReport is the documented JSON shape.
@@ -36,15 +46,21 @@ type jsonReport struct {
 type jsonCase struct {
 	ID      string   `json:"id"`
 	Rules   []string `json:"rules"`
+	Broken  []string `json:"broken"` // the rules whose checks failed; [] when it passed
 	Status  Status   `json:"status"`
 	Message string   `json:"message"`
 }
 
-// WriteJSON writes {"summary": {...}, "cases": [{"id", "rules", "status", "message"}]}.
+// WriteJSON writes {"summary": {...}, "cases": [{"id", "rules", "broken", "status", "message"}]};
+// status is passed, failed, warning or skipped.
 func WriteJSON(w io.Writer, results []Result) error {
 	rep := jsonReport{Summary: Summarize(results), Cases: []jsonCase{}}
 	for _, r := range results {
-		rep.Cases = append(rep.Cases, jsonCase{ID: r.Case.ID, Rules: r.Case.Rules, Status: r.Status, Message: r.Message})
+		broken := r.Broken
+		if broken == nil {
+			broken = []string{}
+		}
+		rep.Cases = append(rep.Cases, jsonCase{ID: r.Case.ID, Rules: r.Case.Rules, Broken: broken, Status: r.Status, Message: r.Message})
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -77,6 +93,7 @@ type junitCase struct {
 	Time      string        `xml:"time,attr"`
 	Failure   *junitMessage `xml:"failure,omitempty"`
 	Skipped   *junitMessage `xml:"skipped,omitempty"`
+	SystemOut string        `xml:"system-out,omitempty"`
 }
 
 type junitMessage struct {
@@ -86,7 +103,9 @@ type junitMessage struct {
 }
 
 // WriteJUnit writes JUnit XML: one testsuite per fixture file, one testcase
-// per case (name: the case ID; classname: the suite and the file).
+// per case (name: the case ID; classname: the suite and the file). A
+// warning is a passing testcase with its finding in system-out: JUnit has no
+// such outcome, and CI reporters reject attributes of their own.
 func WriteJUnit(w io.Writer, suite string, results []Result) error {
 	top := junitSuites{Name: suite}
 	index := map[string]int{}
@@ -104,9 +123,11 @@ func WriteJUnit(w io.Writer, suite string, results []Result) error {
 		first, _, _ := strings.Cut(r.Message, "\n")
 		switch r.Status {
 		case Failed:
-			jc.Failure = &junitMessage{Message: first, Type: "lasgi." + strings.Join(r.Case.Rules, ","), Text: r.Message}
+			jc.Failure = &junitMessage{Message: first, Type: "lasgi." + strings.Join(shownRules(r), ","), Text: r.Message}
 			s.Failures++
 			top.Failures++
+		case Warning:
+			jc.SystemOut = "WARNING [" + strings.Join(shownRules(r), ", ") + "]\n" + r.Message
 		case Skipped:
 			jc.Skipped = &junitMessage{Message: first}
 			s.Skipped++

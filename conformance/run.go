@@ -54,10 +54,11 @@ func (k *Checker) Ping() error {
 
 // Summary counts results.
 type Summary struct {
-	Total   int `json:"total"`
-	Passed  int `json:"passed"`
-	Failed  int `json:"failed"`
-	Skipped int `json:"skipped"`
+	Total    int `json:"total"`
+	Passed   int `json:"passed"`
+	Failed   int `json:"failed"`
+	Warnings int `json:"warnings"` // cases that broke only SHOULD, SHOULD NOT or MAY rules
+	Skipped  int `json:"skipped"`
 }
 
 // Summarize counts results by status.
@@ -69,6 +70,8 @@ func Summarize(results []Result) Summary {
 			s.Passed++
 		case Failed:
 			s.Failed++
+		case Warning:
+			s.Warnings++
 		case Skipped:
 			s.Skipped++
 		}
@@ -78,7 +81,7 @@ func Summarize(results []Result) Summary {
 
 // String is the closing line of every report.
 func (s Summary) String() string {
-	return fmt.Sprintf("%d passed, %d failed, %d skipped", s.Passed, s.Failed, s.Skipped)
+	return fmt.Sprintf("%d passed, %d failed, %d warnings, %d skipped", s.Passed, s.Failed, s.Warnings, s.Skipped)
 }
 
 // RunAll runs cases one after another, calling progress (if not nil) after

@@ -17,6 +17,10 @@ type SuiteOptions struct {
 	Timeout time.Duration  // each network step; 0 means 5 seconds
 	Run     *regexp.Regexp // only cases whose ID or a rule ID matches
 	Cases   []*Case        // a corpus of your own instead of the built-in one
+	// Strict fails the spec of a case that broke only SHOULD, SHOULD NOT or
+	// MAY rules; otherwise such a case passes with its warning added to the
+	// spec's report (AddReportEntry) and written to GinkgoWriter.
+	Strict bool
 }
 
 // DescribeServer registers every conformance case as a Ginkgo spec against
@@ -32,7 +36,9 @@ type SuiteOptions struct {
 // Each spec is named after its case and labelled with its area (the part of
 // the ID before "/") and with every rule ID it checks, so
 // `ginkgo --label-filter='http.scope && !http.scope.client'` works. A failed
-// case fails its spec with the case's message; a skipped case skips it.
+// case fails its spec with the case's message; a skipped case skips it; a
+// case that only warned passes, with the warning in the report, unless
+// opts.Strict.
 func DescribeServer(name string, start func() (addr string, stop func()), opts SuiteOptions) bool {
 	return Describe(name, Ordered, func() {
 		cases := opts.Cases
@@ -46,7 +52,7 @@ func DescribeServer(name string, start func() (addr string, stop func()), opts S
 		}
 		cases = Select(cases, opts.Run)
 
-		checker := &Checker{Timeout: opts.Timeout}
+		checker := &Checker{Timeout: opts.Timeout, Strict: opts.Strict}
 		BeforeAll(func() {
 			addr, stop := start()
 			checker.Addr = addr
@@ -61,6 +67,9 @@ func DescribeServer(name string, start func() (addr string, stop func()), opts S
 				switch r.Status {
 				case Failed:
 					Fail(r.Message)
+				case Warning:
+					AddReportEntry("warning", r.Message)
+					GinkgoWriter.Printf("WARNING %s [%s]\n%s\n", c.ID, strings.Join(r.Broken, ", "), r.Message)
 				case Skipped:
 					Skip(r.Message)
 				}

@@ -32,7 +32,7 @@ import (
 
 // Exit codes.
 const (
-	ExitPassed = 0 // every case passed (or was skipped)
+	ExitPassed = 0 // no case failed: each passed, was skipped or (without --strict) only warned
 	ExitFailed = 1 // some case failed
 	ExitUsage  = 2 // bad usage or setup
 )
@@ -164,7 +164,7 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 		return ExitUsage
 	}
 	defer stop()
-	checker := &conformance.Checker{Addr: addr, Timeout: rep.timeout}
+	checker := &conformance.Checker{Addr: addr, Timeout: rep.timeout, Strict: rep.strict}
 	if err := checker.Ping(); err != nil {
 		fmt.Fprintf(stderr, "lasgi-check server: nothing to check: %v\n", err)
 		return ExitUsage
@@ -285,7 +285,7 @@ func cmdApp(args []string, stdout, stderr io.Writer) int {
 	var results []conformance.Result
 	for _, a := range apps {
 		if lint != nil {
-			rs, err := runInterpreter(ctx, *interp, lint, a.name, a.src, a.path, cases, rep.timeout)
+			rs, err := runInterpreter(ctx, *interp, lint, a.name, a.src, a.path, cases, rep.timeout, rep.strict)
 			if err != nil {
 				fmt.Fprintf(stderr, "lasgi-check app: %v\n", err)
 				return ExitUsage
@@ -310,7 +310,7 @@ func cmdApp(args []string, stdout, stderr io.Writer) int {
 			continue
 		}
 		eng.Close()
-		checker := &conformance.AppChecker{Timeout: rep.timeout, Load: func() (bridge.Engine, error) {
+		checker := &conformance.AppChecker{Timeout: rep.timeout, Strict: rep.strict, Load: func() (bridge.Engine, error) {
 			return gopherlua.Load(a.name, a.src, opts)
 		}}
 		for _, c := range cases {
@@ -327,7 +327,7 @@ func cmdApp(args []string, stdout, stderr io.Writer) int {
 
 // runInterpreter checks one app under a real interpreter; a built-in app is
 // written to a temporary file first.
-func runInterpreter(ctx context.Context, interp string, lint []byte, name string, src []byte, path string, cases []*conformance.AppCase, timeout time.Duration) ([]conformance.Result, error) {
+func runInterpreter(ctx context.Context, interp string, lint []byte, name string, src []byte, path string, cases []*conformance.AppCase, timeout time.Duration, strict bool) ([]conformance.Result, error) {
 	if path == "" {
 		dir, err := os.MkdirTemp("", "lasgi-check-app")
 		if err != nil {
@@ -339,7 +339,7 @@ func runInterpreter(ctx context.Context, interp string, lint []byte, name string
 			return nil, err
 		}
 	}
-	k := &conformance.InterpreterChecker{Interpreter: interp, Lint: lint, Timeout: timeout}
+	k := &conformance.InterpreterChecker{Interpreter: interp, Lint: lint, Timeout: timeout, Strict: strict}
 	return k.RunAll(ctx, path, cases)
 }
 
@@ -436,7 +436,7 @@ type progress struct {
 	term    io.Writer // the in-place counter goes here, or nil
 	lines   io.Writer // per-case lines go here, or nil
 	total   int
-	counter [3]int
+	counter [4]int // passed, failed, warnings, skipped
 }
 
 // report holds the flags every checking command shares: the report format,
@@ -446,12 +446,14 @@ type report struct {
 	format  string
 	out     string
 	timeout time.Duration
+	strict  bool // a case that broke only SHOULD, SHOULD NOT or MAY rules fails
 }
 
 func (r *report) register(fs *flag.FlagSet, timeoutUsage string) {
 	fs.StringVar(&r.format, "format", "text", "report format: text, json or junit")
 	fs.StringVar(&r.out, "out", "", "write the report to this file instead of standard output")
 	fs.DurationVar(&r.timeout, "timeout", 5*time.Second, timeoutUsage)
+	fs.BoolVar(&r.strict, "strict", false, "fail cases that broke only SHOULD, SHOULD NOT or MAY rules (warnings otherwise: reported, exit code 0)")
 }
 
 // valid checks the flags and says what is wrong.
@@ -525,11 +527,13 @@ func (p *progress) step(i int, r conformance.Result) {
 		p.counter[0]++
 	case conformance.Failed:
 		p.counter[1]++
-	default:
+	case conformance.Warning:
 		p.counter[2]++
+	default:
+		p.counter[3]++
 	}
 	if p.term != nil {
-		fmt.Fprintf(p.term, "\r\033[K[%d/%d] %d passed, %d failed, %d skipped  %s", i+1, p.total, p.counter[0], p.counter[1], p.counter[2], r.Case.ID)
+		fmt.Fprintf(p.term, "\r\033[K[%d/%d] %d passed, %d failed, %d warnings, %d skipped  %s", i+1, p.total, p.counter[0], p.counter[1], p.counter[2], p.counter[3], r.Case.ID)
 	}
 	if p.lines != nil {
 		fmt.Fprintf(p.lines, "%-7s %s\n", r.Status, r.Case.ID)

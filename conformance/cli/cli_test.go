@@ -59,7 +59,7 @@ var _ = Describe("lasgi-check server", func() {
 		code, out, _ := run("server")
 		Expect(code).To(Equal(cli.ExitPassed), out)
 		lines := strings.Split(strings.TrimSpace(out), "\n")
-		Expect(lines[len(lines)-1]).To(MatchRegexp(`^\d+ passed, 0 failed, 0 skipped$`))
+		Expect(lines[len(lines)-1]).To(MatchRegexp(`^\d+ passed, 0 failed, 0 warnings, 0 skipped$`))
 		Expect(out).To(ContainSubstring("passed  http.scope/path-percent-space"))
 	})
 
@@ -67,7 +67,7 @@ var _ = Describe("lasgi-check server", func() {
 		dir := GinkgoT().TempDir()
 		code, _, errOut := run("server", "--run", "http.scope/", "--format", "json", "--out", filepath.Join(dir, "r.json"))
 		Expect(code).To(Equal(cli.ExitPassed))
-		Expect(errOut).To(MatchRegexp(`\d+ passed, 0 failed, 0 skipped`))
+		Expect(errOut).To(MatchRegexp(`\d+ passed, 0 failed, 0 warnings, 0 skipped`))
 		var rep struct {
 			Summary struct{ Total, Passed, Failed, Skipped int }
 			Cases   []struct {
@@ -125,7 +125,7 @@ var _ = Describe("lasgi-check server", func() {
 		Expect(out).To(ContainSubstring("is the server running the probe app (lasgi-check probe)?"))
 		Expect(out).To(ContainSubstring("status: expected 599, got 200"))
 		Expect(out).To(ContainSubstring("rule http.start.status-range"))
-		Expect(out).To(HaveSuffix("0 passed, 2 failed, 0 skipped\n"))
+		Expect(out).To(HaveSuffix("0 passed, 2 failed, 0 warnings, 0 skipped\n"))
 	})
 
 	It("never hangs on a server that accepts and says nothing, or sends garbage", func() {
@@ -149,7 +149,7 @@ var _ = Describe("lasgi-check server", func() {
 			}()
 			Eventually(done, 30*time.Second).Should(Receive(Equal(cli.ExitFailed)))
 			Expect(out).To(MatchRegexp(`timed out|malformed status line|closed|reset|probe`))
-			Expect(out).To(HaveSuffix("0 passed, 2 failed, 0 skipped\n"))
+			Expect(out).To(HaveSuffix("0 passed, 2 failed, 0 warnings, 0 skipped\n"))
 		}
 	})
 
@@ -285,7 +285,7 @@ var _ = Describe("lasgi-check list, probe and record", func() {
 		Expect(string(data)).To(ContainSubstring(`"path": "/x y"`))
 		code, out, _ = run("server", "--fixtures", filepath.Dir(file))
 		Expect(code).To(Equal(cli.ExitPassed))
-		Expect(out).To(HaveSuffix("1 passed, 0 failed, 0 skipped\n"))
+		Expect(out).To(HaveSuffix("1 passed, 0 failed, 0 warnings, 0 skipped\n"))
 	})
 })
 
@@ -294,7 +294,33 @@ var _ = Describe("lasgi-check app", func() {
 		code, out, _ := run("app", "--timeout", "30s") // generous for a loaded machine
 		Expect(code).To(Equal(cli.ExitPassed), out)
 		Expect(out).To(ContainSubstring("passed  hello.lua app.http/get"))
-		Expect(out).To(MatchRegexp(`\n\d+ passed, 0 failed, 0 skipped\n$`))
+		Expect(out).To(MatchRegexp(`\n\d+ passed, 0 failed, 0 warnings, 0 skipped\n$`))
+	})
+
+	It("warns, exit code 0, of a well-behaved app that returns for scopes it does not serve; --strict fails it", func() {
+		app := filepath.Join(GinkgoT().TempDir(), "quiet.lua")
+		Expect(os.WriteFile(app, []byte(`return function(scope, receive, send)
+  if scope.type ~= "http" then return end -- the commonest first line of a Lua app
+  send({type = "http.response.start", status = 200, headers = {{"content-type", "text/plain"}}})
+  send({type = "http.response.body", body = "hello"})
+end
+`), 0o644)).To(Succeed())
+		for _, lua := range []string{"", "lua5.4"} {
+			args := []string{"app", "--run", "^app\\.scope/"}
+			if lua != "" {
+				args = append(args, "--lua", lua)
+			}
+			args = append(args, app)
+			code, out, _ := run(args...)
+			Expect(code).To(Equal(cli.ExitPassed), "%s\n%s", lua, out)
+			Expect(out).To(ContainSubstring("WARNING " + app + " app.scope/unknown-type [core.app.scope-type]"))
+			Expect(out).To(ContainSubstring("rule core.app.scope-type (SHOULD, "))
+			Expect(out).To(MatchRegexp(`\n0 passed, 0 failed, 2 warnings, 0 skipped\n$`))
+
+			code, out, _ = run(append([]string{"app", "--strict"}, args[1:]...)...)
+			Expect(code).To(Equal(cli.ExitFailed), "%s\n%s", lua, out)
+			Expect(out).To(MatchRegexp(`\n0 passed, 2 failed, 0 warnings, 0 skipped\n$`))
+		}
 	})
 
 	It("fails a broken app naming the rule, in JSON too", func() {
@@ -322,7 +348,7 @@ var _ = Describe("lasgi-check app", func() {
 		hello := filepath.Join("..", "..", "reference", "app", "hello.lua")
 		code, out, _ := run("app", "--run", `^http\.disconnect\.app-return$`, hello)
 		Expect(code).To(Equal(cli.ExitPassed), out)
-		Expect(out).To(MatchRegexp(`\n[1-9]\d* passed, 0 failed, 0 skipped\n$`))
+		Expect(out).To(MatchRegexp(`\n[1-9]\d* passed, 0 failed, 0 warnings, 0 skipped\n$`))
 		// app.http/no-trailers-extension checks http.trailers.offered and
 		// core.extensions.offered-only: a pattern across the two matches
 		// neither.
@@ -363,7 +389,7 @@ var _ = Describe("lasgi-check app --lua and lint", func() {
 			code, out, _ = run("app", "--lua", interp, "--run", "app.http/get$", fault)
 			Expect(code).To(Equal(cli.ExitFailed), interp)
 			Expect(out).To(ContainSubstring("lasgi-lint: http.start.status-type: "), interp)
-			Expect(out).To(ContainSubstring("[http.start.status-type, "), interp)
+			Expect(out).To(ContainSubstring("[http.start.status-type]"), interp)
 		}
 	})
 

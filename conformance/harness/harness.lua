@@ -1,7 +1,7 @@
 -- lasgi-check's app harness: plays the server for an app under a real Lua
 -- interpreter (lua5.1, lua5.4, luajit), so apps are checked as they will run.
 --
---   lua harness.lua APP.lua CASES.lua [LINT.lua]
+--   lua harness.lua APP.lua CASES.lua [LINT.lua [strict]]
 --
 -- CASES.lua returns the cases lasgi-check wrote: {id, scope, body = {pieces},
 -- disconnect_after, timeout}. The app (wrapped in the lint when given) runs
@@ -9,9 +9,12 @@
 -- pieces and then http.disconnect; send() passes events on to nothing (the
 -- lint judges them). One line per case goes to stdout:
 --   result <id-hex> ok|error|timeout <disconnected 0|1> <detail-hex>
+-- preceded by one line for each warning the lint gave in that case (a rule
+-- of level SHOULD, SHOULD NOT or MAY broken; with "strict" the lint raises):
+--   warn <id-hex> <rule-hex> <detail-hex>
 -- and, when the app file does not load: load <detail-hex>.
 
-local app_path, cases_path, lint_path = arg[1], arg[2], arg[3]
+local app_path, cases_path, lint_path, strict = arg[1], arg[2], arg[3], arg[4] == "strict"
 local unpack = unpack or table.unpack
 
 local function hex(s)
@@ -40,9 +43,16 @@ if type(app) ~= "function" and not (type(mt) == "table" and mt.__call ~= nil) th
   io.write("load ", hex("lasgi: core.app.callable: the file returned a " .. type(app) .. ", not a function or a table with __call"), "\n")
   return
 end
+local warnings = {} -- the lint's warnings in the case being played
 if lint_path then
   local lint = dofile(lint_path)
-  app = lint(app)
+  app = lint(app, {strict = strict, warn = function(rule, detail)
+    -- Each rule once a case: an app may break one in a loop.
+    if not warnings[rule] then
+      warnings[rule] = true
+      warnings[#warnings + 1] = {rule, detail}
+    end
+  end})
 end
 
 local cases = dofile(cases_path)
@@ -67,6 +77,7 @@ for _, c in ipairs(cases) do
     end
   end
 
+  warnings = {}
   local deadline = os.clock() + c.timeout
   local co = coroutine.create(function() return app(c.scope, receive, send) end)
   debug.sethook(co, function()
@@ -82,6 +93,9 @@ for _, c in ipairs(cases) do
     end
     if coroutine.status(co) == "dead" then break end
     -- A bare coroutine.yield() from the app: resume it.
+  end
+  for _, w in ipairs(warnings) do
+    io.write("warn ", hex(c.id), " ", hex(w[1]), " ", hex(w[2]), "\n")
   end
   io.write("result ", hex(c.id), " ", status, " ", disconnected and "1" or "0", " ", hex(detail), "\n")
   io.flush()

@@ -10,6 +10,10 @@
 --   lasgi-lint: <rule-id>: <detail>
 --
 -- at the first violation, <rule-id> being the ID of the broken rule in the spec's catalog.
+-- A rule whose level is SHOULD, SHOULD NOT or MAY is not raised: its violation is a warning,
+-- written once per rule to stderr as "lasgi-lint: warning: <rule-id> (<level>): <detail>",
+-- and the app goes on; lint(app, {strict = true}) raises those too, and
+-- lint(app, {warn = function(rule, detail) ... end}) receives every warning instead.
 --
 -- What the server hands the app (server-side rules):
 --   * the scope: type, asgi and lasgi versions, http_version, method, scheme, path (and
@@ -46,7 +50,7 @@ local getmetatable_ = (debug and debug.getmetatable) or getmetatable
 
 local PREFIX = "lasgi-lint: "
 local MAX_INT = 9007199254740992 -- 2^53: integers lie within +-2^53 (core.value.integer-range)
-local REPEAT_LIMIT = 10 -- receive() calls allowed after http.disconnect before the app is stopped
+local REPEAT_LIMIT = 10 -- receive() calls after http.disconnect before the lint warns (strict: stops the app)
 local MAX_LENGTH = "9223372036854775807" -- the largest content-length the server can hold
 
 local START, BODY, TRAILERS = "http.response.start", "http.response.body", "http.response.trailers"
@@ -98,7 +102,26 @@ local function describe(v)
   return t -- nil, table, function, userdata, thread
 end
 
+-- ADVISORY are the rules the lint checks whose level does not bind: SHOULD, SHOULD NOT or
+-- MAY in the catalog (a test keeps this table equal to it). Breaking one is a warning: it
+-- goes to the lint's warn function and the app goes on, unless lint(app, {strict = true}).
+local ADVISORY = {
+  ["core.app.scope-type"] = "SHOULD",
+  ["core.scope.version-check"] = "SHOULD",
+  ["http.disconnect.app-return"] = "SHOULD",
+}
+
+-- active holds the options of the lint wrapper whose checks are running. Every entry point
+-- (the call, receive, send, the return) sets it before checking: checks never yield, so no
+-- other wrapper's call can run in between, and module-level helpers need not be handed
+-- the options to report a warning.
+local active = {}
+
 local function fail(rule, detail)
+  if ADVISORY[rule] and not active.strict then
+    active.warn(rule, detail)
+    return
+  end
   error(PREFIX .. rule .. ": " .. detail, 0)
 end
 
@@ -550,12 +573,34 @@ end
 -- ---------------------------------------------------------------------------------------
 -- lint(app)
 
-local function lint(app)
+-- warn_once is the default warn function: each rule's first warning goes to stderr.
+local function warn_once()
+  local said = {}
+  return function(rule, detail)
+    if not said[rule] then
+      said[rule] = true
+      local stderr = io and io.stderr
+      if stderr then
+        stderr:write(PREFIX, "warning: ", rule, " (", ADVISORY[rule], "): ", detail, "\n")
+      end
+    end
+  end
+end
+
+-- lint(app [, options]): options.strict raises for SHOULD rules too; options.warn(rule,
+-- detail) receives each warning instead of stderr.
+local function lint(app, options)
+  if options ~= nil and type(options) ~= "table" then
+    error(PREFIX .. "lint(app, options): options must be a table, got " .. describe(options), 2)
+  end
+  local opts = {strict = options and options.strict == true, warn = options and options.warn or warn_once()}
+  active = opts
   if not is_callable(app) then
     fail("core.app.callable", "the app is " .. describe(app) .. ", not a function or a table with __call")
   end
 
   local function lint_app(scope, receive, send, ...)
+    active = opts
     if type(scope) ~= "table" or not is_callable(receive) or not is_callable(send) then
       fail("core.call.once", "the app must be called with the scope table, receive and send, got "
         .. describe(scope) .. ", " .. describe(receive) .. ", " .. describe(send))
@@ -651,18 +696,20 @@ local function lint(app)
     end
 
     local function received(...)
+      active = opts
       check_received(select("#", ...), (...))
       return ...
     end
 
     local function lint_receive(...)
+      active = opts
       if finished then
         fail("core.call.same-coroutine", "receive() called after the app call returned")
       end
       settle()
       if got_disconnect and mode == "http" then
         after_disconnect = after_disconnect + 1
-        if after_disconnect > REPEAT_LIMIT then
+        if after_disconnect == REPEAT_LIMIT + 1 or (after_disconnect > REPEAT_LIMIT and active.strict) then
           fail("http.disconnect.app-return", "receive() called " .. after_disconnect
             .. " more times after it returned http.disconnect; the app should return")
         end
@@ -798,6 +845,7 @@ local function lint(app)
     -- sent records that the real send accepted the event being sent.
     local applying, applying_type
     local function sent(...)
+      active = opts
       pending = false
       applying()
       sent_count = sent_count + 1
@@ -808,6 +856,7 @@ local function lint(app)
     end
 
     local function lint_send(ev, ...)
+      active = opts
       if finished then
         fail("core.call.same-coroutine", "send() called after the app call returned")
       end
@@ -818,10 +867,14 @@ local function lint(app)
     end
 
     local function finish(...)
+      active = opts
       finished = true
       settle()
       refuse()
-      if not complete and not got_disconnect and not send_failed and not foreign then
+      -- An app that returned quietly from a scope it cannot know refused it (a warning
+      -- above); one that started answering must finish.
+      local refused = mode ~= "http" and sent_count == 0
+      if not complete and not got_disconnect and not send_failed and not foreign and not refused then
         if wants_trailers and body_done then
           fail("http.trailers.required", "the app set trailers = true and sent its last body,"
             .. " but returned without http.response.trailers")

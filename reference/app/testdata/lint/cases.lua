@@ -236,7 +236,17 @@ return {
   { name = "many-events-never-end", want = "core.app.complete-response",
     app = respond(start(200), body("1", true), body("2", true), body("3", true), body("4", true), body("5", true),
       body("6", true), body("7", true), body("8", true), body("9", true)) },
-  { name = "ignores-disconnect", want = "http.disconnect.app-return",
+  { name = "ignores-disconnect", want = "warn:http.disconnect.app-return",
+    events = { req("a", true) },
+    app = function(scope, receive, send)
+      for _ = 1, 50 do
+        local ev = receive()
+        if ev.type == "http.request" and not ev.more_body then
+          break
+        end
+      end
+    end },
+  { name = "ignores-disconnect-strict", want = "http.disconnect.app-return", strict = true,
     events = { req("a", true) },
     app = function(scope, receive, send)
       while true do
@@ -248,18 +258,29 @@ return {
       send(start(200))
       send(body("ok"))
     end },
-  { name = "serves-any-scope-type", want = "core.app.scope-type",
+  -- SHOULD rules: a warning, and the app goes on; raised under {strict = true}.
+  { name = "serves-any-scope-type", want = "warn:core.app.scope-type",
     app = function(scope, receive, send)
       drain(receive)
       send(start(200))
       send(body("ok"))
     end,
     scope = function(s) s.type = "x-unknown" end },
-  { name = "returns-from-any-scope-type", want = "core.app.scope-type",
+  { name = "returns-from-any-scope-type", want = "warn:core.app.scope-type",
     app = function() end,
     scope = function(s) s.type = "x-unknown" end },
-  { name = "serves-any-major-version", want = "core.scope.version-check", app = hello,
+  { name = "returns-from-any-scope-type-strict", want = "core.app.scope-type", strict = true,
+    app = function() end,
+    scope = function(s) s.type = "x-unknown" end },
+  { name = "serves-any-major-version", want = "warn:core.scope.version-check", app = hello,
     scope = function(s) s.lasgi = { version = "2.0" } end },
+  { name = "serves-any-major-version-strict", want = "core.scope.version-check", strict = true, app = hello,
+    scope = function(s) s.lasgi = { version = "2.0" } end },
+  { name = "starts-in-unknown-scope-then-returns", want = "core.app.complete-response",
+    app = function(scope, receive, send)
+      send(start(200))
+    end,
+    scope = function(s) s.type = "x-unknown" end },
   { name = "app-error-passes", want = "error",
     app = function()
       error("boom", 0)

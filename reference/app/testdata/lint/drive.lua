@@ -6,8 +6,9 @@
 --
 -- CASES.lua returns a list of cases, each a table:
 --   name    the case's name (one word)
---   want    the rule ID the lint must raise, "ok" (the app returns normally) or "error" (the
---           app raises an error of its own); the driver only prints it, the Go test compares
+--   want    the rule ID the lint must raise, "warn:" and the rule ID it must warn of (the
+--           app returns normally), "ok" (the app returns normally) or "error" (the app
+--           raises an error of its own); the driver only prints it, the Go test compares
 --   app     the app the lint wraps
 --   scope   optional function(scope) changing the base scope (a valid HTTP/1.1 GET), or
 --           returning a new one
@@ -18,6 +19,7 @@
 --           (without yielding, as a server does when it rejects an event)
 --   after   optional function() called after the app call ended (in pcall), and
 --   after_want what it must raise, as want
+--   strict  optional: lint(app, {strict = true}), which raises for SHOULD rules too
 --
 -- lint(app)(scope, receive, send) runs once per case (an error from lint(app) itself ends
 -- the case with its result line). MODE "sync" calls it directly;
@@ -26,6 +28,7 @@
 --   case NAME want WANT [after AFTER_WANT]
 --   receive TYPE         receive() handed out an event (TYPE, or "values" for a function)
 --   send TYPE            the real send got an event (its type, or the Lua type of a non-table)
+--   warn RULE            the lint warned that the app broke RULE (a SHOULD rule)
 --   result ok            the call returned
 --   result error MSG     the call raised MSG (tostring of the value)
 --   after ok | after error MSG
@@ -99,7 +102,9 @@ local function run_case(lint, c, mode, out)
     line("send " .. (type(ev) == "table" and tostring(rawget(ev, "type")) or type(ev)))
   end
 
-  local wok, app = pcall(lint, c.app)
+  local wok, app = pcall(lint, c.app, {strict = c.strict, warn = function(rule)
+    line("warn " .. rule)
+  end})
   if not wok then
     line("result error " .. tostring(app))
     return
