@@ -80,7 +80,11 @@ for _, c in ipairs(cases) do
   warnings = {}
   local deadline = os.clock() + c.timeout
   local co = coroutine.create(function() return app(c.scope, receive, send) end)
+  -- LuaJIT's hooks are global, not per coroutine: the hook must not raise in the
+  -- harness's own (main) thread, and is cleared when the case ends.
   debug.sethook(co, function()
+    local running, main = coroutine.running()
+    if running == nil or main then return end
     if os.clock() > deadline then error("lasgi-check: timeout", 0) end
   end, "", 1000)
   local status, detail = "ok", ""
@@ -94,6 +98,8 @@ for _, c in ipairs(cases) do
     if coroutine.status(co) == "dead" then break end
     -- A bare coroutine.yield() from the app: resume it.
   end
+  debug.sethook(co)
+  if jit then debug.sethook() end
   for _, w in ipairs(warnings) do
     io.write("warn ", hex(c.id), " ", hex(w[1]), " ", hex(w[2]), "\n")
   end

@@ -871,9 +871,9 @@ local function lint(app, options)
       finished = true
       settle()
       refuse()
-      -- An app that returned quietly from a scope it cannot know refused it (a warning
-      -- above); one that started answering must finish.
-      local refused = mode ~= "http" and sent_count == 0
+      -- An app that returned from a scope it cannot know broke the SHOULD rule above;
+      -- how it answered is not judged (as lasgi-check app's Go checker does not).
+      local refused = mode ~= "http"
       if not complete and not got_disconnect and not send_failed and not foreign and not refused then
         if wants_trailers and body_done then
           fail("http.trailers.required", "the app set trailers = true and sent its last body,"

@@ -276,7 +276,7 @@ return {
     scope = function(s) s.lasgi = { version = "2.0" } end },
   { name = "serves-any-major-version-strict", want = "core.scope.version-check", strict = true, app = hello,
     scope = function(s) s.lasgi = { version = "2.0" } end },
-  { name = "starts-in-unknown-scope-then-returns", want = "core.app.complete-response",
+  { name = "starts-in-unknown-scope-then-returns", want = "warn:core.app.scope-type",
     app = function(scope, receive, send)
       send(start(200))
     end,
