@@ -1,4 +1,4 @@
-// Package spec holds the machine-readable rule catalog of the LASGI 1.0
+// Package spec holds the machine-readable rule catalog of the LASGI 1.1
 // specification. The Markdown files in this directory are the specification;
 // this catalog mirrors every rule they state, and catalog_test.go fails when
 // the two disagree. rules.md is generated from the catalog.
@@ -7,7 +7,7 @@ package spec
 //go:generate go run gen_rules.go
 
 // Version is the version of the specification this catalog describes.
-const Version = "1.0.0"
+const Version = "1.1.0"
 
 // Level is the RFC 2119 keyword of a rule.
 type Level string
@@ -167,7 +167,15 @@ var rules = []Rule{
 		Level:   Must,
 		Side:    Server,
 		Section: "core.md#receive",
-		Text:    "The server MUST return a new table from each call of `receive` and MUST NOT read or modify that table afterwards.",
+		Text:    "The server MUST return a new table from each call of `receive`.",
+	},
+	{
+		ID:         "core.receive.hands-off",
+		Level:      MustNot,
+		Side:       Server,
+		Section:    "core.md#receive",
+		Text:       "The server MUST NOT read or modify a table it returned from `receive` afterwards.",
+		Untestable: "Whether a server reads a table after handing it over leaves nothing the application or the wire could observe; only modifications could show, and a server may make them at any moment, so no case can rule them out.",
 	},
 	{
 		ID:      "core.receive.complete-keys",
@@ -324,6 +332,14 @@ var rules = []Rule{
 		Untestable: "A freedom the server may take; no outcome differs for a conforming application.",
 	},
 	{
+		ID:         "core.app.cancel-close",
+		Level:      Should,
+		Side:       Server,
+		Section:    "core.md#returning-and-errors",
+		Text:       "A server that abandons an application call SHOULD close the call's coroutine (with `coroutine.close` on Lua 5.4, or the engine's equivalent) so that its pending to-be-closed (`<close>`) variables are closed and its cleanup runs, and MUST NOT resume it afterwards.",
+		Untestable: "Closing an abandoned coroutine shows only in the application's cleanup code, which runs after the exchange ended (the client is gone or got its 500) and reports to no one; the reference server runs on gopher-lua (Lua 5.1), which has no coroutine.close.",
+	},
+	{
 		ID:         "core.app.no-resume-after-end",
 		Level:      MustNot,
 		Side:       Server,
@@ -413,7 +429,7 @@ var rules = []Rule{
 		Level:   Must,
 		Side:    Server,
 		Section: "core.md#scopes-and-versions",
-		Text:    "Every scope MUST have a `lasgi` key holding a table with `version = \"1.0\"`, the `MAJOR.MINOR` version of this specification the server implements.",
+		Text:    "Every scope MUST have a `lasgi` key holding a table with `version = \"1.1\"`, the `MAJOR.MINOR` version of this specification the server implements.",
 	},
 	{
 		ID:      "core.scope.version-check",
@@ -427,7 +443,15 @@ var rules = []Rule{
 		Level:   Must,
 		Side:    Server,
 		Section: "core.md#scopes-and-versions",
-		Text:    "The server MUST pass a new scope table to each application call and MUST NOT read or modify that table after the call starts.",
+		Text:    "The server MUST pass a new scope table to each application call.",
+	},
+	{
+		ID:         "core.scope.hands-off",
+		Level:      MustNot,
+		Side:       Server,
+		Section:    "core.md#scopes-and-versions",
+		Text:       "The server MUST NOT read or modify the scope table after the application call starts.",
+		Untestable: "Whether a server reads a table after handing it over leaves nothing the application or the wire could observe; only modifications could show, and a server may make them at any moment, so no case can rule them out.",
 	},
 	{
 		ID:         "core.scope.middleware-copy",
@@ -564,11 +588,11 @@ var rules = []Rule{
 		Text:    "The `root_path` key MUST be text holding the path prefix the application is mounted at, as configured on the server, and `\"\"` when none is configured.",
 	},
 	{
-		ID:      "http.scope.no-rewrite",
-		Level:   MustNot,
+		ID:      "http.scope.root-path-in-path",
+		Level:   Must,
 		Side:    Server,
 		Section: "http.md#scope",
-		Text:    "A server MUST NOT strip `root_path` from, or add it to, `path` or `raw_path`.",
+		Text:    "The `path` and `raw_path` keys MUST include `root_path`: when a prefix is configured and the request path does not begin with it (a proxy stripped it), the server MUST put `root_path` in front of `path` and `raw_path`, and otherwise MUST leave them as received.",
 	},
 	{
 		ID:      "http.scope.headers",
@@ -639,7 +663,7 @@ var rules = []Rule{
 		Level:   Must,
 		Side:    Server,
 		Section: "http.md#request",
-		Text:    "Until the request body has been delivered completely, each call of `receive` MUST return an `http.request` event, unless the client connection has closed.",
+		Text:    "Until the request body has been delivered completely, each call of `receive` MUST return an `http.request` event, unless the client connection has closed or the response is complete (then [`http.disconnect.after-complete`](#http.disconnect.after-complete) applies).",
 	},
 	{
 		ID:      "http.request.at-least-one",
@@ -717,7 +741,7 @@ var rules = []Rule{
 		Level:   Must,
 		Side:    Server,
 		Section: "http.md#disconnect",
-		Text:    "A call of `receive` made after the response is complete MUST return `http.disconnect` at once.",
+		Text:    "A call of `receive` made after the response is complete MUST return `http.disconnect` at once, even when part of the request body has not been delivered.",
 	},
 	{
 		ID:      "http.disconnect.repeat",
@@ -784,17 +808,24 @@ var rules = []Rule{
 	},
 	{
 		ID:      "http.headers.name-lowercase",
-		Level:   MustNot,
+		Level:   Should,
 		Side:    App,
 		Section: "http.md#response-headers",
-		Text:    "Header names an application sends MUST NOT contain uppercase ASCII letters.",
+		Text:    "An application SHOULD send header names without uppercase ASCII letters.",
+	},
+	{
+		ID:      "http.headers.server-lowercase",
+		Level:   Must,
+		Side:    Server,
+		Section: "http.md#response-headers",
+		Text:    "The server MUST accept header names an application sends with uppercase ASCII letters, without raising an error, and MUST lowercase those letters before writing the names.",
 	},
 	{
 		ID:      "http.headers.valid-bytes",
 		Level:   Must,
 		Side:    App,
 		Section: "http.md#response-headers",
-		Text:    "Each header name an application sends MUST be a non-empty HTTP token, and each header value MUST NOT contain the bytes CR, LF or NUL.",
+		Text:    "Each header name an application sends MUST be a non-empty HTTP token, and each header value MUST NOT contain a control character other than HTAB, that is any byte 0x00 to 0x08, 0x0A to 0x1F or 0x7F, as RFC 9110 section 5.5 forbids.",
 	},
 	{
 		ID:      "http.headers.order",
@@ -857,7 +888,7 @@ var rules = []Rule{
 		Level:   Must,
 		Side:    Both,
 		Section: "http.md#response-body",
-		Text:    "A `content-length` header an application sends MUST hold a non-negative decimal integer, repeated `content-length` fields MUST carry the same value, the total of the `body` bytes MUST NOT exceed that value, and when the response completes with fewer bytes the server MUST close the connection after writing the bytes it has.",
+		Text:    "A `content-length` header an application sends MUST hold a non-negative decimal integer, repeated `content-length` fields MUST carry the same value, the total of the `body` bytes MUST NOT exceed that value, and when the response completes with fewer bytes the server MUST close the connection after writing the bytes it has, except for a response to `HEAD` and a 204, 205 or 304 response, which carry no body.",
 	},
 	{
 		ID:      "http.body.honour-content-length",
@@ -896,17 +927,31 @@ var rules = []Rule{
 	},
 	{
 		ID:      "http.body.no-body-status",
-		Level:   Must,
+		Level:   Should,
 		Side:    App,
 		Section: "http.md#head-and-bodiless-statuses",
-		Text:    "When `status` is 204 or 304, every `http.response.body` event MUST have an empty `body`.",
+		Text:    "When `status` is 204, 205 or 304, every `http.response.body` event an application sends SHOULD have an empty `body`.",
+	},
+	{
+		ID:      "http.body.no-body-discard",
+		Level:   Must,
+		Side:    Server,
+		Section: "http.md#head-and-bodiless-statuses",
+		Text:    "When `status` is 204, 205 or 304, the server MUST accept `http.response.body` events with a non-empty `body` without raising an error and discard their bytes, as it does for `HEAD`.",
 	},
 	{
 		ID:      "http.body.no-body-wire",
 		Level:   MustNot,
 		Side:    Server,
 		Section: "http.md#head-and-bodiless-statuses",
-		Text:    "For a 204 or 304 response the server MUST NOT send body bytes or chunked framing, and for a 204 response it MUST NOT add a `content-length` or `transfer-encoding` header of its own.",
+		Text:    "For a 204, 205 or 304 response the server MUST NOT send body bytes or chunked framing; on a 204 it MUST NOT send a `content-length` or `transfer-encoding` header, dropping one the application sent, and on a 205 it MUST frame the empty body with `content-length: 0`, in place of any `content-length` the application sent.",
+	},
+	{
+		ID:      "http.trailers.http10",
+		Level:   MustNot,
+		Side:    Server,
+		Section: "http.md#trailers",
+		Text:    "The server MUST NOT offer the `http.response.trailers` extension in the scope of an HTTP/1.0 request, since HTTP/1.0 has no chunked transfer coding to carry trailers.",
 	},
 	{
 		ID:      "http.trailers.offered",
@@ -1236,11 +1281,12 @@ var rules = []Rule{
 		Text:    "The server MUST answer ping frames itself and MUST NOT deliver ping or pong frames to the application.",
 	},
 	{
-		ID:      "websocket.receive.keepalive",
-		Level:   Should,
-		Side:    Server,
-		Section: "websocket.md#receive",
-		Text:    "A server SHOULD send ping frames when a connection has been idle for a while and close connections that stop answering.",
+		ID:         "websocket.receive.keepalive",
+		Level:      Should,
+		Side:       Server,
+		Section:    "websocket.md#receive",
+		Text:       "A server SHOULD send ping frames when a connection has been idle for a while and close connections that stop answering.",
+		Untestable: "\"Idle for a while\" names no duration, so no case knows how long to wait before it may expect a ping.",
 	},
 	{
 		ID:      "websocket.receive.max-size",

@@ -41,7 +41,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	host := fs.String("host", "127.0.0.1", "address to listen on")
 	port := fs.Int("port", 8000, "port to listen on (0 picks a free one)")
 	workers := fs.Int("workers", runtime.NumCPU(), "Lua VMs, each running many requests as coroutines")
-	rootPath := fs.String("root-path", "", "scope.root_path: the prefix the app is mounted under")
+	rootPath := fs.String("root-path", "", "scope.root_path: the prefix the app is mounted under; a request path without it (stripped by a proxy) gets it put back in front of path and raw_path")
 	maxHeader := fs.Int("max-header-bytes", server.DefaultMaxHeaderBytes, "largest request line plus headers (431 beyond)")
 	maxBody := fs.Int64("max-body-bytes", server.DefaultMaxBodyBytes, "largest request body (413 beyond); -1 for no limit")
 	readTimeout := fs.Duration("read-timeout", server.DefaultReadTimeout, "longest wait for each read of a request")

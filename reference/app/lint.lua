@@ -23,7 +23,7 @@
 --     their order (http.request until more_body is false, then only http.disconnect).
 -- What the app sends (app-side rules): every check the reference server makes, in the
 -- same order, so the lint names the rule the server would name (table, type, status,
--- headers, trailers, body, more_body, ordering, 204/304, content-length, trailers offered
+-- headers, trailers, body, more_body, ordering, 204/205/304, content-length, trailers offered
 -- and flagged, nothing after the response is complete). A valid event goes on to the real
 -- send unchanged; whatever the real send raises (such as the disconnected error) goes on
 -- to the app unchanged, and the lint then counts the event as not sent.
@@ -42,6 +42,7 @@
 -- the catalog.
 
 local byte, find, format, sub, match = string.byte, string.find, string.format, string.sub, string.match
+local lower = string.lower
 local concat = table.concat
 local floor, huge = math.floor, math.huge
 local error, next, rawget, select, tonumber, tostring, type =
@@ -380,9 +381,13 @@ local function check_http_scope(scope)
   end
   local decoded = decode_path(raw)
   local root = rawget(scope, "root_path")
-  if decoded ~= path and type(root) == "string" and root ~= "" and decoded == root .. path then
-    fail("http.scope.no-rewrite", "scope.path " .. quote(path) .. " lacks the root_path " .. quote(root)
-      .. " that raw_path " .. quote(raw) .. " has: the server must not strip root_path from path")
+  if type(root) == "string" and root ~= "" and path ~= "*" then
+    local prefix = (sub(root, -1) == "/") and sub(root, 1, -2) or root
+    local after = sub(path, #prefix + 1, #prefix + 1)
+    if sub(path, 1, #prefix) ~= prefix or (after ~= "" and after ~= "/") then
+      fail("http.scope.root-path-in-path", "scope.path " .. quote(path) .. " does not begin with the root_path "
+        .. quote(root) .. ": the server must put root_path back in front of a stripped path")
+    end
   end
   if decoded ~= path then
     fail("http.scope.path", "scope.path must be scope.raw_path percent-decoded as UTF-8: raw_path "
@@ -536,22 +541,25 @@ local function check_header(name, value, i)
   end
   for j = 1, #name do
     local c = byte(name, j)
-    if c >= 65 and c <= 90 then
-      fail("http.headers.name-lowercase", "header " .. i .. " name " .. quote(name) .. " is not lowercase")
-    end
     if not TOKEN[c] then
       fail("http.headers.valid-bytes", "header " .. i .. " name " .. quote(name) .. " has byte "
         .. format("0x%02x", c) .. ", which is not allowed in a field name")
     end
   end
-  if find(value, "[\r\n]") or find(value, "\0", 1, true) then
+  -- RFC 9110 5.5: no control character but HTAB (0x00-0x08, 0x0a-0x1f, 0x7f).
+  if find(value, "[\1-\8\10-\31\127]") or find(value, "\0", 1, true) then
     for j = 1, #value do
       local c = byte(value, j)
-      if c == 13 or c == 10 or c == 0 then
-        fail("http.headers.valid-bytes", "header " .. i .. " (" .. quote(name) .. ") value has byte "
-          .. format("0x%02x", c) .. " (CR, LF and NUL are not allowed)")
+      if (c < 32 and c ~= 9) or c == 127 then
+        fail("http.headers.valid-bytes", "header " .. i .. " (" .. quote(name) .. ") value has control character "
+          .. format("0x%02x", c) .. " (only HTAB is allowed)")
       end
     end
+  end
+  if find(name, "[A-Z]") then
+    -- SHOULD: the server lowercases the name.
+    fail("http.headers.name-lowercase", "header " .. i .. " name " .. quote(name) .. " is not lowercase; the server sends "
+      .. quote(lower(name)))
   end
 end
 
@@ -681,8 +689,8 @@ local function lint(app, options)
         end
       elseif typ == DISCONNECT then
         got_disconnect = true
-      elseif version == "1.0" then
-        -- A later 1.x may add events; under 1.0 only these two exist.
+      elseif version == "1.0" or version == "1.1" then
+        -- A later 1.x may add events; under 1.0 and 1.1 only these two exist.
         if got_disconnect then
           fail("http.disconnect.repeat", "receive() returned " .. quote(typ) .. " after it had returned http.disconnect")
         elseif not body_complete then
@@ -774,7 +782,7 @@ local function lint(app, options)
           local pair = rawget(headers, i)
           local name, value = rawget(pair, 1), rawget(pair, 2)
           check_header(name, value, i)
-          if name == "content-length" then
+          if lower(name) == "content-length" then
             local d = content_length(value)
             if digits and d ~= digits then
               fail("http.body.content-length", "content-length " .. quote(value)
@@ -797,10 +805,14 @@ local function lint(app, options)
             .. " only http.response.trailers may follow")
         end
         local n = #body
-        if n > 0 and (status == 204 or status == 304) then
-          fail("http.body.no-body-status", "a " .. number(status) .. " response has no body, but " .. n .. " bytes were sent")
+        local no_body = status == 204 or status == 205 or status == 304
+        if n > 0 and no_body then
+          -- SHOULD: the server discards the bytes.
+          fail("http.body.no-body-status", "a " .. number(status) .. " response has no content, but " .. n
+            .. " body bytes were sent; they are discarded")
+          n = 0
         end
-        if length >= 0 and sent_bytes + n > length then
+        if length >= 0 and not no_body and sent_bytes + n > length then
           fail("http.body.content-length", "body exceeds the declared content-length " .. length_digits
             .. " (" .. number(sent_bytes + n) .. " bytes sent)")
         end

@@ -159,23 +159,26 @@ func (c *conn) exchange(req *request, start time.Time) (keepAlive bool) {
 		c.refuse(errBodyTooLarge)
 		return false
 	}
-	version := "1.1"
+	version, extensions := "1.1", offered
 	if req.minor == 0 {
-		version = "1.0"
+		// HTTP/1.0 has no chunked coding, so no trailers
+		// (http.trailers.http10).
+		version, extensions = "1.0", nil
 	}
+	path, rawPath := withRootPath(cfg.RootPath, event.DecodePath(rawPath), rawPath)
 	scope := &event.Scope{
 		Type:        "http",
 		HTTPVersion: version,
 		Method:      req.method,
 		Scheme:      "http",
-		Path:        event.DecodePath(rawPath),
+		Path:        path,
 		RawPath:     rawPath,
 		QueryString: query,
 		RootPath:    cfg.RootPath,
 		Headers:     req.headers,
 		Client:      c.client,
 		Server:      c.local,
-		Extensions:  offered,
+		Extensions:  extensions,
 	}
 	var deadline time.Time
 	if cfg.AppTimeout > 0 {

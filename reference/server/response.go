@@ -21,7 +21,7 @@ type responseWriter struct {
 
 	start         *event.Event // held until the first body event fixes the framing
 	headerWritten bool
-	noBody        bool // HEAD, 204, 304
+	noBody        bool // HEAD, 204, 205, 304
 	chunked       bool
 	length        int64 // content-length on the wire, -1 if none
 	written       int64 // body bytes the app sent (written or, for noBody, dropped)
@@ -61,12 +61,19 @@ func (w *responseWriter) write(ev *event.Event) {
 func (w *responseWriter) writeHead(first *event.Event) {
 	st := w.start
 	w.headerWritten = true
-	w.noBody = w.head || st.Status == 204 || st.Status == 304
+	w.noBody = w.head || event.NoBodyStatus(st.Status)
+	// 204 and 205 have no content and say so by their status: an app's own
+	// content-length is dropped, and a 205 gets content-length: 0
+	// (http.body.no-body-wire). A 304's content-length describes the
+	// representation a GET would get, so it is kept.
+	dropLength := st.Status == 204 || st.Status == 205
 	declared := int64(-1)
 	for _, h := range st.Headers {
 		switch h.Name {
 		case "content-length":
-			declared, _ = event.ParseLength(h.Value)
+			if !dropLength {
+				declared, _ = event.ParseLength(h.Value)
+			}
 		case "connection":
 			if hasToken(h.Value, "close") {
 				w.closeAsked = true
@@ -76,6 +83,8 @@ func (w *responseWriter) writeHead(first *event.Event) {
 	switch {
 	case declared >= 0:
 		w.length = declared
+	case st.Status == 205:
+		w.length = 0
 	case st.Status == 204 || st.Status == 304:
 		// no framing at all
 	case !first.MoreBody && !w.wantTrailers:

@@ -49,3 +49,21 @@ func addrOf(a net.Addr) *event.Addr {
 	}
 	return &event.Addr{Host: host, Port: p}
 }
+
+// withRootPath puts the configured root path back in front of path and
+// rawPath when a proxy stripped it, so that path always includes root_path
+// (spec rule http.scope.root-path-in-path). A path that already begins with
+// root, as a whole segment ("/api" or "/api/..." for "/api"), and the
+// asterisk form "*" are left alone.
+func withRootPath(root, path, rawPath string) (string, string) {
+	if root == "" || path == "*" || hasPathPrefix(path, root) {
+		return path, rawPath
+	}
+	root = strings.TrimSuffix(root, "/")
+	return root + path, root + rawPath
+}
+
+func hasPathPrefix(path, root string) bool {
+	root = strings.TrimSuffix(root, "/")
+	return strings.HasPrefix(path, root) && (len(path) == len(root) || path[len(root)] == '/')
+}

@@ -16,7 +16,25 @@ type Response struct {
 	bodyDone  bool  // the last body event (more_body false) was sent
 	length    int64 // declared content-length, -1 if none
 	bodyBytes int64 // body bytes sent so far
+
+	findings []*Violation // SHOULD-level rules the app broke, in order
 }
+
+// NoBodyStatus reports whether a response with status has no content, so
+// that any body bytes an app sends are discarded (spec rules
+// http.body.no-body-status and http.body.no-body-wire): 204, 205 and 304.
+func NoBodyStatus(status int) bool {
+	return status == 204 || status == 205 || status == 304
+}
+
+// Findings returns the SHOULD-level rules the app broke in the events Send
+// accepted, in the order they happened, one *Violation each (for example
+// http.headers.name-lowercase, http.body.no-body-status). Send never returns
+// these: the event is accepted and put right (names lowercased, body bytes
+// discarded), and the finding is only recorded here, for a checker to report
+// as a warning. Which rules are SHOULD comes from the catalog
+// (spec.Lookup(rule).Level). The slice is shared; callers must not modify it.
+func (r *Response) Findings() []*Violation { return r.findings }
 
 // ContentLength returns the content-length the app declared, or -1.
 func (r *Response) ContentLength() int64 {
@@ -33,8 +51,12 @@ func (r *Response) BodyBytes() int64 { return r.bodyBytes }
 func (r *Response) WantsTrailers() bool { return r.trailers }
 
 // Send checks ev as the next event of the response and, when it is valid,
-// advances the state. A broken rule comes back as a *Violation and leaves the
-// state as it was.
+// advances the state. A broken MUST rule comes back as a *Violation and
+// leaves the state (and ev) as it was. A broken SHOULD rule does not: Send
+// puts ev right in place (uppercase letters of header names lowercased,
+// http.headers.name-lowercase; body bytes of a 204, 205 or 304 response kept
+// in ev but not counted, http.body.no-body-status, for the writer to discard)
+// and records the finding for Findings.
 func (r *Response) Send(ev *Event) error {
 	if r.Complete {
 		return Violationf(RuleAfterComplete, "%s sent after the response was complete", ev.Type)
@@ -48,17 +70,25 @@ func (r *Response) Send(ev *Event) error {
 			return Violationf(RuleStatusRange, "status %d is outside 200..599", ev.Status)
 		}
 		length := int64(-1)
+		upper := false
 		for i, h := range ev.Headers {
 			if err := CheckHeader(h, i+1); err != nil {
 				return err
 			}
-			if h.Name == "content-length" {
+			name := h.Name
+			if hasUpper(name) {
+				upper, name = true, lowerASCII(name)
+			}
+			if name == "content-length" {
 				n, err := ParseLength(h.Value)
 				if err != nil || (length >= 0 && n != length) {
 					return Violationf(RuleContentLength, "content-length %q is not one non-negative integer", h.Value)
 				}
 				length = n
 			}
+		}
+		if upper {
+			r.lowercase(ev.Headers)
 		}
 		r.Started, r.Status, r.trailers, r.length = true, ev.Status, ev.Trailers, length
 		return nil
@@ -71,10 +101,11 @@ func (r *Response) Send(ev *Event) error {
 			return Violationf(RuleTrailersAfter, "http.response.body sent after the last body event; only http.response.trailers may follow")
 		}
 		n := int64(len(ev.Body))
-		if n > 0 && (r.Status == 204 || r.Status == 304) {
-			return Violationf(RuleNoBodyStatus, "a %d response has no body, but %d bytes were sent", r.Status, n)
+		if n > 0 && NoBodyStatus(r.Status) {
+			r.findings = append(r.findings, Violationf(RuleNoBodyStatus, "a %d response has no content, but %d body bytes were sent; they are discarded", r.Status, n))
+			n = 0
 		}
-		if r.length >= 0 && r.bodyBytes+n > r.length {
+		if r.length >= 0 && !NoBodyStatus(r.Status) && r.bodyBytes+n > r.length {
 			return Violationf(RuleContentLength, "body exceeds the declared content-length %d (%d bytes sent)", r.length, r.bodyBytes+n)
 		}
 		r.bodyBytes += n
@@ -94,10 +125,15 @@ func (r *Response) Send(ev *Event) error {
 		if !r.bodyDone {
 			return Violationf(RuleTrailersAfter, "http.response.trailers sent before the last http.response.body")
 		}
+		upper := false
 		for i, h := range ev.Headers {
 			if err := CheckHeader(h, i+1); err != nil {
 				return err
 			}
+			upper = upper || hasUpper(h.Name)
+		}
+		if upper {
+			r.lowercase(ev.Headers)
 		}
 		r.Complete = !ev.MoreTrailers
 		return nil
@@ -121,27 +157,56 @@ func ParseLength(v string) (int64, error) {
 	return strconv.ParseInt(v, 10, 64)
 }
 
-// CheckHeader checks one header an app sends; index is its 1-based position
-// in the list, for the message.
+// lowercase lowercases the header names in place and records one
+// http.headers.name-lowercase finding per name that had uppercase letters.
+func (r *Response) lowercase(hs []Header) {
+	for i := range hs {
+		if hasUpper(hs[i].Name) {
+			r.findings = append(r.findings, Violationf(RuleHeaderLowercase, "header %d name %q is not lowercase; sent as %q", i+1, hs[i].Name, lowerASCII(hs[i].Name)))
+			hs[i].Name = lowerASCII(hs[i].Name)
+		}
+	}
+}
+
+// CheckHeader checks one header an app sends against the MUST rule
+// http.headers.valid-bytes; index is its 1-based position in the list, for
+// the message. Uppercase letters in the name are allowed here: they break
+// only the SHOULD rule http.headers.name-lowercase, which Response.Send
+// records as a finding.
 func CheckHeader(h Header, index int) error {
 	if h.Name == "" {
 		return Violationf(RuleHeaderBytes, "header %d has an empty name", index)
 	}
 	for i := 0; i < len(h.Name); i++ {
-		c := h.Name[i]
-		if 'A' <= c && c <= 'Z' {
-			return Violationf(RuleHeaderLowercase, "header %d name %q is not lowercase", index, h.Name)
-		}
-		if !IsTokenByte(c) {
+		if c := h.Name[i]; !IsTokenByte(c) {
 			return Violationf(RuleHeaderBytes, "header %d name %q has byte 0x%02x, which is not allowed in a field name", index, h.Name, c)
 		}
 	}
 	for i := 0; i < len(h.Value); i++ {
-		if c := h.Value[i]; c == '\r' || c == '\n' || c == 0 {
-			return Violationf(RuleHeaderBytes, "header %d (%s) value has byte 0x%02x (CR, LF and NUL are not allowed)", index, h.Name, c)
+		if c := h.Value[i]; (c < 0x20 && c != '\t') || c == 0x7f {
+			return Violationf(RuleHeaderBytes, "header %d (%s) value has control character 0x%02x (only HTAB is allowed)", index, h.Name, c)
 		}
 	}
 	return nil
+}
+
+func hasUpper(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			return true
+		}
+	}
+	return false
+}
+
+func lowerASCII(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 // IsTokenByte reports whether c may appear in an HTTP token (RFC 9110 tchar).

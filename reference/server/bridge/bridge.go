@@ -106,8 +106,17 @@ func (c *Call) signal() {
 // Receive returns the next incoming event. When none is ready it records wake
 // and returns ok == false; wake is woken once (from any goroutine) when the
 // engine should call Receive again.
+//
+// Once the response is complete, Receive returns http.disconnect even when
+// request events are still queued (spec rule http.disconnect.after-complete,
+// which http.request.first yields to): the app can no longer answer with
+// them, and the HTTP side discards the rest of the body.
 func (c *Call) Receive(wake Waker) (ev event.Event, ok bool) {
 	c.mu.Lock()
+	if c.resp.Complete {
+		c.mu.Unlock()
+		return event.Event{Type: event.HTTPDisconnect}, true
+	}
 	if len(c.inbox) > 0 {
 		ev = c.inbox[0]
 		c.inbox[0] = event.Event{}
@@ -308,6 +317,18 @@ func (c *Call) State() State {
 		Finished: c.finished, Err: c.err,
 		Disconnected: c.disconnected, Watch: c.watch,
 	}
+}
+
+// Findings returns the SHOULD-level rules the app broke in the events Send
+// accepted, in order, as event.Response.Findings gives them: the server put
+// each event right (lowercased header names, discarded body bytes of a 204,
+// 205 or 304) and did not raise. A checker reports them as warnings, at the
+// level the catalog gives the rule (spec.Lookup(v.Rule).Level). The slice is
+// a copy.
+func (c *Call) Findings() []*event.Violation {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]*event.Violation(nil), c.resp.Findings()...)
 }
 
 // Response returns a copy of the response state as sent so far.

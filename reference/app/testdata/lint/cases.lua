@@ -165,7 +165,7 @@ return {
       send(start(200))
       send(body(""))
     end,
-    scope = function(s) s.lasgi = { version = "1.1" } end },
+    scope = function(s) s.lasgi = { version = "1.2" } end },
 
   -- What the app sends
   { name = "event-not-table", want = "core.send.event-table", app = respond("http.response.start") },
@@ -313,7 +313,8 @@ return {
   scoped("scope-path-missing", "http.scope.path", function(s) s.path = nil end),
   scoped("scope-path-not-utf8", "http.scope.path", function(s) s.path, s.raw_path = "/a\255", "/a%FF" end),
   scoped("scope-path-not-decoded", "http.scope.path", function(s) s.path = s.raw_path end),
-  scoped("scope-path-root-stripped", "http.scope.no-rewrite", function(s) s.root_path, s.path, s.raw_path = "/app", "/x", "/app/x" end),
+  scoped("scope-path-root-stripped", "http.scope.root-path-in-path", function(s) s.root_path, s.path, s.raw_path = "/app", "/x", "/x" end),
+  scoped("scope-path-root-other-segment", "http.scope.root-path-in-path", function(s) s.root_path, s.path, s.raw_path = "/app", "/appx", "/appx" end),
   scoped("scope-raw-path-number", "http.scope.raw-path", function(s) s.raw_path = 1 end),
   scoped("scope-raw-path-query", "http.scope.raw-path", function(s) s.path, s.raw_path = "/a", "/a?b" end),
   scoped("scope-query-missing", "http.scope.query-string", function(s) s.query_string = nil end),

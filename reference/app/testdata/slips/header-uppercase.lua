@@ -1,4 +1,4 @@
--- fault: http.headers.name-lowercase
+-- slip: http.headers.name-lowercase
 -- A deliberately broken LASGI app for lasgi-check's seeded-fault tests: one violation.
 return function(scope, receive, send)
   if scope.type ~= "http" then error("http only", 0) end
