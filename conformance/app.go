@@ -236,6 +236,15 @@ func judge(c *AppCase, call *bridge.Call, sent []event.Event, disconnected bool)
 			add("lasgi: %s: the app returned without completing its response (events sent: %s)", event.RuleAppCompleteResponse, describeEvents(sent))
 		}
 	}
+	// The SHOULD rules the server put right for the app (a 204's body, an
+	// uppercase header name), once per rule: their level makes them warnings.
+	var seen []string
+	for _, f := range call.Findings() {
+		if !contains(seen, f.Rule) {
+			seen = append(seen, f.Rule)
+			problems = append(problems, f.Error())
+		}
+	}
 	return problems
 }
 

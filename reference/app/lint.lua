@@ -109,7 +109,9 @@ end
 local ADVISORY = {
   ["core.app.scope-type"] = "SHOULD",
   ["core.scope.version-check"] = "SHOULD",
+  ["http.body.no-body-status"] = "SHOULD",
   ["http.disconnect.app-return"] = "SHOULD",
+  ["http.headers.name-lowercase"] = "SHOULD",
 }
 
 -- active holds the options of the lint wrapper whose checks are running. Every entry point

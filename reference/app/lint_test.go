@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -36,6 +37,7 @@ const (
 	lintDriverPath  = "testdata/lint/drive.lua"
 	lintCasesPath   = "testdata/lint/cases.lua"
 	faultsGlob      = "testdata/faults/*.lua"
+	slipsGlob       = "testdata/slips/*.lua"
 	lintFaultPrefix = "-- fault: "
 )
 
@@ -92,6 +94,33 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// checkAppWith plays cases against the app file f on one checker: "go" is
+// lasgi-check app's embedded VM, anything else an external interpreter
+// running the app under the lint. An app that does not load gives one
+// result, app.load/callable.
+func checkAppWith(checker, f string, cases []*conformance.AppCase, lint []byte, strict bool) []conformance.Result {
+	if checker != "go" {
+		k := &conformance.InterpreterChecker{Interpreter: interpreterPaths[checker], Lint: lint, Timeout: 2 * time.Second, Strict: strict}
+		results, err := k.RunAll(context.Background(), f, cases)
+		Expect(err).NotTo(HaveOccurred())
+		return results
+	}
+	src, err := os.ReadFile(f)
+	Expect(err).NotTo(HaveOccurred())
+	opts := gopherlua.Options{Workers: 1, BusyTimeout: 10 * time.Second, Async: true}
+	eng, err := gopherlua.Load(f, src, opts)
+	if err != nil {
+		Expect(err.Error()).To(ContainSubstring("lasgi: " + event.RuleAppCallable + ": "))
+		return []conformance.Result{{Case: &conformance.Case{ID: "app.load/callable", Rules: []string{event.RuleAppCallable}}, Status: conformance.Failed}}
+	}
+	eng.Close()
+	ac := &conformance.AppChecker{Timeout: time.Second, Strict: strict, Load: func() (bridge.Engine, error) {
+		return gopherlua.Load(f, src, opts)
+	}}
+	defer ac.Close()
+	return ac.RunAll(context.Background(), cases, nil)
 }
 
 // faultRule reads the rule of a seeded fault from its first line.
@@ -596,6 +625,56 @@ var _ = Describe("lint.lua", func() {
 		Expect(disagreements).To(BeEmpty(), score)
 	})
 
+	It("reports each slip (a SHOULD rule the server puts right) as a warning naming its rule, and as a failure under strict, on every checker", func() {
+		files, err := filepath.Glob(slipsGlob)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(files).NotTo(BeEmpty())
+		cases := conformance.AppCases()
+		own := map[string][]string{}
+		for _, c := range cases {
+			own[c.ID] = c.Rules
+		}
+		lint := []byte(lintSource())
+		var wrong []string
+		for _, f := range files {
+			src, err := os.ReadFile(f)
+			Expect(err).NotTo(HaveOccurred())
+			first, _, _ := strings.Cut(string(src), "\n")
+			rule, ok := strings.CutPrefix(first, "-- slip: ")
+			Expect(ok).To(BeTrue(), "%s: first line names the rule: -- slip: <rule-id>", f)
+			entry, known := spec.Lookup(rule)
+			Expect(known).To(BeTrue(), "%s: %s is not in the catalog", f, rule)
+			Expect(conformance.Binding(entry.Level)).To(BeFalse(), "%s: a slip breaks a rule that does not bind; %s is %s", f, rule, entry.Level)
+			for _, checker := range append([]string{"go"}, externalInterpreters...) {
+				for _, strict := range []bool{false, true} {
+					want := conformance.Warning
+					if strict {
+						want = conformance.Failed
+					}
+					// Some case sees the slip with its rule, and none names a rule
+					// other than it and the case's own (the slips do not check
+					// scope.lasgi.version, a SHOULD of its own).
+					caught := false
+					for _, r := range checkAppWith(checker, f, cases, lint, strict) {
+						other := slices.DeleteFunc(slices.Clone(r.Broken), func(b string) bool {
+							return b == rule || slices.Contains(own[r.Case.ID], b)
+						})
+						switch {
+						case r.Status == want && slices.Contains(r.Broken, rule) && len(other) == 0:
+							caught = true
+						case r.Status != conformance.Passed && len(other) > 0:
+							wrong = append(wrong, fmt.Sprintf("%s on %s (strict %v): %s %s %v", filepath.Base(f), checker, strict, r.Case.ID, r.Status, r.Broken))
+						}
+					}
+					if !caught {
+						wrong = append(wrong, fmt.Sprintf("%s on %s (strict %v): no case reported %s %s", filepath.Base(f), checker, strict, want, rule))
+					}
+				}
+			}
+		}
+		Expect(wrong).To(BeEmpty())
+	})
+
 	It("names the same rule as the Go checker in every case lasgi-check app plays, under lua5.1, lua5.4 and luajit", func() {
 		files, err := filepath.Glob(faultsGlob)
 		Expect(err).NotTo(HaveOccurred())
@@ -629,33 +708,12 @@ var _ = Describe("lint.lua", func() {
 				defer wg.Done()
 				for _, f := range files {
 					var out []string
-					if checker == "go" {
-						src, err := os.ReadFile(f)
-						Expect(err).NotTo(HaveOccurred())
-						opts := gopherlua.Options{Workers: 1, BusyTimeout: 10 * time.Second, Async: true}
-						if eng, err := gopherlua.Load(f, src, opts); err != nil {
-							Expect(err.Error()).To(ContainSubstring("lasgi: " + event.RuleAppCallable + ": "))
-							out = []string{"load " + event.RuleAppCallable}
-						} else {
-							eng.Close()
-							ac := &conformance.AppChecker{Timeout: time.Second, Load: func() (bridge.Engine, error) {
-								return gopherlua.Load(f, src, opts)
-							}}
-							for _, r := range ac.RunAll(context.Background(), cases, nil) {
-								out = append(out, r.Case.ID+": "+verdict(r))
-							}
-							ac.Close()
-						}
+					results := checkAppWith(checker, f, cases, lint, false)
+					if len(results) == 1 && results[0].Case.ID == "app.load/callable" {
+						out = []string{"load " + results[0].Case.Rules[0]}
 					} else {
-						k := &conformance.InterpreterChecker{Interpreter: interpreterPaths[checker], Lint: lint, Timeout: 2 * time.Second}
-						results, err := k.RunAll(context.Background(), f, cases)
-						Expect(err).NotTo(HaveOccurred())
-						if len(results) == 1 && results[0].Case.ID == "app.load/callable" {
-							out = []string{"load " + results[0].Case.Rules[0]}
-						} else {
-							for _, r := range results {
-								out = append(out, r.Case.ID+": "+verdict(r))
-							}
+						for _, r := range results {
+							out = append(out, r.Case.ID+": "+verdict(r))
 						}
 					}
 					got[i][f] = out
