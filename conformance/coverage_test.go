@@ -18,13 +18,7 @@ import (
 // pending names the rules no case checks yet, and why. It may only shrink:
 // the test fails when a listed rule gains a case, so the entry goes.
 var pending = map[string]string{
-	"core.call.wrong-coroutine": "the reference server does not reject receive/send from other coroutines yet: its yield-safe pcall runs protected code in coroutines of its own",
-	"core.receive.fresh":        "needs the probe to watch tables it received for changes by the server",
-	"core.scope.fresh":          "needs the probe to watch tables it received for changes by the server",
-	"core.value.absent":         "binds applications too; the server side needs probe events with absent optional keys",
-	"core.call.same-coroutine":  "the reference engine does not tell the call's coroutine from others yet (see core.call.wrong-coroutine)",
-	"core.send.unknown-keys":    "needs a probe action that sends an event with a key the spec does not define",
-	"core.send.unmodified":      "needs the probe to check its event tables after send returns",
+	"core.value.absent": "binds applications too; the server side needs probe events with absent optional keys",
 }
 
 // pendingReason says why a rule has no case yet, or "" when it should have one.
