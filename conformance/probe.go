@@ -25,7 +25,7 @@ var verbArity = map[string][2]int{
 	"echo": {0, 0}, "trailer": {2, 2}, "sendtrailers": {0, 0}, "bad": {1, 1},
 	"raise": {1, 1}, "throw": {1, 1}, "return": {0, 0}, "report": {1, 1},
 	// table checks
-	"watch": {0, 0}, "verify": {0, 0}, "extra": {0, 0}, "cocall": {1, 1},
+	"watch": {0, 0}, "verify": {0, 3}, "extra": {0, 0}, "cocall": {1, 1},
 }
 
 // BadKind is an invalid event the probe can send (bad:KIND) and the rule a
@@ -97,6 +97,12 @@ func CheckScript(script string) error {
 		case "throw":
 			if !contains([]string{"table", "nil", "number", "boolean"}, parts[1]) {
 				return fmt.Errorf("action %d: throw takes table, nil, number or boolean, got %q", i+1, parts[1])
+			}
+		case "verify":
+			for _, r := range parts[1:] {
+				if !contains([]string{"core.scope.fresh", "core.receive.fresh", "core.send.unmodified"}, r) {
+					return fmt.Errorf("action %d: verify takes core.scope.fresh, core.receive.fresh or core.send.unmodified, got %q", i+1, r)
+				}
 			}
 		case "cocall":
 			if parts[1] != "recv" && parts[1] != "send" {

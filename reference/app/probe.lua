@@ -734,8 +734,10 @@ local function differs(v, s, path, seen)
   return nil
 end
 
+local WATCHED_RULES = { ["core.scope.fresh"] = true, ["core.receive.fresh"] = true, ["core.send.unmodified"] = true }
+
 local function problem(w, rule, detail)
-  w.problems[#w.problems + 1] = "probe: " .. rule .. ": " .. detail
+  w.problems[#w.problems + 1] = { rule, "probe: " .. rule .. ": " .. detail }
 end
 
 on_receive = function(x, ev)
@@ -795,7 +797,14 @@ CHECK_VERBS.watch = {
 }
 
 CHECK_VERBS.verify = {
-  arity = { 0, 0 },
+  arity = { 0, 3 },
+  check = function(args)
+    for i = 1, #args do
+      if not WATCHED_RULES[args[i]] then
+        return "verify takes core.scope.fresh, core.receive.fresh or core.send.unmodified"
+      end
+    end
+  end,
   run = function(x, action)
     local w = x.watch
     if not w then
@@ -818,7 +827,20 @@ CHECK_VERBS.verify = {
         problem(w, "core.send.unmodified", "the event of " .. w.sent[i][3] .. " changed after send returned: " .. d)
       end
     end
-    record(x, action.text, #w.problems == 0, concat(w.problems, "; "))
+    -- only the problems with the rules named, when some are
+    local only, found = nil, {}
+    if #action.args > 0 then
+      only = {}
+      for i = 1, #action.args do
+        only[action.args[i]] = true
+      end
+    end
+    for i = 1, #w.problems do
+      if not only or only[w.problems[i][1]] then
+        found[#found + 1] = w.problems[i][2]
+      end
+    end
+    record(x, action.text, #found == 0, concat(found, "; "))
   end,
 }
 
