@@ -217,6 +217,10 @@ func (k *Checker) Observe(ctx context.Context, c *Case) (*Observation, error) {
 			if err := cc.w.fill(s.Fill); err != nil {
 				return obs, fmt.Errorf("send[%d]: %w", i, err)
 			}
+		case s.Await != "":
+			if err := cc.w.await([]byte(s.Await)); err != nil {
+				return obs, fmt.Errorf("send[%d]: waiting for %q from the server (connection %d) before sending more: %w", i, clip(string(s.Await)), s.Conn, err)
+			}
 		}
 	}
 	// The rest of the expected responses come on the first connection.

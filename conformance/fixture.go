@@ -37,7 +37,7 @@ type Case struct {
 }
 
 // Step is one thing the client does: write bytes, pause, read a response,
-// close, or write a generated body.
+// close, write a generated body, or wait for bytes from the server.
 type Step struct {
 	Conn    int   `json:"conn,omitempty"` // which client connection: 0 (default) to 3, opened on first use
 	Data    Bytes `json:"data,omitempty"`
@@ -46,7 +46,14 @@ type Step struct {
 	Read    bool  `json:"read,omitempty"`  // read the next response now
 	Close   bool  `json:"close,omitempty"` // close the connection
 	Fill    *Fill `json:"fill,omitempty"`
+	// Await reads from the connection until these bytes have come, within
+	// the step deadline; what was read stays for the next read step.
+	Await Bytes `json:"await,omitempty"`
 }
+
+// maxAwait bounds an await step's bytes (they must show up in the client's
+// read buffer).
+const maxAwait = 1024
 
 // Fill generates a body instead of spelling it out: Size bytes of the
 // pattern 0123456789abcdef, raw or as chunks of Chunk bytes (then the final
@@ -58,7 +65,7 @@ type Fill struct {
 
 // A step that is only data is written as a plain string.
 func (s Step) MarshalJSON() ([]byte, error) {
-	if s.Conn == 0 && s.Repeat == 0 && s.PauseMS == 0 && !s.Read && !s.Close && s.Fill == nil {
+	if s.Conn == 0 && s.Repeat == 0 && s.PauseMS == 0 && !s.Read && !s.Close && s.Fill == nil && s.Await == "" {
 		return s.Data.MarshalJSON()
 	}
 	type plain Step
@@ -292,13 +299,13 @@ func (c *Case) check() error {
 			kinds++
 			placeholders += strings.Count(string(s.Data), ProbePlaceholder)
 		}
-		for _, on := range []bool{s.PauseMS != 0, s.Read, s.Close, s.Fill != nil} {
+		for _, on := range []bool{s.PauseMS != 0, s.Read, s.Close, s.Fill != nil, s.Await != ""} {
 			if on {
 				kinds++
 			}
 		}
 		if kinds != 1 {
-			return bad(fmt.Sprintf("send[%d]", i), "a step is exactly one of: data (a string), pause_ms, read, close, fill")
+			return bad(fmt.Sprintf("send[%d]", i), "a step is exactly one of: data (a string), pause_ms, read, close, fill, await")
 		}
 		if s.Repeat < 0 || s.Repeat > 1<<24 || (s.Repeat > 0 && s.Data == "") {
 			return bad(fmt.Sprintf("send[%d].repeat", i), "repeats data 1..16777216 times")
@@ -308,6 +315,9 @@ func (c *Case) check() error {
 		}
 		if s.PauseMS < 0 || s.PauseMS > 10000 {
 			return bad(fmt.Sprintf("send[%d].pause_ms", i), "%d is outside 1..10000", s.PauseMS)
+		}
+		if len(s.Await) > maxAwait {
+			return bad(fmt.Sprintf("send[%d].await", i), "%d bytes; at most %d", len(s.Await), maxAwait)
 		}
 		if s.Fill != nil && (s.Fill.Size <= 0 || s.Fill.Chunk < 0) {
 			return bad(fmt.Sprintf("send[%d].fill", i), "size must be positive and chunk not negative")

@@ -31,11 +31,12 @@ var _ = Describe("the fixture loader", func() {
 
 	It("loads a valid file and keeps bytes exact", func() {
 		cases, err := conformance.ParseFile("f.json", []byte(file(
-			`{"id": "http.scope/bytes", "rules": ["http.scope.raw-path"], "send": ["GET /\u00ff\u0000 HTTP/1.1\r\n\r\n", {"pause_ms": 5}, {"fill": {"size": 10, "chunk": 3}}, {"read": true}, {"close": true}], "expect": {}}`)))
+			`{"id": "http.scope/bytes", "rules": ["http.scope.raw-path"], "send": ["GET /\u00ff\u0000 HTTP/1.1\r\n\r\n", {"pause_ms": 5}, {"fill": {"size": 10, "chunk": 3}}, {"read": true}, {"await": "HTTP/1.1 \u00ff"}, {"close": true}], "expect": {}}`)))
 		Expect(err).NotTo(HaveOccurred())
 		Expect(string(cases[0].Send[0].Data)).To(Equal("GET /\xff\x00 HTTP/1.1\r\n\r\n"))
 		Expect(cases[0].Send[1].PauseMS).To(Equal(5))
 		Expect(cases[0].Send[2].Fill.Size).To(Equal(int64(10)))
+		Expect(string(cases[0].Send[4].Await)).To(Equal("HTTP/1.1 \xff"))
 	})
 
 	DescribeTable("rejects a malformed fixture naming the file, case and field",
@@ -59,6 +60,10 @@ var _ = Describe("the fixture loader", func() {
 		Entry("duplicate ID in one file", file(aCase, aCase), "case http.scope/x: field id: duplicate ID"),
 		Entry("nothing sent", file(strings.Replace(aCase, `["GET / HTTP/1.1\r\n\r\n"]`, `[]`, 1)), "field send"),
 		Entry("a step of two kinds", file(strings.Replace(aCase, `["GET / HTTP/1.1\r\n\r\n"]`, `[{"read": true, "close": true}]`, 1)), "field send[0]", "exactly one"),
+		Entry("an await step that also reads", file(strings.Replace(aCase, `["GET / HTTP/1.1\r\n\r\n"]`, `["GET / HTTP/1.1\r\n\r\n", {"await": "HTTP/1.1 200", "read": true}]`, 1)), "case http.scope/x: field send[1]", "exactly one", "await"),
+		Entry("an empty await step", file(strings.Replace(aCase, `["GET / HTTP/1.1\r\n\r\n"]`, `[{"await": ""}]`, 1)), "case http.scope/x: field send[0]", "exactly one"),
+		Entry("an await step too long", file(strings.Replace(aCase, `["GET / HTTP/1.1\r\n\r\n"]`, `[{"await": "`+strings.Repeat("x", 1025)+`"}]`, 1)), "case http.scope/x: field send[0].await", "at most 1024"),
+		Entry("an await step of the wrong type", file(strings.Replace(aCase, `["GET / HTTP/1.1\r\n\r\n"]`, `[{"await": true}]`, 1)), "await"),
 		Entry("unknown step field", file(strings.Replace(aCase, `["GET / HTTP/1.1\r\n\r\n"]`, `[{"wait": 5}]`, 1)), "wait"),
 		Entry("character above U+00FF", file(strings.Replace(aCase, `GET /`, `GET /\u0100`, 1)), "above U+00FF"),
 		Entry("unknown probe verb", file(strings.Replace(aCase, `"send"`, `"probe": "drain dance", "send"`, 1)), "field probe", "unknown verb \"dance\""),

@@ -24,6 +24,8 @@ var verbArity = map[string][2]int{
 	"noreport": {0, 0}, "start": {1, 1}, "body": {1, 1}, "end": {0, 1}, "fill": {1, 1},
 	"echo": {0, 0}, "trailer": {2, 2}, "sendtrailers": {0, 0}, "bad": {1, 1},
 	"raise": {1, 1}, "throw": {1, 1}, "return": {0, 0}, "report": {1, 1},
+	// table checks
+	"watch": {0, 0}, "verify": {0, 3}, "extra": {0, 0}, "cocall": {1, 1},
 }
 
 // BadKind is an invalid event the probe can send (bad:KIND) and the rule a
@@ -95,6 +97,16 @@ func CheckScript(script string) error {
 		case "throw":
 			if !contains([]string{"table", "nil", "number", "boolean"}, parts[1]) {
 				return fmt.Errorf("action %d: throw takes table, nil, number or boolean, got %q", i+1, parts[1])
+			}
+		case "verify":
+			for _, r := range parts[1:] {
+				if !contains([]string{"core.scope.fresh", "core.receive.fresh", "core.send.unmodified"}, r) {
+					return fmt.Errorf("action %d: verify takes core.scope.fresh, core.receive.fresh or core.send.unmodified, got %q", i+1, r)
+				}
+			}
+		case "cocall":
+			if parts[1] != "recv" && parts[1] != "send" {
+				return fmt.Errorf("action %d: cocall takes recv or send, got %q", i+1, parts[1])
 			}
 		case "report":
 			if len(actions) > 1 {

@@ -317,6 +317,28 @@ func (w *wireConn) readChunked(r *wireResponse, sink func([]byte)) error {
 
 // waitClosed reports whether the server closes the connection (EOF or reset)
 // before the step deadline, without sending anything more.
+// await reads until want has come, leaving every byte read in the buffer
+// for the next readResponse. The step deadline bounds the whole wait.
+func (w *wireConn) await(want []byte) error {
+	w.nc.SetReadDeadline(w.deadline())
+	for {
+		n := w.br.Buffered()
+		got, _ := w.br.Peek(n)
+		if bytes.Contains(got, want) {
+			return nil
+		}
+		if n == w.br.Size() {
+			return fmt.Errorf("not among the first %d bytes the server sent", n)
+		}
+		if _, err := w.br.Peek(n + 1); err != nil {
+			if errors.Is(err, io.EOF) {
+				return fmt.Errorf("the connection closed after %d bytes without them", n)
+			}
+			return fmt.Errorf("%w, after %d bytes without them", describeNetErr(err), n)
+		}
+	}
+}
+
 func (w *wireConn) waitClosed() error {
 	w.nc.SetReadDeadline(w.deadline())
 	var one [1]byte

@@ -365,6 +365,11 @@ local VERBS = {
   ["return"] = { 0, 0 }, report = { 1, 1 },
 }
 
+-- The verbs of the table checks ({arity, check, run}) and their send hooks, defined in
+-- their own section below ("Table checks").
+local CHECK_VERBS = {}
+local before_send, after_send, on_receive
+
 -- The invalid events of bad:KIND, a new table each time.
 -- Error values of other types than string, for throw:KIND.
 local THROWN_KINDS = { table = true, ["nil"] = true, number = true, boolean = true }
@@ -420,7 +425,7 @@ local function parse(script)
     local text = pieces[i]
     local fields, nfields = split(text, ":")
     local verb = fields[1]
-    local arity = VERBS[verb]
+    local arity = VERBS[verb] or (CHECK_VERBS[verb] and CHECK_VERBS[verb].arity)
     if not arity then
       return nil, text, "unknown action"
     end
@@ -461,6 +466,11 @@ local function parse(script)
       end
     elseif verb == "token" then
       token = args[1]
+    elseif CHECK_VERBS[verb] and CHECK_VERBS[verb].check then
+      local why = CHECK_VERBS[verb].check(args)
+      if why then
+        return nil, text, why
+      end
     end
     actions[i] = action
   end
@@ -480,6 +490,7 @@ end
 local function new_exchange(scope)
   return {
     coroutine = in_coroutine(),
+    scope = scope, -- for the table checks
     scope_json = raw(encode_scope(scope)),
     events = list(),
     sends = list(),
@@ -617,13 +628,23 @@ local function receive_one(x, receive)
   end
   local events = x.events
   events[#events + 1] = rec
+  if x.watch then
+    on_receive(x, ev)
+  end
   return ev
 end
 
 -- Sends ev in pcall. Returns nothing when it was accepted; otherwise records the error
 -- and returns true (the script ends) and the error when it must be raised again.
 local function try_send(x, send, action, ev)
+  local hooked = x.watch or x.extra
+  if hooked then
+    before_send(x, ev)
+  end
   local ok, err = pcall(send, ev)
+  if hooked then
+    after_send(x, action, ev)
+  end
   if ok then
     return nil
   end
@@ -653,6 +674,210 @@ local function refuse(x, send, action, reason)
   local stop, err = answer(x, send, action, 400, "text/plain", "probe: " .. reason .. ": " .. action .. "\n")
   return true, err
 end
+
+-- ---------------------------------------------------------------------------------------
+-- Table checks: `watch`, `verify`, `extra`, `cocall:KIND` (fixtures/PROBE.md, "Table
+-- checks"). Whether the server hands the app fresh tables and leaves them alone
+-- (core.scope.fresh, core.receive.fresh), leaves the app's sent tables alone
+-- (core.send.unmodified), ignores keys it does not know in sent events
+-- (core.send.unknown-keys), and refuses receive/send from a coroutine of the app's own
+-- (core.call.wrong-coroutine). Problems are recorded in `sends` as one `verify` entry
+-- whose error is "probe: <rule-id>: <detail>" joined by "; ".
+
+-- The previous watched call's scope and received tables, in this Lua state.
+local last_scope, last_received = nil, {}
+
+-- A copy of v to compare with later: a table becomes {id = the table, keys = copies}.
+local function snapshot(v, seen)
+  if type(v) ~= "table" then
+    return v
+  end
+  seen = seen or {}
+  if seen[v] then
+    return seen[v]
+  end
+  local s = { id = v, keys = {} }
+  seen[v] = s
+  for k, e in pairs(v) do
+    s.keys[k] = snapshot(e, seen)
+  end
+  return s
+end
+
+-- The first difference between v and the snapshot s, as text, or nil.
+local function differs(v, s, path, seen)
+  if type(s) ~= "table" then
+    if v ~= s and not (v ~= v and s ~= s) then
+      return path .. " was " .. describe(s) .. ", now " .. describe(v)
+    end
+    return nil
+  end
+  if v ~= s.id then
+    return path .. " is no longer the same table"
+  end
+  seen = seen or {}
+  if seen[s] then
+    return nil
+  end
+  seen[s] = true
+  for k, e in pairs(s.keys) do
+    local d = differs(rawget(v, k), e, path .. "." .. key_string(k), seen)
+    if d then
+      return d
+    end
+  end
+  for k in pairs(v) do
+    if s.keys[k] == nil then
+      return path .. "." .. key_string(k) .. " was added"
+    end
+  end
+  return nil
+end
+
+local WATCHED_RULES = { ["core.scope.fresh"] = true, ["core.receive.fresh"] = true, ["core.send.unmodified"] = true }
+
+local function problem(w, rule, detail)
+  w.problems[#w.problems + 1] = { rule, "probe: " .. rule .. ": " .. detail }
+end
+
+on_receive = function(x, ev)
+  local w = x.watch
+  if type(ev) ~= "table" then
+    return
+  end
+  local n = #w.received + 1
+  for i = 1, #w.received do
+    if w.received[i][1] == ev then
+      problem(w, "core.receive.fresh", "receive " .. n .. " returned the table of receive " .. i)
+    end
+  end
+  for i = 1, #w.earlier do
+    if w.earlier[i] == ev then
+      problem(w, "core.receive.fresh", "receive " .. n .. " returned a table an earlier call received")
+    end
+  end
+  w.received[n] = { ev, snapshot(ev) }
+  w.tables[n] = ev
+end
+
+before_send = function(x, ev)
+  if x.extra then
+    ev.x_probe = 1
+  end
+  if x.watch then
+    x.watch.pending = snapshot(ev)
+  end
+end
+
+after_send = function(x, action, ev)
+  local w = x.watch
+  if w then
+    local d = differs(ev, w.pending, "event")
+    if d then
+      problem(w, "core.send.unmodified", "send changed the event of " .. action .. ": " .. d)
+    end
+    w.sent[#w.sent + 1] = { ev, w.pending, action }
+  end
+end
+
+CHECK_VERBS.watch = {
+  arity = { 0, 0 },
+  run = function(x)
+    if x.watch then
+      return
+    end
+    local w = { problems = {}, received = {}, tables = {}, sent = {}, scope = snapshot(x.scope),
+      earlier = last_received }
+    x.watch = w
+    if x.scope == last_scope then
+      problem(w, "core.scope.fresh", "the scope is the table of the previous call in this Lua state")
+    end
+    last_scope, last_received = x.scope, w.tables
+  end,
+}
+
+CHECK_VERBS.verify = {
+  arity = { 0, 3 },
+  check = function(args)
+    for i = 1, #args do
+      if not WATCHED_RULES[args[i]] then
+        return "verify takes core.scope.fresh, core.receive.fresh or core.send.unmodified"
+      end
+    end
+  end,
+  run = function(x, action)
+    local w = x.watch
+    if not w then
+      record(x, action.text, false, "probe: verify without watch")
+      return
+    end
+    local d = differs(x.scope, w.scope, "scope")
+    if d then
+      problem(w, "core.scope.fresh", "the scope changed after the call started: " .. d)
+    end
+    for i = 1, #w.received do
+      d = differs(w.received[i][1], w.received[i][2], "event")
+      if d then
+        problem(w, "core.receive.fresh", "the table of receive " .. i .. " changed after receive returned it: " .. d)
+      end
+    end
+    for i = 1, #w.sent do
+      d = differs(w.sent[i][1], w.sent[i][2], "event")
+      if d then
+        problem(w, "core.send.unmodified", "the event of " .. w.sent[i][3] .. " changed after send returned: " .. d)
+      end
+    end
+    -- only the problems with the rules named, when some are
+    local only, found = nil, {}
+    if #action.args > 0 then
+      only = {}
+      for i = 1, #action.args do
+        only[action.args[i]] = true
+      end
+    end
+    for i = 1, #w.problems do
+      if not only or only[w.problems[i][1]] then
+        found[#found + 1] = w.problems[i][2]
+      end
+    end
+    record(x, action.text, #found == 0, concat(found, "; "))
+  end,
+}
+
+CHECK_VERBS.extra = {
+  arity = { 0, 0 },
+  run = function(x)
+    x.extra = true
+  end,
+}
+
+CHECK_VERBS.cocall = {
+  arity = { 1, 1 },
+  check = function(args)
+    if args[1] ~= "recv" and args[1] ~= "send" then
+      return "cocall takes recv or send"
+    end
+  end,
+  run = function(x, action, receive, send)
+    local kind = action.args[1]
+    local co = coroutine.create(function()
+      if kind == "recv" then
+        receive()
+      else
+        send({ type = START, status = 200 })
+      end
+    end)
+    local ok, err = coroutine.resume(co)
+    if ok and coroutine.status(co) ~= "dead" then
+      record(x, action.text, false, "probe: " .. kind .. " in a coroutine of the app's own yielded it instead of raising an error")
+      return
+    end
+    record(x, action.text, ok, err)
+    if ok and kind == "send" then
+      x.head_sent = true
+    end
+  end,
+}
 
 -- Runs the actions. Returns true and the error value when the app must raise it.
 local function run(x, actions, receive, send)
@@ -737,6 +962,8 @@ local function run(x, actions, receive, send)
       return true, thrown(args[1])
     elseif verb == "return" then
       return false
+    elseif CHECK_VERBS[verb] then
+      CHECK_VERBS[verb].run(x, action, receive, send)
     end
     -- token: taken by parse; report: handled before run
     if stop then

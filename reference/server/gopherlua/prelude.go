@@ -6,10 +6,11 @@ package gopherlua
 // protected function in a coroutine of its own and pass its yields up to the
 // call's coroutine, which gives apps the Lua 5.2+ behaviour they expect.
 // xpcall's handler runs after the stack has unwound, so a traceback it takes
-// shows the handler's place, not the error's.
+// shows the handler's place, not the error's. mark and unmark (owner.go)
+// tell the engine which coroutines count as the call's own.
 const prelude = `
+local mark, unmark = ...
 local co_create, co_resume, co_yield, co_status = coroutine.create, coroutine.resume, coroutine.yield, coroutine.status
-local native_pcall = pcall
 
 local function pass(co, ok, ...)
   if not ok or co_status(co) == "dead" then
@@ -20,11 +21,17 @@ end
 
 local function id(...) return ... end
 
+local function done(co, ...)
+  unmark(co)
+  return ...
+end
+
 local function protect(f, ...)
   -- Not "return f(...)": gopher-lua loses a coroutine whose bottom frame is
   -- a tail call that yields, so f is called normally.
   local co = co_create(function(...) return id(f(...)) end)
-  return pass(co, co_resume(co, ...))
+  mark(co)
+  return done(co, pass(co, co_resume(co, ...)))
 end
 
 pcall = function(f, ...)
@@ -38,6 +45,4 @@ xpcall = function(f, handler, ...)
   end
   return finish(protect(f, ...))
 end
-
-return native_pcall
 `

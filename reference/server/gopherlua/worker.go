@@ -36,6 +36,10 @@ type worker struct {
 	// allocation per request).
 	spare []*lua.LState
 
+	// current is the call being resumed (nil between resumes), for the
+	// prelude's pcall to know whose coroutines it creates. Guarded by vm.
+	current *coCall
+
 	// The running coroutine, for the watchdog. Each resume counts itself in
 	// busyRuns instead of reading the clock: the watchdog times a run from
 	// the first tick that sees its number.
@@ -56,6 +60,10 @@ type coCall struct {
 	done    bool
 	killed  atomic.Bool // the watchdog stopped it for running too long
 	expired atomic.Bool // the watchdog stopped it at the call's deadline
+	// protected holds the coroutines the prelude's pcall/xpcall created
+	// for this call and that have not finished: they count as the call's
+	// own (spec rule core.call.yield-safe-pcall). Nil until the first.
+	protected map[*lua.LState]struct{}
 }
 
 type waitKind int
@@ -85,7 +93,8 @@ func newWorker(e *Engine, name string, proto *lua.FunctionProto) (*worker, error
 		path := lua.LVAsString(pkg.RawGetString("path"))
 		pkg.RawSetString("path", lua.LString(filepath.Join(dir, "?.lua")+";"+path))
 	}
-	if err := L.DoString(prelude); err != nil {
+	w := &worker{e: e, vm: newVMLock()}
+	if err := w.loadPrelude(L); err != nil {
 		L.Close()
 		return nil, fmt.Errorf("gopherlua prelude: %w", err)
 	}
@@ -127,7 +136,7 @@ func newWorker(e *Engine, name string, proto *lua.FunctionProto) (*worker, error
 	}
 	runner := L.Get(-1).(*lua.LFunction)
 	L.Pop(1)
-	w := &worker{e: e, vm: newVMLock(), L: L, runner: runner}
+	w.L, w.runner = L, runner
 	w.ctx, w.cancel = context.WithCancel(context.Background())
 	return w, nil
 }
@@ -284,7 +293,9 @@ func (w *worker) resume(cc *coCall, fn *lua.LFunction, args ...lua.LValue) {
 	w.busy, w.busyCancel = cc, w.cancel
 	w.busyRuns++
 	w.mu.Unlock()
+	w.current = cc
 	st, err, _ := w.resumeSafe(cc, fn, args)
+	w.current = nil
 	w.mu.Lock()
 	w.busy, w.busyCancel = nil, nil
 	w.mu.Unlock()
@@ -354,6 +365,7 @@ func (w *worker) checkBusy(now time.Time, limit time.Duration) {
 
 // receive is the app's receive(): the next event, yielding until there is one.
 func (cc *coCall) receive(L *lua.LState) int {
+	cc.checkThread(L, "receive")
 	ev, ok := cc.c.Receive(cc)
 	if ok {
 		L.Push(eventTable(L, &ev))
@@ -366,6 +378,7 @@ func (cc *coCall) receive(L *lua.LState) int {
 // send is the app's send(event): checked, queued for the wire, and yielding
 // while the client is behind.
 func (cc *coCall) send(L *lua.LState) int {
+	cc.checkThread(L, "send")
 	ev, err := decodeEvent(L.Get(1))
 	if err == nil {
 		var wait bool
