@@ -366,7 +366,7 @@ func (cc *coCall) receive(L *lua.LState) int {
 // send is the app's send(event): checked, queued for the wire, and yielding
 // while the client is behind.
 func (cc *coCall) send(L *lua.LState) int {
-	ev, err := decodeEvent(L.Get(1))
+	ev, err := decodeEvent(L.Get(1), cc.c.Fault)
 	if err == nil {
 		var wait bool
 		wait, err = cc.c.Send(&ev, cc)

@@ -1,0 +1,125 @@
+package server
+
+import (
+	"strings"
+
+	"github.com/lasgi/lasgi/reference/server/internal/mutant"
+	"github.com/lasgi/lasgi/spec/event"
+)
+
+// The mutants' behaviour that does not fit on the line of its hook. Each
+// function runs only when a test injected a fault (internal/mutant); a
+// server without one never calls them.
+
+// faultScope breaks one scope key.
+func faultScope(f mutant.Fault, s *event.Scope) {
+	switch f.ID() {
+	case mutant.ScopeTypeWrong:
+		s.Type = "https"
+	case mutant.HTTPVersionAlways11:
+		s.HTTPVersion = "1.1"
+	case mutant.MethodLowercased:
+		s.Method = strings.ToLower(s.Method)
+	case mutant.SchemeHTTPS:
+		s.Scheme = "https"
+	case mutant.PathNotDecoded:
+		s.Path = s.RawPath
+	case mutant.RawPathDecoded:
+		s.RawPath = s.Path
+	case mutant.QueryDecoded:
+		s.QueryString = event.DecodePath(s.QueryString)
+	case mutant.LASGIVersionWrong:
+		s.LASGIVersion = "0.9"
+	case mutant.HeaderOrderReversed:
+		hs := make([]event.Header, len(s.Headers))
+		for i, h := range s.Headers {
+			hs[len(hs)-1-i] = h
+		}
+		s.Headers = hs
+	case mutant.HeaderDuplicatesJoined:
+		s.Headers = joinDuplicates(s.Headers)
+	case mutant.ClientMissing:
+		s.Client = nil
+	case mutant.ServerIsClient:
+		s.Server = s.Client
+	case mutant.ExtensionsNone:
+		s.Extensions = nil
+	}
+}
+
+// joinDuplicates folds every repeated header name into its first
+// occurrence, values joined with ", " (what a server with a map would do).
+func joinDuplicates(hs []event.Header) []event.Header {
+	out := make([]event.Header, 0, len(hs))
+	at := map[string]int{}
+	for _, h := range hs {
+		if i, ok := at[h.Name]; ok {
+			out[i].Value += ", " + h.Value
+			continue
+		}
+		at[h.Name] = len(out)
+		out = append(out, h)
+	}
+	return out
+}
+
+// faultResponseHeaders breaks the order or the repetition of the headers
+// an app sent; it returns a new list, the event's is the app's.
+func faultResponseHeaders(f mutant.Fault, hs []event.Header) []event.Header {
+	switch f.ID() {
+	case mutant.ResponseHeadersReversed:
+		out := make([]event.Header, len(hs))
+		for i, h := range hs {
+			out[len(out)-1-i] = h
+		}
+		return out
+	case mutant.ResponseDuplicatesJoined:
+		return joinDuplicates(hs)
+	}
+	return hs
+}
+
+// faultBuffered breaks the one event of a body that was read whole.
+func faultBuffered(f mutant.Fault, ev event.Event) event.Event {
+	switch {
+	case f.Is(mutant.BufferedMoreBodyTrue):
+		ev.MoreBody = true
+	case f.Is(mutant.BodyLastByteDropped) && len(ev.Body) > 0:
+		ev.Body = ev.Body[:len(ev.Body)-1]
+	}
+	return ev
+}
+
+// chunkBase is the base chunk sizes are written or read in: 16, or 10 for
+// mutant id.
+func chunkBase(f mutant.Fault, id mutant.ID) int {
+	if f.Is(id) {
+		return 10
+	}
+	return 16
+}
+
+// faultFinished answers an app that ended without completing its response
+// the wrong way, and reports whether it did (the connection then closes).
+// quiet stops the goroutines reading the connection, as before refuse.
+func (c *conn) faultFinished(f mutant.Fault, w *responseWriter, err error, quiet func()) bool {
+	switch {
+	case f.Is(mutant.ErrorBefore200) && err != nil && !w.headerWritten:
+		quiet()
+		c.refuse(&httpError{200, ""})
+	case f.Is(mutant.ReturnWithoutResponseCloses) && err == nil && !w.headerWritten:
+		// closed without a word
+	case f.Is(mutant.ErrorDetailsShown) && err != nil && !w.headerWritten:
+		quiet()
+		c.refuse(&httpError{500, err.Error()})
+	case f.Is(mutant.HeldHeadWrittenOnError) && err != nil && !w.headerWritten && w.start != nil:
+		w.writeHead(&event.Event{Type: event.HTTPResponseBody, MoreBody: true})
+		c.bw.Flush()
+	case f.Is(mutant.ErrorAfterStartCompletes) && err != nil && w.headerWritten:
+		w.finish()
+		c.bw.Flush()
+	default:
+		return false
+	}
+	return true
+}
