@@ -221,6 +221,10 @@ func (c *conn) exchange(req *request, start time.Time) (keepAlive bool) {
 			return false
 		}
 		call.Push(faultBuffered(cfg.Fault, event.Event{Type: event.HTTPRequest, Body: string(buf)}))
+	case cfg.Fault.Is(mutant.BodyBufferedWhole):
+		if !c.faultWholeBody(call, body) {
+			return false
+		}
 	default:
 		pump = startPump(c, call, body)
 	}
@@ -358,6 +362,9 @@ func (c *conn) writeEvents(call *bridge.Call, w *responseWriter) (bodyBytes int,
 	}
 	// Flush also reports a failed write made while writing the events: the
 	// buffered writer keeps the error and takes nothing more after it.
+	if c.srv.cfg.Fault.Is(mutant.ResponseHeldUntilComplete) && !w.complete {
+		return bodyBytes, nil
+	}
 	return bodyBytes, c.bw.Flush()
 }
 
@@ -458,7 +465,7 @@ func (p *bodyPump) run() {
 		select {
 		case <-p.room:
 		case <-p.quit:
-			if p.aborted.Load() {
+			if p.aborted.Load() || p.c.srv.cfg.Fault.Is(mutant.UnreadBodyLeft) {
 				p.done <- nil
 			} else {
 				p.done <- drain(p.c, p.body)

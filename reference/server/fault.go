@@ -1,8 +1,14 @@
 package server
 
 import (
+	"io"
+	"net"
+	"slices"
+	"strconv"
 	"strings"
+	"time"
 
+	"github.com/lasgi/lasgi/reference/server/bridge"
 	"github.com/lasgi/lasgi/reference/server/internal/mutant"
 	"github.com/lasgi/lasgi/spec/event"
 )
@@ -44,6 +50,11 @@ func faultScope(f mutant.Fault, s *event.Scope) {
 		s.Server = s.Client
 	case mutant.ExtensionsNone:
 		s.Extensions = nil
+	case mutant.HostAdded:
+		if !slices.ContainsFunc(s.Headers, func(h event.Header) bool { return h.Name == "host" }) && s.Server != nil {
+			host := net.JoinHostPort(s.Server.Host, strconv.Itoa(s.Server.Port))
+			s.Headers = append(slices.Clip(s.Headers), event.Header{Name: "host", Value: host})
+		}
 	}
 }
 
@@ -122,4 +133,26 @@ func (c *conn) faultFinished(f mutant.Fault, w *responseWriter, err error, quiet
 		return false
 	}
 	return true
+}
+
+// faultWholeBody reads the whole body before handing it over in one event,
+// and reports whether that worked.
+func (c *conn) faultWholeBody(call *bridge.Call, body *bodyReader) bool {
+	c.nc.SetReadDeadline(time.Now().Add(c.srv.cfg.ReadTimeout))
+	buf, err := io.ReadAll(body)
+	if err != nil {
+		return false
+	}
+	call.Push(event.Event{Type: event.HTTPRequest, Body: string(buf)})
+	return true
+}
+
+// knownMethod: the methods of RFC 9110 and PATCH, all a server that
+// refuses the others knows.
+func knownMethod(m string) bool {
+	switch m {
+	case "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH":
+		return true
+	}
+	return false
 }

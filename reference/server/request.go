@@ -42,6 +42,9 @@ func readRequest(br *bufio.Reader, maxHeader int, f mutant.Fault) (*request, err
 	budget := maxHeader
 	line, err := readLine(br, &budget)
 	if err != nil {
+		if errors.Is(err, errHeaderTooLarge) && f.Is(mutant.RequestLineTooLong400) {
+			return nil, badRequest("request line too long")
+		}
 		if errors.Is(err, errHeaderTooLarge) {
 			return nil, &httpError{414, "request line too long"}
 		}
@@ -62,6 +65,9 @@ func readRequest(br *bufio.Reader, maxHeader int, f mutant.Fault) (*request, err
 			return nil, badRequest(he.msg)
 		}
 		return nil, err
+	}
+	if f.Is(mutant.UnknownMethodRefused) && !knownMethod(r.method) {
+		return nil, &httpError{501, "unknown method"}
 	}
 	var transferEncoding []byte
 	sawLength := false
@@ -94,6 +100,9 @@ func readRequest(br *bufio.Reader, maxHeader int, f mutant.Fault) (*request, err
 			return nil, badRequest("header line without a name and colon")
 		}
 		name := line[:colon]
+		if f.Is(mutant.NameWhitespaceTrimmed) {
+			name = trimOWS(name)
+		}
 		for _, c := range name {
 			if !event.IsTokenByte(c) {
 				return nil, badRequest("invalid byte in header name " + strconv.Quote(string(name)))
@@ -116,6 +125,9 @@ func readRequest(br *bufio.Reader, maxHeader int, f mutant.Fault) (*request, err
 		switch h.Name {
 		case "content-length":
 			n, err := event.ParseLength(h.Value)
+			if err != nil && f.Is(mutant.InvalidLengthIgnored) {
+				continue
+			}
 			if err != nil {
 				return nil, badRequest("invalid content-length " + strconv.Quote(h.Value))
 			}

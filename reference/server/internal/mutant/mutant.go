@@ -46,7 +46,10 @@ type Mutant struct {
 	Name        string   // short, unique, kebab-case
 	Rule        string   // the server-side rule of spec.Rules() it breaks
 	Description string   // one line: what the mutant does wrong
-	MustCatch   []string // case IDs that must catch it (beyond "some case of Rule")
+	// MustCatch names cases of Rule that must catch the mutant: the test
+	// checks each on every run, and docs/mutants.md lists them. Other cases
+	// of the rule may catch it too.
+	MustCatch []string
 	// Gap, when no case of the corpus can catch the mutant yet: the checker
 	// feature such a case needs. A test keeps it uncaught, so the gap is
 	// closed (and this emptied) when a case catches it.
