@@ -33,8 +33,9 @@ const (
 	// appTimeout ends the app calls such a mutant leaves waiting, so that
 	// the server stops promptly.
 	appTimeout = 3 * time.Second
-	// runTimeout bounds the whole run.
-	runTimeout = 50 * time.Second
+	// mutantTimeout bounds one server's cases, runTimeout the whole run.
+	mutantTimeout = 20 * time.Second
+	runTimeout    = 50 * time.Second
 )
 
 // writeEnv set to 1 rewrites docs/mutants.md instead of comparing with it.
@@ -83,6 +84,8 @@ func casesOf(corpus []*conformance.Case, rule string) []*conformance.Case {
 // run starts a reference server hosting the probe with fault f and runs
 // cases against it.
 func run(ctx context.Context, probe []byte, f mutant.Fault, cases []*conformance.Case) ([]conformance.Result, error) {
+	ctx, cancel := context.WithTimeout(ctx, mutantTimeout)
+	defer cancel()
 	cfg := server.Config{Fault: f, AppTimeout: appTimeout, ReadTimeout: appTimeout, IdleTimeout: appTimeout}
 	s, err := servertest.Start("probe.lua", probe, gopherlua.Options{Workers: 1, BusyTimeout: appTimeout}, cfg, nil)
 	if err != nil {

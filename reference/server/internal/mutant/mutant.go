@@ -43,9 +43,9 @@ func (f Fault) Ignores(err error) bool {
 // Mutant is one entry of the registry.
 type Mutant struct {
 	ID          ID
-	Name        string   // short, unique, kebab-case
-	Rule        string   // the server-side rule of spec.Rules() it breaks
-	Description string   // one line: what the mutant does wrong
+	Name        string // short, unique, kebab-case
+	Rule        string // the server-side rule of spec.Rules() it breaks
+	Description string // one line: what the mutant does wrong
 	// MustCatch names cases of Rule that must catch the mutant: the test
 	// checks each on every run, and docs/mutants.md lists them. Other cases
 	// of the rule may catch it too.
