@@ -29,13 +29,14 @@ const (
 	parallel = 3
 	// stepTimeout bounds each network step of a case: a mutant that makes
 	// the probe wait forever is caught by this deadline.
-	stepTimeout = 1500 * time.Millisecond
+	stepTimeout = slow * 1500 * time.Millisecond
 	// appTimeout ends the app calls such a mutant leaves waiting, so that
-	// the server stops promptly.
-	appTimeout = 3 * time.Second
+	// the server stops promptly; it is long enough for the 16 MiB body of
+	// http.request/large-body under the race detector.
+	appTimeout = slow * 10 * time.Second
 	// mutantTimeout bounds one server's cases, runTimeout the whole run.
-	mutantTimeout = 20 * time.Second
-	runTimeout    = 50 * time.Second
+	mutantTimeout = slow * 20 * time.Second
+	runTimeout    = slow * 50 * time.Second
 )
 
 // writeEnv set to 1 rewrites docs/mutants.md instead of comparing with it.
