@@ -163,6 +163,9 @@ func compareExpect(want, got *Expect, obs *Observation) []finding {
 	if len(got.Responses) < len(want.Responses) {
 		add("expected %d responses, got %d%s", len(want.Responses), len(got.Responses), obs.readErrText())
 	}
+	if want.NoMoreResponses && len(got.Responses) > len(want.Responses) {
+		add("expected no response after the %d listed, got %d (response %d: status %d)", len(want.Responses), len(got.Responses), len(want.Responses)+1, *got.Responses[len(want.Responses)].Status)
+	}
 	for i := 0; i < len(want.Responses) && i < len(got.Responses); i++ {
 		w, g, r := want.Responses[i], got.Responses[i], obs.Responses[i]
 		where := fmt.Sprintf("response %d: ", i+1)

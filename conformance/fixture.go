@@ -100,6 +100,9 @@ type Expect struct {
 	Coroutine    *bool          `json:"coroutine,omitempty"`  // the app ran in a coroutine of its own
 	Connection   string         `json:"connection,omitempty"` // "closed": the server must close it
 	AppNotCalled bool           `json:"app_not_called,omitempty"`
+	// NoMoreResponses: the server sends nothing after the responses listed
+	// (with connection "closed", whose close proves that nothing followed).
+	NoMoreResponses bool `json:"no_more_responses,omitempty"`
 	// OneOf lists outcomes the spec permits alike: at least one must be
 	// observed in full, on top of the fields above. Each says what it is.
 	OneOf   []Expect `json:"one_of,omitempty"`
@@ -348,6 +351,9 @@ func (e *Expect) check(bad func(field, format string, args ...any) error, where,
 	}
 	if !contains(connections, e.Connection) {
 		return bad(where+".connection", "%q: the only value is \"closed\"", e.Connection)
+	}
+	if e.NoMoreResponses && e.Connection == "" {
+		return bad(where+".no_more_responses", "needs connection \"closed\" beside it: only the close shows that nothing more came")
 	}
 	if e.needsReport() && report == "none" {
 		return bad("report", "\"none\" but %s checks what the probe observed", where)

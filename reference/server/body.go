@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"strconv"
+
+	"github.com/lasgi/lasgi/reference/server/internal/mutant"
 )
 
 // bodyReader reads a request body off the connection: a fixed length, or
@@ -18,6 +20,7 @@ type bodyReader struct {
 	total      int64
 	done       bool
 	trailerMax int
+	fault      mutant.Fault
 }
 
 var errBodyTooLarge = &httpError{413, "request body too large"}
@@ -87,7 +90,7 @@ func (b *bodyReader) nextChunk() error {
 		line = line[:i]
 	}
 	line = trimOWS(line)
-	size, err := strconv.ParseUint(string(line), 16, 63)
+	size, err := strconv.ParseUint(string(line), chunkBase(b.fault, mutant.ChunkSizeDecimal), 63)
 	if err != nil || len(line) == 0 || len(line) > 15 {
 		return badRequest("malformed chunk size " + strconv.Quote(string(line)))
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lasgi/lasgi/reference/server/bridge"
+	"github.com/lasgi/lasgi/reference/server/internal/mutant"
 	"github.com/lasgi/lasgi/spec/event"
 )
 
@@ -85,13 +86,19 @@ func (c *conn) serve() {
 		first = false
 		start := time.Now()
 		c.nc.SetReadDeadline(start.Add(cfg.ReadTimeout))
-		req, err := readRequest(c.br, cfg.MaxHeaderBytes)
+		req, err := readRequest(c.br, cfg.MaxHeaderBytes, cfg.Fault)
 		if err != nil {
 			c.refuse(err)
+			if cfg.Fault.Is(mutant.MalformedKeepsOpen) {
+				continue
+			}
 			return
 		}
 		if !c.exchange(req, start) {
 			return
+		}
+		if cfg.Fault.Is(mutant.PipelineDropped) {
+			c.br.Discard(c.br.Buffered())
 		}
 	}
 }
@@ -105,7 +112,7 @@ func (c *conn) refuse(err error) {
 		defer c.releaseWriter()
 		c.nc.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout))
 		writeError(c.bw, he.status, he.msg)
-		if c.bw.Flush() == nil {
+		if c.bw.Flush() == nil && !c.srv.cfg.Fault.Is(mutant.MalformedKeepsOpen) {
 			c.lingeringClose()
 		}
 	}
@@ -180,16 +187,21 @@ func (c *conn) exchange(req *request, start time.Time) (keepAlive bool) {
 		Server:      c.local,
 		Extensions:  extensions,
 	}
+	if cfg.Fault.ID() != 0 {
+		faultScope(cfg.Fault, scope)
+	}
 	var deadline time.Time
 	if cfg.AppTimeout > 0 {
 		deadline = start.Add(cfg.AppTimeout)
 	}
 	call := bridge.NewCall(scope, deadline)
+	call.Fault = cfg.Fault
 	limit := cfg.MaxBodyBytes
 	if limit < 0 {
 		limit = 0
 	}
 	body := newBodyReader(c.br, req, limit, cfg.MaxHeaderBytes)
+	body.fault = cfg.Fault
 
 	if req.expectContinue && !body.Done() {
 		c.nc.SetWriteDeadline(time.Now().Add(cfg.WriteTimeout))
@@ -203,6 +215,7 @@ func (c *conn) exchange(req *request, start time.Time) (keepAlive bool) {
 	// one event and skip the reader goroutine.
 	var pump *bodyPump
 	switch {
+	case body.Done() && cfg.Fault.Is(mutant.NoBodyNoEvent):
 	case body.Done():
 		call.Push(event.Event{Type: event.HTTPRequest})
 	case body.Buffered() && body.remaining <= bodyChunk:
@@ -210,7 +223,11 @@ func (c *conn) exchange(req *request, start time.Time) (keepAlive bool) {
 		if _, err := io.ReadFull(body, buf); err != nil {
 			return false
 		}
-		call.Push(event.Event{Type: event.HTTPRequest, Body: string(buf)})
+		call.Push(faultBuffered(cfg.Fault, event.Event{Type: event.HTTPRequest, Body: string(buf)}))
+	case cfg.Fault.Is(mutant.BodyBufferedWhole):
+		if !c.faultWholeBody(call, body) {
+			return false
+		}
 	default:
 		pump = startPump(c, call, body)
 	}
@@ -223,6 +240,7 @@ func (c *conn) exchange(req *request, start time.Time) (keepAlive bool) {
 // the response is complete, the app fails, or the client goes away.
 func (c *conn) await(req *request, call *bridge.Call, body *bodyReader, pump *bodyPump) bool {
 	w := newResponseWriter(c.bw, req, &c.srv.closing)
+	w.fault = c.srv.cfg.Fault
 	var timer *time.Timer // the deadline's, armed at the first wait
 	var timeout <-chan time.Time
 	var pumpDone <-chan error
@@ -284,7 +302,9 @@ func (c *conn) await(req *request, call *bridge.Call, body *bodyReader, pump *bo
 				if err != nil {
 					// The body broke off or was refused: the app hears the
 					// client is gone; the client hears why, if it can.
-					call.Disconnect()
+					if !c.srv.cfg.Fault.Is(mutant.MidBodyNoDisconnect) {
+						call.Disconnect()
+					}
 					var he *httpError
 					if errors.As(err, &he) && !w.headerWritten {
 						c.refuse(he)
@@ -315,6 +335,9 @@ func (c *conn) await(req *request, call *bridge.Call, body *bodyReader, pump *bo
 		if st.Finished {
 			logged = true
 			c.logAppEnd(req, st.Err)
+			if f := c.srv.cfg.Fault; f.ID() != 0 && c.faultFinished(f, w, st.Err, quiet) {
+				return false
+			}
 			if !w.headerWritten {
 				quiet()
 				c.refuse(&httpError{500, ""})
@@ -342,6 +365,9 @@ func (c *conn) writeEvents(call *bridge.Call, w *responseWriter) (bodyBytes int,
 	}
 	// Flush also reports a failed write made while writing the events: the
 	// buffered writer keeps the error and takes nothing more after it.
+	if c.srv.cfg.Fault.Is(mutant.ResponseHeldUntilComplete) && !w.complete {
+		return bodyBytes, nil
+	}
 	return bodyBytes, c.bw.Flush()
 }
 
@@ -357,7 +383,7 @@ func (c *conn) endExchange(w *responseWriter, pump *bodyPump, body *bodyReader) 
 			return false
 		}
 	}
-	return !w.mustClose && !w.closeAsked && !c.srv.closing.Load()
+	return !w.mustClose && !w.closeAsked && !c.srv.closing.Load() && !c.srv.cfg.Fault.Is(mutant.KeepAliveNever)
 }
 
 func (c *conn) logAppEnd(req *request, err error) {
@@ -433,7 +459,7 @@ func (p *bodyPump) run() {
 			p.done <- err
 			return
 		}
-		last := err == io.EOF || p.body.Done()
+		last := err == io.EOF || p.body.Done() || p.c.srv.cfg.Fault.Is(mutant.StreamedEndsEarly)
 		p.call.Push(event.Event{Type: event.HTTPRequest, Body: string(buf[:n]), MoreBody: !last})
 		if last {
 			p.done <- nil
@@ -442,7 +468,7 @@ func (p *bodyPump) run() {
 		select {
 		case <-p.room:
 		case <-p.quit:
-			if p.aborted.Load() {
+			if p.aborted.Load() || p.c.srv.cfg.Fault.Is(mutant.UnreadBodyLeft) {
 				p.done <- nil
 			} else {
 				p.done <- drain(p.c, p.body)
@@ -483,7 +509,7 @@ func watchClient(c *conn, call *bridge.Call) *clientWatch {
 		defer close(w.done)
 		if _, err := c.br.Peek(1); err != nil {
 			var ne net.Error
-			if !errors.As(err, &ne) || !ne.Timeout() {
+			if (!errors.As(err, &ne) || !ne.Timeout()) && !c.srv.cfg.Fault.Is(mutant.WatchNoDisconnect) {
 				call.Disconnect()
 			}
 		}

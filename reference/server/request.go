@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 
+	"github.com/lasgi/lasgi/reference/server/internal/mutant"
 	"github.com/lasgi/lasgi/spec/event"
 )
 
@@ -36,11 +37,14 @@ func badRequest(msg string) error { return &httpError{400, msg} }
 var errClosed = errors.New("connection closed")
 
 // readRequest reads one request head from br. maxHeader bounds the request
-// line and header section together.
-func readRequest(br *bufio.Reader, maxHeader int) (*request, error) {
+// line and header section together. f is a fault to inject (tests only).
+func readRequest(br *bufio.Reader, maxHeader int, f mutant.Fault) (*request, error) {
 	budget := maxHeader
 	line, err := readLine(br, &budget)
 	if err != nil {
+		if errors.Is(err, errHeaderTooLarge) && f.Is(mutant.RequestLineTooLong400) {
+			return nil, badRequest("request line too long")
+		}
 		if errors.Is(err, errHeaderTooLarge) {
 			return nil, &httpError{414, "request line too long"}
 		}
@@ -57,13 +61,22 @@ func readRequest(br *bufio.Reader, maxHeader int) (*request, error) {
 	}
 	r := &request{contentLength: -1}
 	if err := r.parseRequestLine(line); err != nil {
+		if he, ok := err.(*httpError); ok && he.status == 505 && f.Is(mutant.HTTP2Answered400) {
+			return nil, badRequest(he.msg)
+		}
 		return nil, err
+	}
+	if f.Is(mutant.UnknownMethodRefused) && !knownMethod(r.method) {
+		return nil, &httpError{501, "unknown method"}
 	}
 	var transferEncoding []byte
 	sawLength := false
 	for {
 		line, err := readLine(br, &budget)
 		if err != nil {
+			if errors.Is(err, errHeaderTooLarge) && f.Is(mutant.HeaderTooLarge400) {
+				return nil, badRequest("request header fields too large")
+			}
 			if errors.Is(err, errHeaderTooLarge) {
 				return nil, &httpError{431, "request header fields too large"}
 			}
@@ -75,6 +88,10 @@ func readRequest(br *bufio.Reader, maxHeader int) (*request, error) {
 		if len(line) == 0 {
 			break
 		}
+		if (line[0] == ' ' || line[0] == '\t') && len(r.headers) > 0 && f.Is(mutant.FoldingAccepted) {
+			r.headers[len(r.headers)-1].Value += " " + string(trimOWS(line))
+			continue
+		}
 		if line[0] == ' ' || line[0] == '\t' {
 			return nil, badRequest("obsolete line folding in the header section")
 		}
@@ -83,26 +100,38 @@ func readRequest(br *bufio.Reader, maxHeader int) (*request, error) {
 			return nil, badRequest("header line without a name and colon")
 		}
 		name := line[:colon]
+		if f.Is(mutant.NameWhitespaceTrimmed) {
+			name = trimOWS(name)
+		}
 		for _, c := range name {
 			if !event.IsTokenByte(c) {
 				return nil, badRequest("invalid byte in header name " + strconv.Quote(string(name)))
 			}
 		}
 		value := trimOWS(line[colon+1:])
+		if f.Is(mutant.HeaderValuesUntrimmed) {
+			value = line[colon+1:]
+		}
 		for _, c := range value {
 			if c == 0 || c == '\r' || c == '\n' || (c < 0x20 && c != '\t') || c == 0x7f {
 				return nil, badRequest("invalid byte in the value of header " + strconv.Quote(string(name)))
 			}
 		}
 		h := event.Header{Name: lowerASCII(name), Value: string(value)}
+		if f.Is(mutant.HeaderNamesRaw) {
+			h.Name = string(name)
+		}
 		r.headers = append(r.headers, h)
 		switch h.Name {
 		case "content-length":
 			n, err := event.ParseLength(h.Value)
+			if err != nil && f.Is(mutant.InvalidLengthIgnored) {
+				continue
+			}
 			if err != nil {
 				return nil, badRequest("invalid content-length " + strconv.Quote(h.Value))
 			}
-			if sawLength && n != r.contentLength {
+			if sawLength && n != r.contentLength && !f.Is(mutant.ConflictingLengthsAccepted) {
 				return nil, badRequest("conflicting content-length headers")
 			}
 			sawLength, r.contentLength = true, n
@@ -112,20 +141,20 @@ func readRequest(br *bufio.Reader, maxHeader int) (*request, error) {
 			}
 			transferEncoding = append(transferEncoding, h.Value...)
 		case "connection":
-			if hasToken(h.Value, "close") {
+			if hasToken(h.Value, "close") && !f.Is(mutant.ClientCloseIgnored) {
 				r.close = true
 			} else if r.minor == 0 && hasToken(h.Value, "keep-alive") {
 				r.close = false
 			}
 		case "expect":
-			if !equalFoldASCII(h.Value, "100-continue") {
+			if !equalFoldASCII(h.Value, "100-continue") && !f.Is(mutant.ExpectationPassed) {
 				return nil, &httpError{417, "unsupported expectation " + strconv.Quote(h.Value)}
 			}
 			r.expectContinue = r.minor >= 1
 		}
 	}
 	if transferEncoding != nil {
-		if sawLength {
+		if sawLength && !f.Is(mutant.LengthAndChunkedAccepted) {
 			return nil, badRequest("both transfer-encoding and content-length")
 		}
 		if r.minor == 0 {

@@ -8,6 +8,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/lasgi/lasgi/reference/server/internal/mutant"
 	"github.com/lasgi/lasgi/spec/event"
 )
 
@@ -31,6 +32,7 @@ type responseWriter struct {
 	mustClose     bool         // the connection cannot carry another request
 	closeAsked    bool         // close after this response (client, app or shutdown)
 	closing       *atomic.Bool // the server is shutting down
+	fault         mutant.Fault
 }
 
 func newResponseWriter(bw *bufio.Writer, req *request, closing *atomic.Bool) *responseWriter {
@@ -43,6 +45,9 @@ func (w *responseWriter) write(ev *event.Event) {
 	switch ev.Type {
 	case event.HTTPResponseStart:
 		evCopy := *ev
+		if w.fault.ID() != 0 {
+			evCopy.Headers = faultResponseHeaders(w.fault, evCopy.Headers)
+		}
 		w.start = &evCopy
 		w.wantTrailers = ev.Trailers
 	case event.HTTPResponseBody:
@@ -61,7 +66,7 @@ func (w *responseWriter) write(ev *event.Event) {
 func (w *responseWriter) writeHead(first *event.Event) {
 	st := w.start
 	w.headerWritten = true
-	w.noBody = w.head || event.NoBodyStatus(st.Status)
+	w.noBody = w.head && !w.fault.Is(mutant.HeadBodySent) || event.NoBodyStatus(st.Status)
 	// 204 and 205 have no content and say so by their status: an app's own
 	// content-length is dropped, and a 205 gets content-length: 0
 	// (http.body.no-body-wire). A 304's content-length describes the
@@ -73,6 +78,9 @@ func (w *responseWriter) writeHead(first *event.Event) {
 		case "content-length":
 			if !dropLength {
 				declared, _ = event.ParseLength(h.Value)
+			}
+			if w.fault.Is(mutant.AppLengthIgnored) {
+				declared = -1
 			}
 		case "connection":
 			if hasToken(h.Value, "close") {
@@ -87,9 +95,9 @@ func (w *responseWriter) writeHead(first *event.Event) {
 		w.length = 0
 	case st.Status == 204 || st.Status == 304:
 		// no framing at all
-	case !first.MoreBody && !w.wantTrailers:
+	case !first.MoreBody && (!w.wantTrailers || w.fault.Is(mutant.TrailersNoChunking)) && !w.fault.Is(mutant.AlwaysChunked):
 		w.length = int64(len(first.Body))
-	case w.req.minor >= 1 && !w.head:
+	case (w.req.minor >= 1 || w.fault.Is(mutant.HTTP10Chunked)) && !w.head && !w.fault.Is(mutant.NeverChunked):
 		w.chunked = true
 	case w.head:
 		// a HEAD answer without a known length says nothing about it
@@ -106,6 +114,9 @@ func (w *responseWriter) writeHead(first *event.Event) {
 	for _, h := range st.Headers {
 		switch h.Name {
 		case "transfer-encoding", "connection", "keep-alive":
+			if h.Name == "transfer-encoding" && w.fault.Is(mutant.AppTransferEncodingKept) {
+				break
+			}
 			continue // the server owns the framing and the connection
 		case "content-length":
 			if declared < 0 {
@@ -122,7 +133,7 @@ func (w *responseWriter) writeHead(first *event.Event) {
 	if w.chunked {
 		writeHeader(bw, "transfer-encoding", "chunked")
 	}
-	if !hasDate {
+	if !hasDate || w.fault.Is(mutant.DateAlwaysAdded) {
 		writeHeader(bw, "date", httpDate())
 	}
 	if w.closeAsked {
@@ -136,9 +147,12 @@ func (w *responseWriter) writeHead(first *event.Event) {
 func (w *responseWriter) writeBody(ev *event.Event) {
 	n := len(ev.Body)
 	w.written += int64(n)
+	if n == 0 && ev.MoreBody && w.chunked && w.fault.Is(mutant.EmptyPieceEndsBody) {
+		w.bw.WriteString("0\r\n\r\n")
+	}
 	if n > 0 && !w.noBody {
 		if w.chunked {
-			w.bw.WriteString(strconv.FormatInt(int64(n), 16))
+			w.bw.WriteString(strconv.FormatInt(int64(n), chunkBase(w.fault, mutant.ResponseChunkSizeDecimal)))
 			w.bw.WriteString("\r\n")
 			writeLarge(w.bw, ev.Body)
 			w.bw.WriteString("\r\n")
@@ -146,7 +160,7 @@ func (w *responseWriter) writeBody(ev *event.Event) {
 			writeLarge(w.bw, ev.Body)
 		}
 	}
-	if !ev.MoreBody && !w.wantTrailers {
+	if !ev.MoreBody && (!w.wantTrailers || w.fault.Is(mutant.TrailersNotAwaited)) {
 		w.finish()
 	}
 }
@@ -167,6 +181,9 @@ func writeLarge(bw *bufio.Writer, s string) {
 // declared length was met.
 func (w *responseWriter) finish() {
 	w.complete = true
+	if w.chunked && w.fault.Is(mutant.LastChunkMissing) {
+		return
+	}
 	if w.chunked {
 		w.bw.WriteString("0\r\n")
 		for _, h := range w.trailers {
@@ -178,7 +195,7 @@ func (w *responseWriter) finish() {
 	if w.length >= 0 && !w.noBody && w.written < w.length {
 		// The app declared more than it sent: the client can only tell from
 		// the connection closing (spec rule http.body.content-length).
-		w.mustClose = true
+		w.mustClose = !w.fault.Is(mutant.ShortLengthKeptAlive)
 	}
 }
 

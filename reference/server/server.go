@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/lasgi/lasgi/reference/server/bridge"
+	"github.com/lasgi/lasgi/reference/server/internal/mutant"
 )
 
 // Config configures a Server. Zero fields take the defaults named below.
@@ -30,6 +31,10 @@ type Config struct {
 	AppTimeout   time.Duration // one app call, wall clock; default 5m; -1 for none
 
 	ErrorLog *log.Logger // app errors and connection trouble; nil: the standard logger
+
+	// Fault is a mutant for the conformance corpus to catch. Its type is
+	// internal: only tests under reference/server can set it.
+	Fault mutant.Fault
 }
 
 // Defaults.

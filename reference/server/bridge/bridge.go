@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lasgi/lasgi/reference/server/internal/mutant"
 	"github.com/lasgi/lasgi/spec/event"
 )
 
@@ -56,7 +57,8 @@ type Waker interface {
 // how it ended. The HTTP side creates it; the zero value is not usable.
 type Call struct {
 	Scope    *event.Scope
-	Deadline time.Time // zero: no deadline
+	Deadline time.Time    // zero: no deadline
+	Fault    mutant.Fault // a mutant the call injects (tests only)
 
 	notify chan struct{} // to the HTTP side: something changed
 
@@ -75,6 +77,7 @@ type Call struct {
 	err          error
 	onFinish     func(error)
 	watch        bool // the app waits in receive with the body all read
+	gaveLeft     bool // an http.disconnect was received (for mutant.DisconnectOnce)
 
 	// Room for what most calls carry, so that they need no slices of their
 	// own: one request event in, a start and a body out.
@@ -113,7 +116,7 @@ func (c *Call) signal() {
 // them, and the HTTP side discards the rest of the body.
 func (c *Call) Receive(wake Waker) (ev event.Event, ok bool) {
 	c.mu.Lock()
-	if c.resp.Complete {
+	if c.resp.Complete && !c.faultDisconnectOnce() {
 		c.mu.Unlock()
 		return event.Event{Type: event.HTTPDisconnect}, true
 	}
@@ -129,7 +132,7 @@ func (c *Call) Receive(wake Waker) (ev event.Event, ok bool) {
 		}
 		return ev, true
 	}
-	if c.disconnected || c.resp.Complete {
+	if (c.disconnected || c.resp.Complete) && !c.faultDisconnectOnce() {
 		c.mu.Unlock()
 		return event.Event{Type: event.HTTPDisconnect}, true
 	}
@@ -152,7 +155,7 @@ func (c *Call) Receive(wake Waker) (ev event.Event, ok bool) {
 func (c *Call) Send(ev *event.Event, wake Waker) (wait bool, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.disconnected && !c.resp.Complete {
+	if c.disconnected && !c.resp.Complete && !c.Fault.Is(mutant.SendAfterDisconnectAccepted) {
 		return false, ErrDisconnected
 	}
 	if !c.resp.Complete && !c.Scope.Offers(event.ExtensionTrailers) {
@@ -163,7 +166,7 @@ func (c *Call) Send(ev *event.Event, wake Waker) (wait bool, err error) {
 			return false, event.Violationf(event.RuleOfferedOnly, "%s sent, but the scope does not offer that extension", ev.Type)
 		}
 	}
-	if err := c.resp.Send(ev); err != nil {
+	if err := c.resp.Send(ev); err != nil && !c.Fault.Ignores(err) {
 		return false, err
 	}
 	c.outbox = append(c.outbox, *ev)
@@ -336,4 +339,15 @@ func (c *Call) Response() event.Response {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.resp
+}
+
+// faultDisconnectOnce reports, for mutant.DisconnectOnce, whether an
+// http.disconnect was already received, so that receive waits instead.
+func (c *Call) faultDisconnectOnce() bool {
+	if !c.Fault.Is(mutant.DisconnectOnce) {
+		return false
+	}
+	gave := c.gaveLeft
+	c.gaveLeft = true
+	return gave
 }

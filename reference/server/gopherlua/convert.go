@@ -6,6 +6,7 @@ import (
 
 	lua "github.com/yuin/gopher-lua"
 
+	"github.com/lasgi/lasgi/reference/server/internal/mutant"
 	"github.com/lasgi/lasgi/spec/event"
 )
 
@@ -136,8 +137,9 @@ func eventTable(L *lua.LState, ev *event.Event) *lua.LTable {
 }
 
 // decodeEvent reads an event the app sent, checking each key's Lua type
-// against the spec. Order and value checks are event.Response's.
-func decodeEvent(v lua.LValue) (event.Event, error) {
+// against the spec. Order and value checks are event.Response's. f is a
+// fault to inject (tests only).
+func decodeEvent(v lua.LValue, f mutant.Fault) (event.Event, error) {
 	var ev event.Event
 	t, ok := v.(*lua.LTable)
 	if !ok {
@@ -152,6 +154,9 @@ func decodeEvent(v lua.LValue) (event.Event, error) {
 	switch ev.Type {
 	case event.HTTPResponseStart:
 		st := t.RawGetString("status")
+		if _, ok := st.(lua.LString); ok && f.Is(mutant.StatusStringCoerced) {
+			st = lua.LVAsNumber(st)
+		}
 		n, isNum := st.(lua.LNumber)
 		if !isNum || float64(n) != math.Trunc(float64(n)) || math.IsInf(float64(n), 0) {
 			return ev, event.Violationf(event.RuleStatusType, "status must be an integer, got %s", describe(st))
@@ -160,7 +165,7 @@ func decodeEvent(v lua.LValue) (event.Event, error) {
 			return ev, event.Violationf(event.RuleStatusRange, "status %v is outside 200..599", float64(n))
 		}
 		ev.Status = int(n)
-		if ev.Headers, err = decodeHeaders(t.RawGetString("headers"), event.RuleHeadersType); err != nil {
+		if ev.Headers, err = decodeHeaders(t.RawGetString("headers"), event.RuleHeadersType); err != nil && !f.Is(mutant.HeadersMapAccepted) {
 			return ev, err
 		}
 		if ev.Trailers, err = decodeBool(t, "trailers", event.RuleTrailersType); err != nil {
@@ -170,11 +175,16 @@ func decodeEvent(v lua.LValue) (event.Event, error) {
 		switch b := t.RawGetString("body").(type) {
 		case lua.LString:
 			ev.Body = string(b)
+		case lua.LNumber:
+			if !f.Is(mutant.BodyNumberCoerced) {
+				return ev, event.Violationf(event.RuleBodyType, "body must be a string, got %s", describe(b))
+			}
+			ev.Body = b.String()
 		case *lua.LNilType:
 		default:
 			return ev, event.Violationf(event.RuleBodyType, "body must be a string, got %s", describe(b))
 		}
-		if ev.MoreBody, err = decodeBool(t, "more_body", event.RuleMoreBodyType); err != nil {
+		if ev.MoreBody, err = decodeBool(t, "more_body", event.RuleMoreBodyType); err != nil && !f.Is(mutant.MoreBodyStringAccepted) {
 			return ev, err
 		}
 	case event.HTTPResponseTrailers:

@@ -191,6 +191,9 @@ func (w *worker) lock() bool {
 func (w *worker) begin(c *bridge.Call) {
 	cc := &coCall{w: w, c: c, th: w.thread()}
 	scope := scopeTable(w.L, c.Scope)
+	if c.Fault.ID() != 0 {
+		faultScopeTable(c.Fault, scope)
+	}
 	recv := w.L.NewFunction(cc.receive)
 	send := w.L.NewFunction(cc.send)
 	w.resume(cc, w.runner, scope, recv, send)
@@ -278,7 +281,7 @@ func (w *worker) step(cc *coCall) {
 			return // woken early; the wake-up is armed again
 		}
 		cc.waiting = notWaiting
-		w.resume(cc, nil, eventTable(w.L, &ev))
+		w.resume(cc, nil, faultEvent(cc.c.Fault, eventTable(w.L, &ev)))
 	case inSend, inYield:
 		cc.waiting = notWaiting
 		w.resume(cc, nil)
@@ -368,7 +371,7 @@ func (cc *coCall) receive(L *lua.LState) int {
 	cc.checkThread(L, "receive")
 	ev, ok := cc.c.Receive(cc)
 	if ok {
-		L.Push(eventTable(L, &ev))
+		L.Push(faultEvent(cc.c.Fault, eventTable(L, &ev)))
 		return 1
 	}
 	cc.waiting = inReceive
@@ -379,7 +382,7 @@ func (cc *coCall) receive(L *lua.LState) int {
 // while the client is behind.
 func (cc *coCall) send(L *lua.LState) int {
 	cc.checkThread(L, "send")
-	ev, err := decodeEvent(L.Get(1))
+	ev, err := decodeEvent(L.Get(1), cc.c.Fault)
 	if err == nil {
 		var wait bool
 		wait, err = cc.c.Send(&ev, cc)

@@ -31,7 +31,9 @@ type Server struct {
 
 // Start serves the Lua app src (name is used in messages) on the gopher-lua
 // engine with opts. cfg sets limits and timeouts; its Engine is filled in,
-// and its log goes to Log and, when not nil, to also.
+// and its log goes to Log and, when not nil, to also. Tests under
+// reference/server may set cfg.Fault to run a mutant of the server
+// (reference/server/internal/mutant); no other caller can.
 func Start(name string, src []byte, opts gopherlua.Options, cfg server.Config, also io.Writer) (*Server, error) {
 	eng, err := gopherlua.Load(name, src, opts)
 	if err != nil {

@@ -1,0 +1,158 @@
+package server
+
+import (
+	"io"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lasgi/lasgi/reference/server/bridge"
+	"github.com/lasgi/lasgi/reference/server/internal/mutant"
+	"github.com/lasgi/lasgi/spec/event"
+)
+
+// The mutants' behaviour that does not fit on the line of its hook. Each
+// function runs only when a test injected a fault (internal/mutant); a
+// server without one never calls them.
+
+// faultScope breaks one scope key.
+func faultScope(f mutant.Fault, s *event.Scope) {
+	switch f.ID() {
+	case mutant.ScopeTypeWrong:
+		s.Type = "https"
+	case mutant.HTTPVersionAlways11:
+		s.HTTPVersion = "1.1"
+	case mutant.MethodLowercased:
+		s.Method = strings.ToLower(s.Method)
+	case mutant.SchemeHTTPS:
+		s.Scheme = "https"
+	case mutant.PathNotDecoded:
+		s.Path = s.RawPath
+	case mutant.RawPathDecoded:
+		s.RawPath = s.Path
+	case mutant.QueryDecoded:
+		s.QueryString = event.DecodePath(s.QueryString)
+	case mutant.LASGIVersionWrong:
+		s.LASGIVersion = "0.9"
+	case mutant.HeaderOrderReversed:
+		hs := make([]event.Header, len(s.Headers))
+		for i, h := range s.Headers {
+			hs[len(hs)-1-i] = h
+		}
+		s.Headers = hs
+	case mutant.HeaderDuplicatesJoined:
+		s.Headers = joinDuplicates(s.Headers)
+	case mutant.ClientMissing:
+		s.Client = nil
+	case mutant.ServerIsClient:
+		s.Server = s.Client
+	case mutant.ExtensionsNone:
+		s.Extensions = nil
+	case mutant.HostAdded:
+		if !slices.ContainsFunc(s.Headers, func(h event.Header) bool { return h.Name == "host" }) && s.Server != nil {
+			host := net.JoinHostPort(s.Server.Host, strconv.Itoa(s.Server.Port))
+			s.Headers = append(slices.Clip(s.Headers), event.Header{Name: "host", Value: host})
+		}
+	}
+}
+
+// joinDuplicates folds every repeated header name into its first
+// occurrence, values joined with ", " (what a server with a map would do).
+func joinDuplicates(hs []event.Header) []event.Header {
+	out := make([]event.Header, 0, len(hs))
+	at := map[string]int{}
+	for _, h := range hs {
+		if i, ok := at[h.Name]; ok {
+			out[i].Value += ", " + h.Value
+			continue
+		}
+		at[h.Name] = len(out)
+		out = append(out, h)
+	}
+	return out
+}
+
+// faultResponseHeaders breaks the order or the repetition of the headers
+// an app sent; it returns a new list, the event's is the app's.
+func faultResponseHeaders(f mutant.Fault, hs []event.Header) []event.Header {
+	switch f.ID() {
+	case mutant.ResponseHeadersReversed:
+		out := make([]event.Header, len(hs))
+		for i, h := range hs {
+			out[len(out)-1-i] = h
+		}
+		return out
+	case mutant.ResponseDuplicatesJoined:
+		return joinDuplicates(hs)
+	}
+	return hs
+}
+
+// faultBuffered breaks the one event of a body that was read whole.
+func faultBuffered(f mutant.Fault, ev event.Event) event.Event {
+	switch {
+	case f.Is(mutant.BufferedMoreBodyTrue):
+		ev.MoreBody = true
+	case f.Is(mutant.BodyLastByteDropped) && len(ev.Body) > 0:
+		ev.Body = ev.Body[:len(ev.Body)-1]
+	}
+	return ev
+}
+
+// chunkBase is the base chunk sizes are written or read in: 16, or 10 for
+// mutant id.
+func chunkBase(f mutant.Fault, id mutant.ID) int {
+	if f.Is(id) {
+		return 10
+	}
+	return 16
+}
+
+// faultFinished answers an app that ended without completing its response
+// the wrong way, and reports whether it did (the connection then closes).
+// quiet stops the goroutines reading the connection, as before refuse.
+func (c *conn) faultFinished(f mutant.Fault, w *responseWriter, err error, quiet func()) bool {
+	switch {
+	case f.Is(mutant.ErrorBefore200) && err != nil && !w.headerWritten:
+		quiet()
+		c.refuse(&httpError{200, ""})
+	case f.Is(mutant.ReturnWithoutResponseCloses) && err == nil && !w.headerWritten:
+		// closed without a word
+	case f.Is(mutant.ErrorDetailsShown) && err != nil && !w.headerWritten:
+		quiet()
+		c.refuse(&httpError{500, err.Error()})
+	case f.Is(mutant.HeldHeadWrittenOnError) && err != nil && !w.headerWritten && w.start != nil:
+		w.writeHead(&event.Event{Type: event.HTTPResponseBody, MoreBody: true})
+		c.bw.Flush()
+	case f.Is(mutant.ErrorAfterStartCompletes) && err != nil && w.headerWritten:
+		w.finish()
+		c.bw.Flush()
+	default:
+		return false
+	}
+	return true
+}
+
+// faultWholeBody reads the whole body before handing it over in one event,
+// and reports whether that worked.
+func (c *conn) faultWholeBody(call *bridge.Call, body *bodyReader) bool {
+	c.nc.SetReadDeadline(time.Now().Add(c.srv.cfg.ReadTimeout))
+	buf, err := io.ReadAll(body)
+	if err != nil {
+		return false
+	}
+	call.Push(event.Event{Type: event.HTTPRequest, Body: string(buf)})
+	return true
+}
+
+// knownMethod: the methods of RFC 9110 and PATCH, all a server that
+// refuses the others knows.
+func knownMethod(m string) bool {
+	switch m {
+	case "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH":
+		return true
+	}
+	return false
+}

@@ -1,0 +1,40 @@
+package gopherlua
+
+import (
+	lua "github.com/yuin/gopher-lua"
+
+	"github.com/lasgi/lasgi/reference/server/internal/mutant"
+)
+
+// The engine's mutants (reference/server/internal/mutant) that change the
+// tables an app is handed. Only a call with a fault injected reaches them.
+
+// faultScopeTable breaks one key of a scope table.
+func faultScopeTable(f mutant.Fault, scope *lua.LTable) {
+	switch f.ID() {
+	case mutant.StateNotEmpty:
+		if st, ok := scope.RawGetString("state").(*lua.LTable); ok {
+			st.RawSetString("leaked", lua.LTrue)
+		}
+	case mutant.ASGIVersionWrong:
+		if asgi, ok := scope.RawGetString("asgi").(*lua.LTable); ok {
+			asgi.RawSetString("version", lua.LString("2.0"))
+		}
+	}
+}
+
+// faultEvent returns the event table t, without its more_body = false for
+// mutant.MoreBodyKeyMissing. It is small enough to inline into receive, so
+// a call without a fault pays one comparison.
+func faultEvent(f mutant.Fault, t *lua.LTable) *lua.LTable {
+	if f.ID() != 0 {
+		dropMoreBody(f, t)
+	}
+	return t
+}
+
+func dropMoreBody(f mutant.Fault, t *lua.LTable) {
+	if f.Is(mutant.MoreBodyKeyMissing) && t.RawGetString("more_body") == lua.LFalse {
+		t.RawSetString("more_body", lua.LNil)
+	}
+}

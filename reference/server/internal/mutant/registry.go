@@ -1,0 +1,184 @@
+package mutant
+
+import "github.com/lasgi/lasgi/spec/event"
+
+// The mutants, in registry order. Each constant is the ID of the entry at
+// the same position in registry (a test keeps them in step).
+const (
+	_ ID = iota
+	ScopeTypeWrong
+	HTTPVersionAlways11
+	MethodLowercased
+	SchemeHTTPS
+	PathNotDecoded
+	RawPathDecoded
+	QueryDecoded
+	LASGIVersionWrong
+	HeaderNamesRaw
+	HeaderValuesUntrimmed
+	HeaderOrderReversed
+	HeaderDuplicatesJoined
+	ClientMissing
+	ServerIsClient
+	ExtensionsNone
+
+	NoBodyNoEvent
+	BufferedMoreBodyTrue
+	StreamedEndsEarly
+	BodyLastByteDropped
+	ChunkSizeDecimal
+
+	WatchNoDisconnect
+	MidBodyNoDisconnect
+	DisconnectOnce
+	SendAfterDisconnectAccepted
+
+	AlwaysChunked
+	NeverChunked
+	ResponseChunkSizeDecimal
+	LastChunkMissing
+	HTTP10Chunked
+	HeadBodySent
+	AppLengthIgnored
+	ShortLengthKeptAlive
+	AppTransferEncodingKept
+	ResponseHeadersReversed
+	ResponseDuplicatesJoined
+	DateAlwaysAdded
+	EmptyPieceEndsBody
+	TrailersNotAwaited
+	TrailersNoChunking
+
+	KeepAliveNever
+	ClientCloseIgnored
+	PipelineDropped
+
+	ErrorBefore200
+	ReturnWithoutResponseCloses
+	ErrorAfterStartCompletes
+	ErrorDetailsShown
+	HeldHeadWrittenOnError
+
+	FoldingAccepted
+	ConflictingLengthsAccepted
+	LengthAndChunkedAccepted
+	ExpectationPassed
+	HeaderTooLarge400
+	HTTP2Answered400
+	MalformedKeepsOpen
+
+	StatusStringCoerced
+	BodyNumberCoerced
+	HeadersMapAccepted
+	MoreBodyStringAccepted
+	StatusRangeUnchecked
+	StartOnceUnchecked
+	AfterCompleteUnchecked
+	BodyOverLengthUnchecked
+
+	// Added after the first table; kept last so that IDs stay put.
+	BodyBufferedWhole
+	UnreadBodyLeft
+	ResponseHeldUntilComplete
+	HostAdded
+	UnknownMethodRefused
+	NameWhitespaceTrimmed
+	InvalidLengthIgnored
+	RequestLineTooLong400
+	StateNotEmpty
+	ASGIVersionWrong
+	MoreBodyKeyMissing
+)
+
+var registry = []Mutant{
+	// Scope keys (server/fault.go faultScope, request.go).
+	{ID: ScopeTypeWrong, Name: "scope-type-wrong", Rule: "http.scope.type", Description: `scope.type is "https" instead of "http"`, MustCatch: []string{"http.scope/type-and-versions"}},
+	{ID: HTTPVersionAlways11, Name: "http-version-always-1.1", Rule: "http.scope.http-version", Description: `scope.http_version is "1.1" for an HTTP/1.0 request`, MustCatch: []string{"http.scope/http-version-1.0"}},
+	{ID: MethodLowercased, Name: "method-lowercased", Rule: "http.scope.method", Description: "scope.method is lowercased", MustCatch: []string{"http.scope/method-get", "http.scope/method-post", "http.scope/method-unknown-token"}},
+	{ID: SchemeHTTPS, Name: "scheme-https", Rule: "http.scope.scheme", Description: `scope.scheme is "https" on a plain connection`, MustCatch: []string{"http.scope/scheme-http"}},
+	{ID: PathNotDecoded, Name: "path-not-decoded", Rule: "http.scope.path", Description: "scope.path is the raw target path, percent escapes left in", MustCatch: []string{"http.scope/path-percent-space", "http.scope/path-percent-utf8", "http.scope/path-percent-lowercase-hex"}},
+	{ID: RawPathDecoded, Name: "raw-path-decoded", Rule: "http.scope.raw-path", Description: "scope.raw_path is the decoded path", MustCatch: []string{"http.scope/path-percent-space", "http.scope/path-percent-utf8", "http.scope/path-percent-lowercase-hex"}},
+	{ID: QueryDecoded, Name: "query-decoded", Rule: "http.scope.query-string", Description: "scope.query_string is percent-decoded", MustCatch: []string{"http.scope/query-raw-escapes", "http.scope/query-binary-escapes"}},
+	{ID: LASGIVersionWrong, Name: "lasgi-version-wrong", Rule: "core.scope.lasgi", Description: `scope.lasgi.version is "0.9"`, MustCatch: []string{"http.scope/type-and-versions"}},
+	{ID: HeaderNamesRaw, Name: "header-names-raw", Rule: "http.scope.header-names-lowercase", Description: "request header names keep the client's case", MustCatch: []string{"http.scope/headers-lowercased"}},
+	{ID: HeaderValuesUntrimmed, Name: "header-values-untrimmed", Rule: "http.scope.header-values", Description: "request header values keep their surrounding whitespace", MustCatch: []string{"http.scope/header-values-trimmed", "http.scope/header-values-bytes"}},
+	{ID: HeaderOrderReversed, Name: "header-order-reversed", Rule: "http.scope.header-order", Description: "scope.headers lists the request headers in reverse order", MustCatch: []string{"http.scope/headers-order-and-duplicates"}},
+	{ID: HeaderDuplicatesJoined, Name: "header-duplicates-joined", Rule: "http.scope.headers", Description: "repeated request headers are joined into one with \", \"", MustCatch: []string{"http.scope/headers-order-and-duplicates"}},
+	{ID: ClientMissing, Name: "client-missing", Rule: "http.scope.client", Description: "scope.client is absent on a TCP connection", MustCatch: []string{"http.scope/client-and-server"}},
+	{ID: ServerIsClient, Name: "server-is-client", Rule: "http.scope.server", Description: "scope.server is the client's address", MustCatch: []string{"http.scope/client-and-server"}},
+	{ID: ExtensionsNone, Name: "extensions-none", Rule: "http.scope.extensions", Description: "scope.extensions offers nothing, not even the trailers the server supports", MustCatch: []string{"http.scope/extensions"}},
+
+	// Request body (conn.go exchange and bodyPump, body.go).
+	{ID: NoBodyNoEvent, Name: "no-body-no-event", Rule: "http.request.at-least-one", Description: "a request without a body gets no http.request event", MustCatch: []string{"http.request/no-body-one-event", "http.request/empty-content-length"}},
+	{ID: BufferedMoreBodyTrue, Name: "buffered-more-body-true", Rule: "http.request.more-body", Description: "a body read whole is delivered with more_body = true, and nothing follows", MustCatch: []string{"http.request/content-length-body"}},
+	{ID: StreamedEndsEarly, Name: "streamed-ends-early", Rule: "http.request.more-body", Description: "a streamed body's first piece says more_body = false", MustCatch: []string{"http.request/chunked-body"}},
+	{ID: BodyLastByteDropped, Name: "body-last-byte-dropped", Rule: "http.request.body-type", Description: "a body read whole loses its last byte", MustCatch: []string{"http.request/content-length-body", "http.request/binary-body"}},
+	{ID: ChunkSizeDecimal, Name: "chunk-size-decimal", Rule: "http.request.decoded", Description: "request chunk sizes are read as decimal, not hexadecimal", MustCatch: []string{"http.request/chunked-extensions-and-trailers", "http.request/large-chunked-body"}},
+
+	// Disconnect (conn.go, bridge).
+	{ID: WatchNoDisconnect, Name: "watch-no-disconnect", Rule: "http.disconnect.on-close", Description: "a client leaving while the app waits for http.disconnect is not told to the app", MustCatch: []string{"http.disconnect/client-leaves-while-app-waits"}},
+	{ID: MidBodyNoDisconnect, Name: "mid-body-no-disconnect", Rule: "http.disconnect.on-close", Description: "a client leaving in the middle of the body is not told to the app", MustCatch: []string{"http.request/client-gone-mid-body"}},
+	{ID: DisconnectOnce, Name: "disconnect-once", Rule: "http.disconnect.repeat", Description: "receive() gives http.disconnect once, then waits forever", MustCatch: []string{"http.disconnect/receive-after-complete"}},
+	{ID: SendAfterDisconnectAccepted, Name: "send-after-disconnect-accepted", Rule: "http.send.after-disconnect", Description: "send() after the client left succeeds silently", MustCatch: []string{"http.disconnect/send-after-client-left"}},
+
+	// Response framing and headers (response.go).
+	{ID: AlwaysChunked, Name: "always-chunked", Rule: "http.body.chunked", Description: "a one-piece body is chunked instead of sent with its content-length", MustCatch: []string{"http.response/single-body-content-length"}},
+	{ID: NeverChunked, Name: "never-chunked", Rule: "http.body.chunked", Description: "a streamed HTTP/1.1 body is close-delimited instead of chunked", MustCatch: []string{"http.response/streamed-body-framed-chunked"}},
+	{ID: ResponseChunkSizeDecimal, Name: "response-chunk-size-decimal", Rule: "http.body.chunked", Description: "response chunk sizes are written in decimal", MustCatch: []string{"http.response/large-streamed-body"}},
+	{ID: LastChunkMissing, Name: "last-chunk-missing", Rule: "http.body.complete", Description: "a chunked body never gets its last chunk", MustCatch: []string{"http.response/trailers-sent"}},
+	{ID: HTTP10Chunked, Name: "http10-chunked", Rule: "http.body.http10", Description: "a streamed body to an HTTP/1.0 client is chunked", MustCatch: []string{"http.response/http-1.0-streamed-framed-by-close"}},
+	{ID: HeadBodySent, Name: "head-body-sent", Rule: "http.body.head", Description: "the body the app sends for HEAD goes on the wire", MustCatch: []string{"http.response/head-then-get-on-one-connection"}},
+	{ID: AppLengthIgnored, Name: "app-length-ignored", Rule: "http.body.honour-content-length", Description: "the app's content-length is dropped and the body framed by the server", MustCatch: []string{"http.response/app-content-length-honoured"}},
+	{ID: ShortLengthKeptAlive, Name: "short-length-kept-alive", Rule: "http.body.content-length", Description: "a body shorter than its content-length leaves the connection open", MustCatch: []string{"http.response/content-length-short-closes"}},
+	{ID: AppTransferEncodingKept, Name: "app-transfer-encoding-kept", Rule: "http.headers.transfer-encoding", Description: "the app's transfer-encoding header goes on the wire", MustCatch: []string{"http.response/app-transfer-encoding-ignored"}},
+	{ID: ResponseHeadersReversed, Name: "response-headers-reversed", Rule: "http.headers.order", Description: "response headers go out in reverse order", MustCatch: []string{"http.response/headers-in-order", "http.response/repeated-set-cookie"}},
+	{ID: ResponseDuplicatesJoined, Name: "response-duplicates-joined", Rule: "http.headers.order", Description: "repeated response headers are joined into one line", MustCatch: []string{"http.response/repeated-set-cookie"}},
+	{ID: DateAlwaysAdded, Name: "date-always-added", Rule: "http.headers.server-no-duplicate", Description: "the server adds date even when the app sent one", MustCatch: []string{"http.response/app-date-kept"}},
+	{ID: EmptyPieceEndsBody, Name: "empty-piece-ends-body", Rule: "http.body.empty-piece", Description: "an empty body piece with more_body = true writes the last chunk", MustCatch: []string{"http.response/empty-piece-does-not-end"}},
+	{ID: TrailersNotAwaited, Name: "trailers-not-awaited", Rule: "http.trailers.wait", Description: "the response ends at the last body event although trailers were asked for", MustCatch: []string{"http.response/trailers-sent"}},
+	{ID: TrailersNoChunking, Name: "trailers-no-chunking", Rule: "http.trailers.force-chunked", Description: "a one-piece body with trailers gets a content-length, so the trailers are lost", MustCatch: []string{"http.response/trailers-sent"}},
+
+	// Connections (conn.go, request.go).
+	{ID: KeepAliveNever, Name: "keep-alive-never", Rule: "http.connection.every-request", Description: "every connection closes after one response, without saying connection: close", MustCatch: []string{"http.connection/keep-alive", "http.connection/pipelined-three", "http.connection/pipelined-with-bodies"}},
+	{ID: ClientCloseIgnored, Name: "client-close-ignored", Rule: "http.connection.close-asked", Description: "connection: close from the client is ignored", MustCatch: []string{"http.connection/client-asks-close"}},
+	{ID: PipelineDropped, Name: "pipeline-dropped", Rule: "http.connection.every-request", Description: "requests pipelined behind the first are dropped", MustCatch: []string{"http.connection/pipelined-three", "http.connection/pipelined-with-bodies"}},
+
+	// Application errors (conn.go await).
+	{ID: ErrorBefore200, Name: "error-before-start-200", Rule: "http.error.before-start", Description: "an app error before the head gives 200 instead of 500", MustCatch: []string{"http.error/raise-before-start", "http.error/raise-after-head-held", "http.error/error-value-table"}},
+	{ID: ReturnWithoutResponseCloses, Name: "return-without-response-closes", Rule: "core.app.complete-response", Description: "an app returning without a response gets the connection closed, no 500", MustCatch: []string{"http.error/return-without-response"}},
+	{ID: ErrorAfterStartCompletes, Name: "error-after-start-completes", Rule: "http.error.after-start", Description: "an app error mid-body ends the chunked body cleanly instead of cutting it off", MustCatch: []string{"http.error/raise-after-body-started"}},
+	{ID: ErrorDetailsShown, Name: "error-details-shown", Rule: "http.error.no-details", Description: "the 500 body shows the app's error message", MustCatch: []string{"http.error/no-details-in-500"}},
+	{ID: HeldHeadWrittenOnError, Name: "held-head-written-on-error", Rule: "http.error.before-start", Description: "an app error after a start not yet on the wire sends that start, not 500", MustCatch: []string{"http.error/raise-after-head-held"}},
+
+	// Malformed requests (request.go, conn.go).
+	{ID: FoldingAccepted, Name: "folding-accepted", Rule: "http.malformed", Description: "obsolete line folding is joined into the previous header", MustCatch: []string{"http.malformed/obsolete-line-folding"}},
+	{ID: ConflictingLengthsAccepted, Name: "conflicting-lengths-accepted", Rule: "http.malformed", Description: "conflicting content-length headers: the last wins", MustCatch: []string{"http.malformed/conflicting-content-lengths"}},
+	{ID: LengthAndChunkedAccepted, Name: "length-and-chunked-accepted", Rule: "http.malformed", Description: "content-length with transfer-encoding: chunked wins", MustCatch: []string{"http.malformed/content-length-and-chunked"}},
+	{ID: ExpectationPassed, Name: "expectation-passed", Rule: "http.malformed", Description: "an unsupported expect reaches the app", MustCatch: []string{"http.malformed/unsupported-expectation"}},
+	{ID: HeaderTooLarge400, Name: "header-too-large-400", Rule: "http.malformed", Description: "a header section over the limit gets 400, not 431", MustCatch: []string{"http.malformed/header-section-too-large"}},
+	{ID: HTTP2Answered400, Name: "http2-answered-400", Rule: "http.malformed", Description: "an unsupported major version gets 400, not 505", MustCatch: []string{"http.malformed/http-2.0-on-http-1", "http.malformed/http-3.0"}},
+	{ID: MalformedKeepsOpen, Name: "malformed-keeps-open", Rule: "http.malformed.close", Description: "the connection stays open after a malformed request", MustCatch: []string{"http.malformed/garbage-request-line", "http.malformed/no-http-version", "http.malformed/malformed-version"}},
+
+	// The app-side checks the server enforces (gopherlua convert.go, bridge).
+	{ID: StatusStringCoerced, Name: "status-string-coerced", Rule: "core.value.no-coercion", Description: `status "200" is taken as 200`, MustCatch: []string{"http.send/status-string"}},
+	{ID: BodyNumberCoerced, Name: "body-number-coerced", Rule: "core.value.no-coercion", Description: "body 5 is taken as \"5\"", MustCatch: []string{"http.send/body-number"}},
+	{ID: HeadersMapAccepted, Name: "headers-map-accepted", Rule: "core.send.invalid-raises", Description: "headers that are not a list of string pairs are taken as no headers", MustCatch: []string{"http.send/headers-map", "http.send/header-single", "http.send/header-number"}},
+	{ID: MoreBodyStringAccepted, Name: "more-body-string-accepted", Rule: "core.send.invalid-raises", Description: `more_body = "yes" is taken as false without an error`, MustCatch: []string{"http.send/more-body-string"}},
+	{ID: StatusRangeUnchecked, Name: "status-range-unchecked", Rule: "core.send.invalid-raises", Description: "a status outside 200..599 (103) is not raised", MustCatch: []string{"http.send/status-1xx", "http.send/status-600"}, Ignore: event.RuleStatusRange},
+	{ID: StartOnceUnchecked, Name: "start-once-unchecked", Rule: "core.send.invalid-raises", Description: "a second http.response.start is not raised", MustCatch: []string{"http.send/start-again"}, Ignore: event.RuleStartOnce},
+	{ID: AfterCompleteUnchecked, Name: "after-complete-unchecked", Rule: "http.send.after-complete", Description: "send() after the response was complete is not raised", MustCatch: []string{"http.disconnect/send-after-complete-even-if-gone", "http.send/after-complete"}, Ignore: event.RuleAfterComplete},
+	{ID: BodyOverLengthUnchecked, Name: "body-over-length-unchecked", Rule: "http.body.content-length", Description: "a body over the declared content-length is not raised", MustCatch: []string{"http.send/body-over-content-length", "http.send/content-length-bad"}, Ignore: event.RuleContentLength},
+
+	{ID: BodyBufferedWhole, Name: "body-buffered-whole", Rule: "http.request.streamed", Description: "the whole request body is read before the first http.request event", MustCatch: []string{"http.request/answered-before-body-complete"}},
+	{ID: UnreadBodyLeft, Name: "unread-body-left", Rule: "http.request.unread-body", Description: "the unread rest of a streamed body stays on a kept-alive connection", MustCatch: []string{"http.request/unread-chunked-body-then-next-request"}},
+	{ID: ResponseHeldUntilComplete, Name: "response-held-until-complete", Rule: "http.body.streamed", Description: "response body pieces are flushed only when the response is complete (or the write buffer is full)",
+		MustCatch: []string{"http.request/answered-before-body-complete"}},
+	{ID: HostAdded, Name: "host-added", Rule: "http.scope.headers", Description: "a request without host gets one in scope.headers", MustCatch: []string{"http.scope/no-host-http-1.0"}},
+	{ID: UnknownMethodRefused, Name: "unknown-method-refused", Rule: "http.scope.method-any", Description: "a method token the server does not know gets 501", MustCatch: []string{"http.scope/method-unknown-token"}},
+	{ID: NameWhitespaceTrimmed, Name: "name-whitespace-trimmed", Rule: "http.malformed", Description: "whitespace between a header name and its colon is trimmed, not refused", MustCatch: []string{"http.malformed/space-before-colon"}},
+	{ID: InvalidLengthIgnored, Name: "invalid-length-ignored", Rule: "http.malformed", Description: "an invalid content-length is ignored: the request has no body", MustCatch: []string{"http.malformed/invalid-content-length", "http.malformed/negative-content-length"}},
+	{ID: RequestLineTooLong400, Name: "request-line-too-long-400", Rule: "http.malformed", Description: "a request line over the limit gets 400, not 414", MustCatch: []string{"http.malformed/request-line-too-long"}},
+	{ID: StateNotEmpty, Name: "state-not-empty", Rule: "http.scope.state", Description: "scope.state holds a key without lifespan state", MustCatch: []string{"http.scope/state-empty-without-lifespan"}},
+	{ID: ASGIVersionWrong, Name: "asgi-version-wrong", Rule: "http.scope.asgi-version", Description: `scope.asgi.version is "2.0"`, MustCatch: []string{"http.scope/type-and-versions"}},
+	{ID: MoreBodyKeyMissing, Name: "more-body-key-missing", Rule: "core.receive.complete-keys", Description: "http.request events leave out more_body when it is false", MustCatch: []string{"http.request/no-body-one-event", "http.request/content-length-body", "http.request/empty-content-length"}},
+}
