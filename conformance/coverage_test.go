@@ -95,4 +95,37 @@ var _ = Describe("the corpus", func() {
 			Expect(serverSide).To(BeTrue(), c.ID)
 		}
 	})
+
+	// A finding's level comes from the rules of the field it concerns, so a
+	// field that checks a MUST and a SHOULD at once would turn a SHOULD slip
+	// into a failure; and a rule no field checks is one the case cannot fail.
+	It("attributes every rule of a case to a field it checks, and no field mixes binding and advisory rules", func() {
+		cases, err := conformance.LoadFS(fixtures.FS, ".")
+		Expect(err).NotTo(HaveOccurred())
+		var wrong []string
+		for _, c := range cases {
+			checked := map[string]bool{}
+			for _, field := range c.CheckedFields() {
+				binding, advisory := []string{}, []string{}
+				for _, id := range c.RulesOf(field) {
+					checked[id] = true
+					r, _ := spec.Lookup(id)
+					if conformance.Binding(r.Level) {
+						binding = append(binding, id)
+					} else {
+						advisory = append(advisory, id)
+					}
+				}
+				if len(binding) > 0 && len(advisory) > 0 {
+					wrong = append(wrong, fmt.Sprintf("%s: %s checks %v and %v at once: say in field_rules which field checks which", c.ID, field, binding, advisory))
+				}
+			}
+			for _, id := range c.Rules {
+				if !checked[id] {
+					wrong = append(wrong, fmt.Sprintf("%s: no field it checks is attributed %s", c.ID, id))
+				}
+			}
+		}
+		Expect(wrong).To(BeEmpty())
+	})
 })

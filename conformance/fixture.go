@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -464,6 +465,8 @@ func (e *Expect) has(field string) bool {
 		return e.Body != nil
 	case "sends":
 		return e.Sends != nil
+	case fieldSendsRule:
+		return slices.ContainsFunc(e.Sends, func(s SendResult) bool { return s.Error != "" })
 	case "coroutine":
 		return e.Coroutine != nil
 	case "connection":

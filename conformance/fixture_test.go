@@ -72,6 +72,11 @@ var _ = Describe("the fixture loader", func() {
 		Entry("bad framing", file(strings.Replace(aCase, `{"status": 200}`, `{"status": 200, "framing": "smoke"}`, 1)), "expect.responses[0].framing", "smoke"),
 		Entry("report none but checks the scope", file(strings.Replace(aCase, `"expect": {`, `"report": "none", "expect": {"scope": {"path": "/"}, `, 1)), "field report"),
 		Entry("two probe placeholders", file(strings.Replace(aCase, `GET / HTTP/1.1\r\n\r\n`, `{probe}{probe}`, 1)), "appears 2 times"),
+		Entry("no_more_responses without a close", file(strings.Replace(aCase, `"expect": {`, `"expect": {"no_more_responses": true, `, 1)), "expect.no_more_responses", "connection"),
+		Entry("one outcome in one_of", file(strings.Replace(aCase, `"expect": {`, `"expect": {"one_of": [{"outcome": "a", "connection": "closed"}], `, 1)), "expect.one_of", "one outcome"),
+		Entry("an outcome that does not say what it is", file(strings.Replace(aCase, `"expect": {`, `"expect": {"one_of": [{"connection": "closed"}, {"app_not_called": true}], `, 1)), "one_of[0].outcome", "missing"),
+		Entry("field_rules for a field not checked", file(strings.Replace(aCase, `"send"`, `"field_rules": {"scope": ["http.scope.path"]}, "send"`, 1)), "field_rules.scope", "does not check"),
+		Entry("field_rules naming a rule not the case's", file(strings.Replace(aCase, `"send"`, `"field_rules": {"responses": ["http.scope.method"]}, "send"`, 1)), "field_rules.responses", "not one of the case's rules"),
 	)
 
 	It("rejects duplicate IDs across files", func() {

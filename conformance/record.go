@@ -93,7 +93,7 @@ func Record(c *Case, obs *Observation) Expect {
 	}
 	if e.Scope != nil {
 		for k, v := range e.Scope {
-			if p, ok := v.(Bytes); ok && ScopePatterns[string(p)] != nil {
+			if _, ok := scopePattern(v); ok {
 				continue // a kind of value, not a value: kept as written
 			}
 			e.Scope[k] = asBytes(got.Scope[k])

@@ -18,13 +18,17 @@ type finding struct {
 // Fields a finding may concern besides the expect fields: the case as a
 // whole (a step that could not be carried out) and the alternatives of
 // expect.one_of, none of which matched.
+// fieldSendsRule is the part of expect.sends that says which rule each
+// error names: a case whose events break several rules keeps it apart,
+// since which one a server reports first is a SHOULD (core.send.check-order).
 const (
-	fieldCase  = ""
-	fieldOneOf = "one_of"
+	fieldCase      = ""
+	fieldOneOf     = "one_of"
+	fieldSendsRule = "sends.rule"
 )
 
 // expectFields are the fields of expect, as FieldRules keys name them.
-var expectFields = []string{"responses", "scope", "events", "body", "sends", "coroutine", "connection", "app_not_called", fieldOneOf}
+var expectFields = []string{"responses", "scope", "events", "body", "sends", fieldSendsRule, "coroutine", "connection", "app_not_called", fieldOneOf}
 
 // Binding reports whether a rule of this level makes a case fail when it is
 // broken: MUST and MUST NOT do; SHOULD, SHOULD NOT and MAY only warn (as
@@ -32,10 +36,11 @@ var expectFields = []string{"responses", "scope", "events", "body", "sends", "co
 // NON-STRICT apart from failures).
 func Binding(l spec.Level) bool { return l == spec.Must || l == spec.MustNot }
 
-// rulesOf returns the rules of c that a finding about field breaks: those
-// FieldRules names for it, else the rules FieldRules names for no field (all
-// of them when it names none), and for the case as a whole every rule.
-func (c *Case) rulesOf(field string) []string {
+// RulesOf returns the rules of c that a finding about an expect field
+// breaks: those FieldRules names for it, else the rules FieldRules names for
+// no field (all of them when it names none); for the case as a whole ("")
+// every rule.
+func (c *Case) RulesOf(field string) []string {
 	if field == fieldCase || len(c.FieldRules) == 0 {
 		return c.Rules
 	}
@@ -52,6 +57,18 @@ func (c *Case) rulesOf(field string) []string {
 		return c.Rules
 	}
 	return rest
+}
+
+// CheckedFields lists the expect fields the case checks (one_of standing
+// for all its outcomes), in expectFields order.
+func (c *Case) CheckedFields() []string {
+	var fields []string
+	for _, f := range expectFields {
+		if c.Expect.has(f) {
+			fields = append(fields, f)
+		}
+	}
+	return fields
 }
 
 func (c *Case) ruleHasField(rule string) bool {
@@ -73,7 +90,7 @@ func verdict(c *Case, findings []finding, strict bool) (Status, []string) {
 	var broken []string
 	for _, r := range c.Rules {
 		for _, f := range findings {
-			if slices.Contains(c.rulesOf(f.field), r) {
+			if slices.Contains(c.RulesOf(f.field), r) {
 				broken = append(broken, r)
 				break
 			}

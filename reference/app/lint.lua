@@ -630,6 +630,19 @@ local function lint(app, options)
     local last_event = nil
     -- The call.
     local finished, pending, send_failed, foreign = false, false, false, false
+    -- The call's own coroutine, when receive() and send() can be held to it: not where
+    -- pcall runs its function in a coroutine of its own (gopher-lua, whose server checks
+    -- core.call.same-coroutine itself), nor outside any coroutine.
+    local owner = coroutine.running()
+    if owner ~= nil and select(2, pcall(coroutine.running)) ~= owner then
+      owner = nil
+    end
+    local function check_caller(what)
+      if owner ~= nil and coroutine.running() ~= owner then
+        fail("core.call.same-coroutine", what .. "() called from a coroutine other than the one the server"
+          .. " created for the call")
+      end
+    end
 
     local function settle()
       if pending then
@@ -716,6 +729,7 @@ local function lint(app, options)
       if finished then
         fail("core.call.same-coroutine", "receive() called after the app call returned")
       end
+      check_caller("receive")
       settle()
       if got_disconnect and mode == "http" then
         after_disconnect = after_disconnect + 1
@@ -874,6 +888,7 @@ local function lint(app, options)
       if finished then
         fail("core.call.same-coroutine", "send() called after the app call returned")
       end
+      check_caller("send")
       settle()
       applying, applying_type = check_send(ev), rawget(ev, "type")
       pending = true

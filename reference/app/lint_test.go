@@ -123,6 +123,26 @@ func checkAppWith(checker, f string, cases []*conformance.AppCase, lint []byte, 
 	return ac.RunAll(context.Background(), cases, nil)
 }
 
+// engineChecksFaults are faults that the reference engine raises before the lint can
+// see them, and why the lint leaves them to it there (the lint names them under
+// lua5.1, lua5.4 and luajit: "names the same rule as the Go checker").
+var engineChecksFaults = map[string]string{
+	"receive-from-own-coroutine.lua": "gopher-lua's pcall runs its function in a coroutine, so the lint cannot tell the app's own coroutines from pcall's there",
+}
+
+// engineRaised finds the rules the engine named in the errors it raised.
+var engineRaised = regexp.MustCompile(`lasgi: ([a-z0-9]+(?:\.[a-z0-9-]+)+): `)
+
+func engineRules(text string) []string {
+	var out []string
+	for _, m := range engineRaised.FindAllStringSubmatch(text, -1) {
+		if !contains(out, m[1]) {
+			out = append(out, m[1])
+		}
+	}
+	return out
+}
+
 // faultRule reads the rule of a seeded fault from its first line.
 func faultRule(src []byte) (string, bool) {
 	first, _, _ := strings.Cut(string(src), "\n")
@@ -602,7 +622,11 @@ var _ = Describe("lint.lua", func() {
 				} else {
 					text = faultInServer(lint, base, src)
 				}
-				verdicts[i] = verdict{base, rule, strings.Join(lintRules(text), ", ")}
+				got := lintRules(text)
+				if _, ok := engineChecksFaults[base]; ok {
+					got = engineRules(text)
+				}
+				verdicts[i] = verdict{base, rule, strings.Join(got, ", ")}
 			}()
 		}
 		wg.Wait()

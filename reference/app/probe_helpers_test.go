@@ -546,8 +546,10 @@ func (s *probeServer) request(method, script, body string, extra ...string) *wir
 func (s *probeServer) fetchReport(token string) any {
 	GinkgoHelper()
 	deadline := time.Now().Add(ioDeadline)
+	// 404 until the exchange starts; a report marked running is partial, so
+	// wait for the call to end, as lasgi-check does.
 	res := s.request("GET", "report:"+token, "")
-	for res.Status == 404 && time.Now().Before(deadline) {
+	for (res.Status == 404 || strings.Contains(res.Body, `"running":true`)) && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 		res = s.request("GET", "report:"+token, "")
 	}

@@ -48,8 +48,6 @@ func faultScope(f mutant.Fault, s *event.Scope) {
 		s.Client = nil
 	case mutant.ServerIsClient:
 		s.Server = s.Client
-	case mutant.ExtensionsNone:
-		s.Extensions = nil
 	case mutant.HostAdded:
 		if !slices.ContainsFunc(s.Headers, func(h event.Header) bool { return h.Name == "host" }) && s.Server != nil {
 			host := net.JoinHostPort(s.Server.Host, strconv.Itoa(s.Server.Port))
