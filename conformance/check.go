@@ -244,8 +244,14 @@ func (k *Checker) Observe(ctx context.Context, c *Case) (*Observation, error) {
 		}
 		// Waiting for a close costs a step deadline on a server that keeps the
 		// connection open, so an outcome that wants it is waited for only when
-		// the server stopped short of the most responses an outcome expects.
-		if c.Expect.Connection != "" || c.wantsClosed() && len(obs.Responses) < c.maxResponses() {
+		// the server stopped short of the most responses an outcome expects,
+		// or ended the last one with the close (cut off, or a body delimited
+		// by it), and so has closed already.
+		ended := false
+		if n := len(obs.Responses); n > 0 {
+			ended = obs.Responses[n-1].Truncated || obs.Responses[n-1].Framing == "close"
+		}
+		if c.Expect.Connection != "" || c.wantsClosed() && (len(obs.Responses) < c.maxResponses() || ended) {
 			if err := main.w.waitClosed(); err != nil {
 				obs.closeErr = err.Error()
 			} else {

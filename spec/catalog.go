@@ -918,7 +918,7 @@ var rules = []Rule{
 		Level:   Must,
 		Side:    Server,
 		Section: "http.md#framing",
-		Text:    "For an HTTP/1.0 response without a `content-length` header from the application, the server MUST send a `content-length` header when the whole body arrives in the first `http.response.body` event, and otherwise MUST delimit the body by closing the connection.",
+		Text:    "For an HTTP/1.0 response without a `content-length` header from the application, the server MUST delimit the body by closing the connection, except that when the whole body arrives in the first `http.response.body` event it MAY send a `content-length` header instead.",
 	},
 	{
 		ID:      "http.body.head",

@@ -48,6 +48,8 @@ func faultScope(f mutant.Fault, s *event.Scope) {
 		s.Client = nil
 	case mutant.ServerIsClient:
 		s.Server = s.Client
+	case mutant.NoExtensions:
+		s.Extensions = nil
 	case mutant.HostAdded:
 		if !slices.ContainsFunc(s.Headers, func(h event.Header) bool { return h.Name == "host" }) && s.Server != nil {
 			host := net.JoinHostPort(s.Server.Host, strconv.Itoa(s.Server.Port))
@@ -121,9 +123,6 @@ func (c *conn) faultFinished(f mutant.Fault, w *responseWriter, err error, quiet
 	case f.Is(mutant.ErrorDetailsShown) && err != nil && !w.headerWritten:
 		quiet()
 		c.refuse(&httpError{500, err.Error()})
-	case f.Is(mutant.HeldHeadWrittenOnError) && err != nil && !w.headerWritten && w.start != nil:
-		w.writeHead(&event.Event{Type: event.HTTPResponseBody, MoreBody: true})
-		c.bw.Flush()
 	case f.Is(mutant.ErrorAfterStartCompletes) && err != nil && w.headerWritten:
 		w.finish()
 		c.bw.Flush()

@@ -50,6 +50,10 @@ func (w *responseWriter) write(ev *event.Event) {
 		}
 		w.start = &evCopy
 		w.wantTrailers = ev.Trailers
+		if w.fault.Is(mutant.HeadAtStart) {
+			// Framed as a body of unknown length yet to come.
+			w.writeHead(&event.Event{Type: event.HTTPResponseBody, MoreBody: true})
+		}
 	case event.HTTPResponseBody:
 		if !w.headerWritten {
 			w.writeHead(ev)
@@ -95,7 +99,7 @@ func (w *responseWriter) writeHead(first *event.Event) {
 		w.length = 0
 	case st.Status == 204 || st.Status == 304:
 		// no framing at all
-	case !first.MoreBody && (!w.wantTrailers || w.fault.Is(mutant.TrailersNoChunking)) && !w.fault.Is(mutant.AlwaysChunked):
+	case !first.MoreBody && (!w.wantTrailers || w.fault.Is(mutant.TrailersNoChunking)):
 		w.length = int64(len(first.Body))
 	case (w.req.minor >= 1 || w.fault.Is(mutant.HTTP10Chunked)) && !w.head && !w.fault.Is(mutant.NeverChunked):
 		w.chunked = true
@@ -104,7 +108,7 @@ func (w *responseWriter) writeHead(first *event.Event) {
 	default:
 		w.mustClose = true // HTTP/1.0 without a length: the close ends the body
 	}
-	if w.mustClose || w.closing.Load() {
+	if w.mustClose || w.closing.Load() || w.fault.Is(mutant.CloseEveryResponse) {
 		w.closeAsked = true
 	}
 

@@ -86,7 +86,12 @@ func casesOf(corpus []*conformance.Case, rule string) []*conformance.Case {
 // run starts a reference server hosting the probe with fault f and runs
 // cases against it.
 func run(ctx context.Context, probe []byte, f mutant.Fault, cases []*conformance.Case) ([]conformance.Result, error) {
-	ctx, cancel := context.WithTimeout(ctx, mutantTimeout)
+	return runFor(ctx, probe, f, cases, mutantTimeout)
+}
+
+// runFor is run with a deadline of its own for the server's cases.
+func runFor(ctx context.Context, probe []byte, f mutant.Fault, cases []*conformance.Case, timeout time.Duration) ([]conformance.Result, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	cfg := server.Config{Fault: f, AppTimeout: appTimeout, ReadTimeout: appTimeout, IdleTimeout: appTimeout}
 	s, err := servertest.Start("probe.lua", probe, gopherlua.Options{Workers: 1, BusyTimeout: appTimeout}, cfg, nil)

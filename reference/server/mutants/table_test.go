@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/lasgi/lasgi/conformance"
+	"github.com/lasgi/lasgi/reference/server/internal/mutant"
 )
 
 // table renders docs/mutants.md from the mutants' outcomes.
@@ -57,6 +58,26 @@ needs; the test keeps it uncaught, so it fails once a new case catches it.
 			cell = "**not caught**: " + o.mutant.Gap
 		}
 		fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s |\n", o.mutant.Name, o.mutant.Rule, strings.ReplaceAll(o.mutant.Description, "|", "\\|"), cell)
+	}
+	b.WriteString(`
+## Permitted variants
+
+The other direction: each variant makes the reference server take another way
+the spec permits, as a server written elsewhere may. The whole corpus runs
+against each, and every case must pass or skip (a case that fails there would
+call conforming behaviour a failure). The cases listed must show that the
+variant took the other way: skipped, or failing once only their first
+permitted outcome is allowed.
+
+| Variant | What it does | Cases that take the other outcome |
+|---|---|---|
+`)
+	for _, v := range mutant.Variants() {
+		var cs []string
+		for _, id := range v.Exercises {
+			cs = append(cs, "`"+id+"`")
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", v.Name, v.Description, strings.Join(cs, ", "))
 	}
 	return b.String()
 }

@@ -32,7 +32,6 @@ const (
 	DisconnectOnce
 	SendAfterDisconnectAccepted
 
-	AlwaysChunked
 	NeverChunked
 	ResponseChunkSizeDecimal
 	LastChunkMissing
@@ -56,7 +55,6 @@ const (
 	ReturnWithoutResponseCloses
 	ErrorAfterStartCompletes
 	ErrorDetailsShown
-	HeldHeadWrittenOnError
 
 	FoldingAccepted
 	ConflictingLengthsAccepted
@@ -120,7 +118,6 @@ var registry = []Mutant{
 	{ID: SendAfterDisconnectAccepted, Name: "send-after-disconnect-accepted", Rule: "http.send.after-disconnect", Description: "send() after the client left succeeds silently", MustCatch: []string{"http.disconnect/send-after-client-left"}},
 
 	// Response framing and headers (response.go).
-	{ID: AlwaysChunked, Name: "always-chunked", Rule: "http.body.chunked", Description: "a one-piece body is chunked instead of sent with its content-length", MustCatch: []string{"http.response/single-body-content-length"}},
 	{ID: NeverChunked, Name: "never-chunked", Rule: "http.body.chunked", Description: "a streamed HTTP/1.1 body is close-delimited instead of chunked", MustCatch: []string{"http.response/streamed-body-framed-chunked"}},
 	{ID: ResponseChunkSizeDecimal, Name: "response-chunk-size-decimal", Rule: "http.body.chunked", Description: "response chunk sizes are written in decimal", MustCatch: []string{"http.response/large-streamed-body"}},
 	{ID: LastChunkMissing, Name: "last-chunk-missing", Rule: "http.body.complete", Description: "a chunked body never gets its last chunk", MustCatch: []string{"http.response/trailers-sent"}},
@@ -146,7 +143,6 @@ var registry = []Mutant{
 	{ID: ReturnWithoutResponseCloses, Name: "return-without-response-closes", Rule: "core.app.complete-response", Description: "an app returning without a response gets the connection closed, no 500", MustCatch: []string{"http.error/return-without-response"}},
 	{ID: ErrorAfterStartCompletes, Name: "error-after-start-completes", Rule: "http.error.after-start", Description: "an app error mid-body ends the chunked body cleanly instead of cutting it off", MustCatch: []string{"http.error/raise-after-body-started"}},
 	{ID: ErrorDetailsShown, Name: "error-details-shown", Rule: "http.error.no-details", Description: "the 500 body shows the app's error message", MustCatch: []string{"http.error/no-details-in-500"}},
-	{ID: HeldHeadWrittenOnError, Name: "held-head-written-on-error", Rule: "http.error.before-start", Description: "an app error after a start not yet on the wire sends that start, not 500", MustCatch: []string{"http.error/raise-after-head-held"}},
 
 	// Malformed requests (request.go, conn.go).
 	{ID: FoldingAccepted, Name: "folding-accepted", Rule: "http.malformed", Description: "obsolete line folding is joined into the previous header", MustCatch: []string{"http.malformed/obsolete-line-folding"}},
