@@ -77,9 +77,12 @@ func withLint(lint string, src []byte) []byte {
 }
 
 // lintRules lists the distinct rules of the lint errors in text, in order.
-func lintRules(text string) []string {
+func lintRules(text string) []string { return rulesIn(lintRaised, text) }
+
+// rulesIn lists the distinct rules re's first group finds in text, in order.
+func rulesIn(re *regexp.Regexp, text string) []string {
 	var out []string
-	for _, m := range lintRaised.FindAllStringSubmatch(text, -1) {
+	for _, m := range re.FindAllStringSubmatch(text, -1) {
 		if !contains(out, m[1]) {
 			out = append(out, m[1])
 		}
@@ -133,15 +136,6 @@ var engineChecksFaults = map[string]string{
 // engineRaised finds the rules the engine named in the errors it raised.
 var engineRaised = regexp.MustCompile(`lasgi: ([a-z0-9]+(?:\.[a-z0-9-]+)+): `)
 
-func engineRules(text string) []string {
-	var out []string
-	for _, m := range engineRaised.FindAllStringSubmatch(text, -1) {
-		if !contains(out, m[1]) {
-			out = append(out, m[1])
-		}
-	}
-	return out
-}
 
 // faultRule reads the rule of a seeded fault from its first line.
 func faultRule(src []byte) (string, bool) {
@@ -624,7 +618,7 @@ var _ = Describe("lint.lua", func() {
 				}
 				got := lintRules(text)
 				if _, ok := engineChecksFaults[base]; ok {
-					got = engineRules(text)
+					got = rulesIn(engineRaised, text)
 				}
 				verdicts[i] = verdict{base, rule, strings.Join(got, ", ")}
 			}()
