@@ -136,7 +136,6 @@ var engineChecksFaults = map[string]string{
 // engineRaised finds the rules the engine named in the errors it raised.
 var engineRaised = regexp.MustCompile(`lasgi: ([a-z0-9]+(?:\.[a-z0-9-]+)+): `)
 
-
 // faultRule reads the rule of a seeded fault from its first line.
 func faultRule(src []byte) (string, bool) {
 	first, _, _ := strings.Cut(string(src), "\n")

@@ -80,14 +80,27 @@ func (b *bodyReader) Buffered() bool {
 	return !b.chunked && int64(b.br.Buffered()) >= b.remaining
 }
 
+// maxChunkLine bounds a chunk size line with its extensions.
+const maxChunkLine = 4096
+
 func (b *bodyReader) nextChunk() error {
-	budget := 4096
+	// A chunk line (size and extensions) is bounded like a header line; the
+	// extensions are ignored, the size must start the line (RFC 9112
+	// section 7.1: no whitespace before it, BWS only before a ";"). A bare
+	// LF ends a line as CRLF does, as in the header section.
+	budget := maxChunkLine
 	line, err := readLine(b.br, &budget)
+	if errors.Is(err, errHeaderTooLarge) {
+		return badRequest("chunk size line longer than " + strconv.Itoa(maxChunkLine) + " bytes (chunk extensions are not kept)")
+	}
 	if err != nil {
 		return chunkErr(err)
 	}
-	if i := indexByte(line, ';'); i >= 0 { // chunk extensions are ignored
+	if i := indexByte(line, ';'); i >= 0 {
 		line = line[:i]
+	}
+	if len(line) > 0 && (line[0] == ' ' || line[0] == '\t') {
+		return badRequest("whitespace before the chunk size")
 	}
 	line = trimOWS(line)
 	size, err := strconv.ParseUint(string(line), chunkBase(b.fault, mutant.ChunkSizeDecimal), 63)

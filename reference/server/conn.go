@@ -399,12 +399,16 @@ func (c *conn) logAppEnd(req *request, err error) {
 	}
 }
 
-// drain reads and drops the rest of a request body, up to drainLimit.
+// drain reads and drops the rest of a request body, up to drainLimit and
+// within the read timeout.
 func drain(c *conn, body *bodyReader) error {
 	buf := make([]byte, 32<<10)
 	var n int64
+	// The whole drain has the read timeout, not each read: a client that
+	// trickles a body nobody reads must not hold the connection for ever.
+	end := time.Now().Add(c.srv.cfg.ReadTimeout)
 	for !body.Done() {
-		c.nc.SetReadDeadline(time.Now().Add(c.srv.cfg.ReadTimeout))
+		c.nc.SetReadDeadline(end)
 		k, err := body.Read(buf)
 		n += int64(k)
 		if err == io.EOF {

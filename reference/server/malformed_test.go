@@ -64,6 +64,11 @@ var _ = Describe("malformed requests", func() {
 		Entry("too many headers", "GET / HTTP/1.1\r\n"+strings.Repeat("X-A: 1\r\n", 600)+"\r\n", 431),
 		Entry("request line too long", "GET /"+strings.Repeat("a", 5000)+" HTTP/1.1\r\n\r\n", 414),
 		Entry("declared body too large", "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 1001\r\n\r\n", 413),
+		Entry("HTTP/1.1 without host", "GET / HTTP/1.1\r\nX: 1\r\n\r\n", 400),
+		Entry("two host header fields", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
+		Entry("two host header fields in HTTP/1.0", "GET / HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n", 400),
+		Entry("a host with a space", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400),
+		Entry("a host with a slash", "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", 400),
 	)
 
 	DescribeTable("in a chunked body get the right status; the app hears http.disconnect",
@@ -78,7 +83,19 @@ var _ = Describe("malformed requests", func() {
 		Entry("chunked body too large", "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3e8\r\n"+strings.Repeat("a", 1000)+"\r\n1\r\na\r\n0\r\n\r\n", 413),
 		Entry("malformed chunk size", "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\nzz\r\n", 400),
 		Entry("chunk without CRLF", "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nabc\r\n", 400),
+		Entry("a 100 KB chunk extension", "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n1;x="+strings.Repeat("e", 100_000)+"\r\na\r\n0\r\n\r\n", 400),
+		Entry("whitespace before the chunk size", "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n 1\r\na\r\n0\r\n\r\n", 400),
 	)
+
+	It("accepts a host with a port, an IPv6 literal, and an empty host in HTTP/1.1", func() {
+		for _, host := range []string{"example.test:8080", "[::1]:80", ""} {
+			c := s.dial()
+			_, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: "+host+"\r\n\r\n")
+			Expect(err).NotTo(HaveOccurred())
+			Expect(readResponse(bufio.NewReader(c), false).Status).To(Equal(200), "host %q", host)
+			c.Close()
+		}
+	})
 
 	It("drops a connection that stays silent past --read-timeout", func() {
 		s := serve(countingApp, 1, server.Config{ReadTimeout: 200 * time.Millisecond})
@@ -88,6 +105,40 @@ var _ = Describe("malformed requests", func() {
 		start := time.Now()
 		_, err = io.ReadAll(c)
 		Expect(err).NotTo(HaveOccurred())
+		Expect(time.Since(start)).To(BeNumerically("<", 3*time.Second))
+	})
+
+	It("closes the connection of a client that trickles a body nobody reads, within the read timeout", func() {
+		s := serve(`return function(scope, receive, send)
+  send({type = "http.response.start", status = 200})
+  send({type = "http.response.body", body = "early"})
+end`, 1, server.Config{ReadTimeout: 300 * time.Millisecond})
+		c := s.dial()
+		_, err := io.WriteString(c, "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n")
+		Expect(err).NotTo(HaveOccurred())
+		br := bufio.NewReader(c)
+		Expect(readResponse(br, false).Body).To(Equal("early"))
+		// One byte of chunk data every 100 ms: each read is well within the
+		// timeout, the whole drain is not.
+		stop := make(chan struct{})
+		defer close(stop)
+		go func() {
+			io.WriteString(c, "100000\r\n")
+			for {
+				select {
+				case <-stop:
+					return
+				case <-time.After(100 * time.Millisecond):
+					if _, err := io.WriteString(c, "z"); err != nil {
+						return
+					}
+				}
+			}
+		}()
+		start := time.Now()
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, err = br.ReadByte()
+		Expect(err).To(MatchError(io.EOF), "the server must close the connection")
 		Expect(time.Since(start)).To(BeNumerically("<", 3*time.Second))
 	})
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/lasgi/lasgi/reference/server/internal/mutant"
 	"github.com/lasgi/lasgi/spec/event"
@@ -71,6 +72,7 @@ func readRequest(br *bufio.Reader, maxHeader int, f mutant.Fault) (*request, err
 	}
 	var transferEncoding []byte
 	sawLength := false
+	hosts := 0
 	for {
 		line, err := readLine(br, &budget)
 		if err != nil {
@@ -146,12 +148,22 @@ func readRequest(br *bufio.Reader, maxHeader int, f mutant.Fault) (*request, err
 			} else if r.minor == 0 && hasToken(h.Value, "keep-alive") {
 				r.close = false
 			}
+		case "host":
+			hosts++
+			if !validHost(h.Value) && !f.Is(mutant.HostUnchecked) {
+				return nil, badRequest("invalid host " + strconv.Quote(h.Value))
+			}
 		case "expect":
 			if !equalFoldASCII(h.Value, "100-continue") && !f.Is(mutant.ExpectationPassed) {
 				return nil, &httpError{417, "unsupported expectation " + strconv.Quote(h.Value)}
 			}
 			r.expectContinue = r.minor >= 1
 		}
+	}
+	// RFC 9112 section 3.2: an HTTP/1.1 request without host, or any request
+	// with two, is answered 400.
+	if (hosts > 1 || hosts == 0 && r.minor >= 1) && !f.Is(mutant.HostUnchecked) {
+		return nil, badRequest(strconv.Itoa(hosts) + " host header fields; a request has exactly one (HTTP/1.0: at most one)")
 	}
 	if transferEncoding != nil {
 		if sawLength && !f.Is(mutant.LengthAndChunkedAccepted) {
@@ -240,6 +252,22 @@ func readLine(br *bufio.Reader, budget *int) ([]byte, error) {
 		}
 		return frag, nil
 	}
+}
+
+// validHost reports whether v is a host header value: uri-host [":" port]
+// (RFC 9110 section 7.2, RFC 3986 section 3.2.2), empty included, checked
+// by the bytes it may hold.
+func validHost(v string) bool {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("-._~%!$&'()*+,;=:[]", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func trimOWS(b []byte) []byte {

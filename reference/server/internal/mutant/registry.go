@@ -85,6 +85,7 @@ const (
 	StateNotEmpty
 	ASGIVersionWrong
 	MoreBodyKeyMissing
+	HostUnchecked
 )
 
 var registry = []Mutant{
@@ -175,4 +176,5 @@ var registry = []Mutant{
 	{ID: StateNotEmpty, Name: "state-not-empty", Rule: "http.scope.state", Description: "scope.state holds a key without lifespan state", MustCatch: []string{"http.scope/state-empty-without-lifespan"}},
 	{ID: ASGIVersionWrong, Name: "asgi-version-wrong", Rule: "http.scope.asgi-version", Description: `scope.asgi.version is "2.0"`, MustCatch: []string{"http.scope/type-and-versions"}},
 	{ID: MoreBodyKeyMissing, Name: "more-body-key-missing", Rule: "core.receive.complete-keys", Description: "http.request events leave out more_body when it is false", MustCatch: []string{"http.request/no-body-one-event", "http.request/content-length-body", "http.request/empty-content-length"}},
+	{ID: HostUnchecked, Name: "host-unchecked", Rule: "http.malformed", Description: "host header fields are not checked: none in HTTP/1.1, two, or an invalid one get 200", MustCatch: []string{"http.malformed/http-1.1-without-host", "http.malformed/two-hosts", "http.malformed/host-with-space"}},
 }
