@@ -27,6 +27,9 @@ type InterpreterChecker struct {
 	Lint        []byte        // the lint module (reference/app/lint.lua)
 	Timeout     time.Duration // each case; 0 means 5 seconds
 	Strict      bool          // the lint raises for SHOULD rules too, and such a case fails
+	// Sandbox removes from the app's Lua what lasgi-serve --sandbox removes
+	// (running programs, files outside its modules). os.exit raises always.
+	Sandbox bool
 }
 
 // RunAll plays every case against the app file in one interpreter process.
@@ -62,6 +65,9 @@ func (k *InterpreterChecker) RunAll(ctx context.Context, appPath string, cases [
 	args := []string{filepath.Join(dir, "harness.lua"), appAbs, filepath.Join(dir, "cases.lua"), filepath.Join(dir, "lint.lua")}
 	if k.Strict {
 		args = append(args, "strict")
+	}
+	if k.Sandbox {
+		args = append(args, "sandbox")
 	}
 	cmd := exec.CommandContext(ctx, interp, args...)
 	var stdout, stderr bytes.Buffer

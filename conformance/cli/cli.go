@@ -222,6 +222,7 @@ func cmdApp(args []string, stdout, stderr io.Writer) int {
 	run := fs.String("run", "", "only cases whose ID or one of whose rule IDs matches this regular expression")
 	rep := report{command: "app"}
 	rep.register(fs, "deadline of each step of a case (the app taking a body piece, returning)")
+	sandbox := fs.Bool("sandbox", true, "run the app without os.execute, io.popen, io.open and the other functions that reach programs or files outside its modules (--sandbox=false lets a trusted app keep them)")
 	interp := fs.String("lua", "embedded", "Lua to run the app on: embedded (gopher-lua, in process), or lua5.1, lua5.4, luajit or a path to an interpreter (then the app runs under the lint, which names the rules)")
 	if code, ok := parse(fs, args); !ok {
 		return code
@@ -285,7 +286,7 @@ func cmdApp(args []string, stdout, stderr io.Writer) int {
 	var results []conformance.Result
 	for _, a := range apps {
 		if lint != nil {
-			rs, err := runInterpreter(ctx, *interp, lint, a.name, a.src, a.path, cases, rep.timeout, rep.strict)
+			rs, err := runInterpreter(ctx, *interp, lint, a.name, a.src, a.path, cases, rep.timeout, rep.strict, *sandbox)
 			if err != nil {
 				fmt.Fprintf(stderr, "lasgi-check app: %v\n", err)
 				return ExitUsage
@@ -299,7 +300,7 @@ func cmdApp(args []string, stdout, stderr io.Writer) int {
 		}
 		// The app's own busy limit is longer than the case's, so the case
 		// ends first and names what the app did not do.
-		opts := gopherlua.Options{Workers: 1, BusyTimeout: 2 * rep.timeout, Async: true}
+		opts := gopherlua.Options{Workers: 1, BusyTimeout: 2 * rep.timeout, Async: true, Sandbox: *sandbox}
 		eng, err := gopherlua.Load(a.name, a.src, opts)
 		if err != nil {
 			// An app file that does not load into a callable is a failed check.
@@ -327,7 +328,7 @@ func cmdApp(args []string, stdout, stderr io.Writer) int {
 
 // runInterpreter checks one app under a real interpreter; a built-in app is
 // written to a temporary file first.
-func runInterpreter(ctx context.Context, interp string, lint []byte, name string, src []byte, path string, cases []*conformance.AppCase, timeout time.Duration, strict bool) ([]conformance.Result, error) {
+func runInterpreter(ctx context.Context, interp string, lint []byte, name string, src []byte, path string, cases []*conformance.AppCase, timeout time.Duration, strict, sandbox bool) ([]conformance.Result, error) {
 	if path == "" {
 		dir, err := os.MkdirTemp("", "lasgi-check-app")
 		if err != nil {
@@ -339,7 +340,7 @@ func runInterpreter(ctx context.Context, interp string, lint []byte, name string
 			return nil, err
 		}
 	}
-	k := &conformance.InterpreterChecker{Interpreter: interp, Lint: lint, Timeout: timeout, Strict: strict}
+	k := &conformance.InterpreterChecker{Interpreter: interp, Lint: lint, Timeout: timeout, Strict: strict, Sandbox: sandbox}
 	return k.RunAll(ctx, path, cases)
 }
 

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/lasgi/lasgi/conformance/cli"
 	"github.com/lasgi/lasgi/reference/app"
+	"github.com/lasgi/lasgi/reference/server/gopherlua"
 )
 
 func TestCLI(t *testing.T) {
@@ -320,6 +322,49 @@ end
 			code, out, _ = run(append([]string{"app", "--strict"}, args[1:]...)...)
 			Expect(code).To(Equal(cli.ExitFailed), "%s\n%s", lua, out)
 			Expect(out).To(MatchRegexp(`\n0 passed, 2 failed, 0 warnings, 0 skipped\n$`))
+		}
+	})
+
+	It("fails an app that calls os.exit, instead of ending with it, and runs apps sandboxed unless --sandbox=false", func() {
+		dir := GinkgoT().TempDir()
+		exit := filepath.Join(dir, "exit.lua")
+		Expect(os.WriteFile(exit, []byte(`return function(scope, receive, send)
+  if scope.type ~= "http" then error("http only", 0) end
+  os.exit(0)
+end
+`), 0o644)).To(Succeed())
+		// The app raises "sandboxed" when every function the sandbox removes
+		// (gopherlua.Sandboxed, the list the harness must match) is gone.
+		var gone []string
+		for lib, names := range gopherlua.Sandboxed {
+			for _, name := range names {
+				gone = append(gone, fmt.Sprintf("%s.%s == nil", lib, name))
+			}
+		}
+		probe := filepath.Join(dir, "sandbox.lua")
+		Expect(os.WriteFile(probe, []byte(`return function(scope, receive, send)
+  if scope.type ~= "http" then error("http only", 0) end
+  repeat local ev = receive() until ev.type ~= "http.request" or not ev.more_body
+  if `+strings.Join(gone, " and ")+` then error("sandboxed", 0) end
+  send({type = "http.response.start", status = 200})
+  send({type = "http.response.body", body = "ok"})
+end
+`), 0o644)).To(Succeed())
+		for _, lua := range []string{"", "lua5.4"} {
+			args := []string{"app", "--run", "^app\\.http/get$"}
+			if lua != "" {
+				args = append(args, "--lua", lua)
+			}
+			code, out, _ := run(append(args, exit)...)
+			Expect(code).To(Equal(cli.ExitFailed), "%s\n%s", lua, out)
+			Expect(out).To(ContainSubstring("lasgi: os.exit is not available to an app"))
+			Expect(out).To(MatchRegexp(`\n0 passed, 1 failed, 0 warnings, 0 skipped\n$`))
+
+			code, out, _ = run(append(args, probe)...)
+			Expect(code).To(Equal(cli.ExitFailed), "%s\n%s", lua, out)
+			Expect(out).To(ContainSubstring("sandboxed"))
+			code, out, _ = run(append(append([]string{}, args...), "--sandbox=false", probe)...)
+			Expect(code).To(Equal(cli.ExitPassed), "%s\n%s", lua, out)
 		}
 	})
 

@@ -1,7 +1,7 @@
 -- lasgi-check's app harness: plays the server for an app under a real Lua
 -- interpreter (lua5.1, lua5.4, luajit), so apps are checked as they will run.
 --
---   lua harness.lua APP.lua CASES.lua [LINT.lua [strict]]
+--   lua harness.lua APP.lua CASES.lua [LINT.lua [strict] [sandbox]]
 --
 -- CASES.lua returns the cases lasgi-check wrote: {id, scope, body = {pieces},
 -- disconnect_after, timeout}. The app (wrapped in the lint when given) runs
@@ -14,7 +14,29 @@
 --   warn <id-hex> <rule-hex> <detail-hex>
 -- and, when the app file does not load: load <detail-hex>.
 
-local app_path, cases_path, lint_path, strict = arg[1], arg[2], arg[3], arg[4] == "strict"
+local app_path, cases_path, lint_path = arg[1], arg[2], arg[3]
+local options = {}
+for i = 4, #arg do options[arg[i]] = true end
+local strict = options.strict
+local dofile = dofile
+
+-- os.exit would end the harness and leave the cases unjudged: it raises, as on
+-- the reference server. "sandbox" removes what an untrusted app could use against
+-- the machine, the same functions as lasgi-serve --sandbox (gopherlua/sandbox.go).
+os.exit = function()
+  error("lasgi: os.exit is not available to an app: it would end the server process and every"
+    .. " request in it; an app ends its call by returning or raising an error", 2)
+end
+if options.sandbox then
+  for lib, names in pairs({
+    os = {"execute", "remove", "rename", "tmpname", "getenv", "setlocale"},
+    io = {"popen", "open", "lines", "input", "output", "tmpfile"},
+    _G = {"dofile", "loadfile"},
+  }) do
+    local t = lib == "_G" and _G or _G[lib]
+    for _, name in ipairs(names) do t[name] = nil end
+  end
+end
 local unpack = unpack or table.unpack
 
 local function hex(s)

@@ -118,6 +118,31 @@ end`, 1, server.Config{})
 		Expect(s.get("/").Body).To(Equal("fine"))
 	})
 
+	It("turn os.exit into an error of the call: 500, and the server and its other requests go on", func() {
+		s := serve(`
+return function(scope, receive, send)
+  if scope.path == "/exit" then os.exit(7) end
+  if scope.path == "/tool" then
+    send({type = "http.response.start", status = 200})
+    send({type = "http.response.body", body = type(os.execute) .. " " .. type(io.popen)})
+    return
+  end
+  send({type = "http.response.start", status = 200})
+  send({type = "http.response.body", body = "fine"})
+end`, 1, server.Config{})
+		Expect(s.get("/exit").Status).To(Equal(500))
+		Expect(s.log.String()).To(ContainSubstring("lasgi: os.exit is not available to an app"))
+		Expect(s.get("/").Body).To(Equal("fine"))
+		Expect(s.get("/tool").Body).To(Equal("function function"), "without --sandbox the app keeps them")
+
+		sandboxed := serveWith(`
+return function(scope, receive, send)
+  send({type = "http.response.start", status = 200})
+  send({type = "http.response.body", body = type(os.execute) .. " " .. type(io.popen) .. " " .. type(io.open) .. " " .. type(dofile) .. " " .. type(require)})
+end`, gopherlua.Options{Workers: 1, BusyTimeout: 2 * time.Second, Sandbox: true}, server.Config{})
+		Expect(sandboxed.get("/").Body).To(Equal("nil nil nil nil function"))
+	})
+
 	It("close the connection after the response started, cutting it short", func() {
 		s := serve(`
 return function(scope, receive, send)

@@ -40,6 +40,11 @@ type Options struct {
 	// that must keep its own deadlines while the app runs (the app checker)
 	// sets Async.
 	Async bool
+	// Sandbox removes what an untrusted app could use against the machine:
+	// running programs (os.execute, io.popen) and files outside its own
+	// modules (io.open, os.remove, dofile, ...). os.exit never ends the
+	// process, sandbox or not: it raises ExitError.
+	Sandbox bool
 }
 
 // Engine hosts one app file on a set of workers. It implements bridge.Engine.

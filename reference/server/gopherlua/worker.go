@@ -87,6 +87,7 @@ var stateOptions = lua.Options{
 
 func newWorker(e *Engine, name string, proto *lua.FunctionProto) (*worker, error) {
 	L := lua.NewState(stateOptions)
+	guardProcess(L, e.opts.Sandbox)
 	// Let the app require modules that sit next to it.
 	dir := filepath.Dir(name)
 	if pkg, ok := L.GetGlobal("package").(*lua.LTable); ok {

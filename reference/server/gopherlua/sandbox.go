@@ -1,0 +1,46 @@
+package gopherlua
+
+import (
+	lua "github.com/yuin/gopher-lua"
+)
+
+// ExitError is what os.exit raises in an app: the server's process is shared
+// by every request and worker, so no app may end it.
+const ExitError = "lasgi: os.exit is not available to an app: it would end the server process and every request in it; an app ends its call by returning or raising an error"
+
+// Sandboxed are the functions Options.Sandbox removes, by library ("_G" for
+// globals): those that run other programs or reach files outside the app's
+// own modules. lasgi-check's harness removes the same for --lua (a test
+// keeps the two equal). Callers must not modify it.
+var Sandboxed = map[string][]string{
+	"os": {"execute", "remove", "rename", "tmpname", "getenv", "setlocale"},
+	"io": {"popen", "open", "lines", "input", "output", "tmpfile"},
+	"_G": {"dofile", "loadfile"},
+}
+
+// guardProcess makes os.exit raise ExitError instead of ending the process,
+// and with sandbox removes the functions of Sandboxed (each then calls as a
+// nil value, a clear Lua error naming it).
+func guardProcess(L *lua.LState, sandbox bool) {
+	if os, ok := L.GetGlobal("os").(*lua.LTable); ok {
+		os.RawSetString("exit", L.NewFunction(func(L *lua.LState) int {
+			L.RaiseError("%s", ExitError)
+			return 0
+		}))
+	}
+	if !sandbox {
+		return
+	}
+	for lib, names := range Sandboxed {
+		t, ok := L.GetGlobal(lib).(*lua.LTable)
+		if lib == "_G" {
+			t, ok = L.G.Global, true
+		}
+		if !ok {
+			continue
+		}
+		for _, name := range names {
+			t.RawSetString(name, lua.LNil)
+		}
+	}
+}
