@@ -64,6 +64,10 @@ type coCall struct {
 	// for this call and that have not finished: they count as the call's
 	// own (spec rule core.call.yield-safe-pcall). Nil until the first.
 	protected map[*lua.LState]struct{}
+	// bareYields counts the app's own coroutine.yield() calls since it last
+	// called receive or send: past a few, each waits longer before it is
+	// resumed, so an app that yields in a loop costs next to no CPU.
+	bareYields int
 }
 
 type waitKind int
@@ -316,11 +320,28 @@ func (w *worker) resume(cc *coCall, fn *lua.LFunction, args ...lua.LValue) {
 		cc.finish(err)
 	case lua.ResumeYield:
 		if cc.waiting == notWaiting {
-			// A bare coroutine.yield() from the app: let others run first.
+			// A bare coroutine.yield() from the app: let others run first,
+			// and if it keeps yielding without waiting for anything, back off.
 			cc.waiting = inYield
-			go w.wake(cc)
+			if delay := bareYieldDelay(cc.bareYields); delay > 0 {
+				time.AfterFunc(delay, func() { w.wake(cc) })
+			} else {
+				go w.wake(cc)
+			}
+			cc.bareYields++
 		}
 	}
+}
+
+// bareYieldDelay is how long the n-th bare yield in a row waits before its
+// resume: none for the first few (an app letting others run), then 1 ms
+// doubling to 50 ms.
+func bareYieldDelay(n int) time.Duration {
+	const free = 8
+	if n < free {
+		return 0
+	}
+	return min(time.Millisecond<<min(n-free, 6), 50*time.Millisecond)
 }
 
 // resumeSafe turns a Go panic inside the VM into an error for this call, so
@@ -370,6 +391,7 @@ func (w *worker) checkBusy(now time.Time, limit time.Duration) {
 // receive is the app's receive(): the next event, yielding until there is one.
 func (cc *coCall) receive(L *lua.LState) int {
 	cc.checkThread(L, "receive")
+	cc.bareYields = 0
 	ev, ok := cc.c.Receive(cc)
 	if ok {
 		L.Push(faultEvent(cc.c.Fault, eventTable(L, &ev)))
@@ -383,6 +405,7 @@ func (cc *coCall) receive(L *lua.LState) int {
 // while the client is behind.
 func (cc *coCall) send(L *lua.LState) int {
 	cc.checkThread(L, "send")
+	cc.bareYields = 0
 	ev, err := decodeEvent(L.Get(1), cc.c.Fault)
 	if err == nil {
 		var wait bool
