@@ -63,6 +63,7 @@ type Observation struct {
 	notes     []string       // things worth saying when the case fails
 
 	probeSent bool   // a lasgi-probe header went out with the request
+	noProbe   error  // a success came without evidence that the probe ran (probeEvidence)
 	reportErr error  // the probe's report could not be had; the wire is still compared
 	readErr   error  // why fewer responses were read than the case expects at most
 	closeErr  string // why the connection did not close when it should have
@@ -84,6 +85,9 @@ func (k *Checker) Run(ctx context.Context, c *Case) Result {
 			findings = compare(c, obs)
 		}
 		res.Status, res.Broken = verdict(c, findings, k.Strict)
+		if err == nil && obs.noProbe != nil {
+			res.Status = Failed // a setup failure, not a finding of some level
+		}
 		if res.Status != Passed {
 			res.Message = explain(c, res.Broken, texts(findings), obs)
 		}
@@ -139,7 +143,7 @@ func explain(c *Case, broken []string, problems []string, obs *Observation) stri
 func (k *Checker) Observe(ctx context.Context, c *Case) (*Observation, error) {
 	obs := &Observation{}
 	token := ""
-	if c.Report == "kept" || c.wantsAppNotCalled() {
+	if c.Report == "kept" || c.wantsAppNotCalled() || c.Probe != "" && c.sendsProbe() {
 		token = fmt.Sprintf("t%d-%d", time.Now().UnixNano(), k.tokens.Add(1))
 	}
 	conns := map[int]*clientConn{}
@@ -267,6 +271,7 @@ func (k *Checker) Observe(ctx context.Context, c *Case) (*Observation, error) {
 		}
 		obs.reportErr = err
 	}
+	obs.noProbe = k.probeEvidence(ctx, c, token, obs)
 	for _, ext := range c.Requires {
 		if obs.Report == nil {
 			break
@@ -279,6 +284,42 @@ func (k *Checker) Observe(ctx context.Context, c *Case) (*Observation, error) {
 	}
 	return obs, nil
 }
+
+// probeEvidence makes sure the probe took part when the app was to be
+// called and a success came: a response carries its report, or it kept one
+// under the token. A plain HTTP server that is not running the probe passes
+// no case.
+func (k *Checker) probeEvidence(ctx context.Context, c *Case, token string, obs *Observation) error {
+	if c.wantsAppNotCalled() || obs.Report != nil {
+		return nil
+	}
+	for _, r := range obs.Responses {
+		if _, ok := r.header(ReportHeader); ok {
+			return nil
+		}
+	}
+	if token != "" {
+		kept, err := k.fetchReport(ctx, token, false)
+		if err != nil {
+			return fmt.Errorf("%w (%v)", errNoProbe, err)
+		}
+		if kept != nil {
+			return nil
+		}
+	}
+	// Only a success answered by something other than the probe is held
+	// against the setup: a server that refused the request itself (a 501 for
+	// an unknown method), or sent nothing, is judged by the case's findings.
+	for _, r := range obs.Responses {
+		if r.Status >= 200 && r.Status < 300 {
+			return errNoProbe
+		}
+	}
+	return nil
+}
+
+// errNoProbe is a setup failure, whatever the levels of the case's rules.
+var errNoProbe = errors.New("no evidence that the probe app ran (a success came, but no response carries its " + ReportHeader + " header and it kept no report): is the server running the probe app (lasgi-check probe)? does it pass the " + ProbeHeader + " header to it?")
 
 // scriptFrom says where the probe's script came from ("header" or
 // "default"): from the report the case is judged on, or, when a kept report

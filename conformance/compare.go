@@ -125,6 +125,9 @@ func jsonInt(v any) int64 {
 func compare(c *Case, obs *Observation) []finding {
 	got := observed(obs)
 	var fs []finding
+	if obs.noProbe != nil {
+		fs = append(fs, finding{fieldCase, obs.noProbe.Error()})
+	}
 	if from := scriptFrom(obs); obs.probeSent && c.needsReport() && from == "default" {
 		fs = append(fs, finding{fieldCase, fmt.Sprintf("the probe never got its script: the %s request header did not reach the app in scope.headers, so it ran its default script and the results below say little about this case", ProbeHeader)})
 	}

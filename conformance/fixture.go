@@ -365,6 +365,16 @@ func (c *Case) needsReport() bool {
 	return len(c.Requires) > 0 || c.anyExpect((*Expect).needsReport)
 }
 
+// sendsProbe reports whether some step carries the probe placeholder.
+func (c *Case) sendsProbe() bool {
+	for _, s := range c.Send {
+		if strings.Contains(string(s.Data), ProbePlaceholder) {
+			return true
+		}
+	}
+	return false
+}
+
 func (c *Case) wantsAppNotCalled() bool {
 	return c.anyExpect(func(e *Expect) bool { return e.AppNotCalled })
 }
