@@ -31,6 +31,8 @@ type Result struct {
 	// order; their levels in the catalog made Status Failed or Warning.
 	Broken  []string
 	Elapsed time.Duration
+
+	unanswered bool // the case expected a response and none came
 }
 
 // Checker runs cases against a server hosting the probe. The zero value is
@@ -38,12 +40,33 @@ type Result struct {
 type Checker struct {
 	Addr    string        // host:port of the server under test
 	Timeout time.Duration // each network step; 0 means 5 seconds
+	// CaseTimeout bounds a whole case, its steps and report fetches
+	// together: a server that answers each step just inside its deadline
+	// still ends the case. 0 means 6 step timeouts.
+	CaseTimeout time.Duration
 	// Strict makes a case that broke only SHOULD, SHOULD NOT or MAY rules
 	// fail instead of warn.
 	Strict bool
+	// GiveUpAfter stops RunAll once this many cases in a row expected a
+	// response and got none (a server that accepts and never answers): the
+	// rest are not run, and StopReason says why. 0 means 5; negative, never.
+	GiveUpAfter int
+
+	stopReason string
 
 	tokens atomic.Uint64
 }
+
+func (k *Checker) caseTimeout() time.Duration {
+	if k.CaseTimeout <= 0 {
+		return 6 * k.timeout()
+	}
+	return k.CaseTimeout
+}
+
+// StopReason says why the last RunAll gave up before the end ("" when it
+// did not): the server answered none of several cases in a row.
+func (k *Checker) StopReason() string { return k.stopReason }
 
 func (k *Checker) timeout() time.Duration {
 	if k.Timeout <= 0 {
@@ -73,7 +96,13 @@ type Observation struct {
 func (k *Checker) Run(ctx context.Context, c *Case) Result {
 	start := time.Now()
 	res := Result{Case: c}
-	obs, err := k.Observe(ctx, c)
+	caseCtx, cancel := context.WithTimeout(ctx, k.caseTimeout())
+	defer cancel()
+	obs, err := k.Observe(caseCtx, c)
+	if err != nil && ctx.Err() == nil && caseCtx.Err() != nil {
+		err = fmt.Errorf("the case ran past --case-timeout %v, each step within its own %v deadline: the server is answering too slowly (%w)", k.caseTimeout(), k.timeout(), err)
+	}
+	res.unanswered = c.maxResponses() > 0 && (obs == nil || len(obs.Responses) == 0)
 	switch {
 	case errors.Is(err, errSkip):
 		res.Status, res.Message = Skipped, err.Error()

@@ -89,11 +89,18 @@ func (s Summary) String() string {
 func (k *Checker) RunAll(ctx context.Context, cases []*Case, progress func(i int, r Result)) []Result {
 	results := make([]Result, 0, len(cases))
 	deadSince := "" // the case at which the server stopped accepting connections
+	k.stopReason = ""
+	giveUp, silent := k.GiveUpAfter, 0
+	if giveUp == 0 {
+		giveUp = 5
+	}
 	for i, c := range cases {
 		var r Result
 		switch {
 		case ctx.Err() != nil:
 			r = Result{Case: c, Status: Failed, Message: "not run: " + ctx.Err().Error()}
+		case k.stopReason != "":
+			r = Result{Case: c, Status: Failed, Message: "not run: " + k.stopReason}
 		case deadSince != "" && k.Ping() != nil:
 			r = Result{Case: c, Status: Failed, Message: "not run: the server stopped accepting connections during case " + deadSince}
 		default:
@@ -102,6 +109,14 @@ func (k *Checker) RunAll(ctx context.Context, cases []*Case, progress func(i int
 			if r.Status == Failed && k.Ping() != nil {
 				deadSince = c.ID
 				r.Message += "\nthe server no longer accepts connections after this case"
+			}
+			if r.unanswered {
+				silent++
+			} else {
+				silent = 0
+			}
+			if giveUp > 0 && silent >= giveUp {
+				k.stopReason = fmt.Sprintf("the server answered none of the %d cases up to %s: it accepts connections but does not answer (is it running the probe app?)", silent, c.ID)
 			}
 		}
 		results = append(results, r)

@@ -143,11 +143,16 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 	rep := report{command: "server"}
 	rep.register(fs, "deadline of each network step")
 	workers := fs.Int("workers", 2, "workers of the built-in reference server")
+	caseTimeout := fs.Duration("case-timeout", 0, "deadline of a whole case, all its steps together (default: 6 times --timeout)")
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "lasgi-check server: unexpected arguments %v\n", fs.Args())
+		return ExitUsage
+	}
+	if *caseTimeout < 0 {
+		fmt.Fprintf(stderr, "lasgi-check server: --case-timeout must not be negative, got %v\n", *caseTimeout)
 		return ExitUsage
 	}
 	if !rep.valid(stderr) {
@@ -164,7 +169,7 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 		return ExitUsage
 	}
 	defer stop()
-	checker := &conformance.Checker{Addr: addr, Timeout: rep.timeout, Strict: rep.strict}
+	checker := &conformance.Checker{Addr: addr, Timeout: rep.timeout, CaseTimeout: *caseTimeout, Strict: rep.strict}
 	if err := checker.Ping(); err != nil {
 		fmt.Fprintf(stderr, "lasgi-check server: nothing to check: %v\n", err)
 		return ExitUsage
@@ -181,7 +186,12 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 	start := time.Now()
 	results := checker.RunAll(ctx, cases, progress.step)
 	progress.done()
-	return rep.finish(w, stderr, results, fmt.Sprintf(" (%s, %v)", addr, time.Since(start).Round(time.Millisecond)))
+	code := rep.finish(w, stderr, results, fmt.Sprintf(" (%s, %v)", addr, time.Since(start).Round(time.Millisecond)))
+	if reason := checker.StopReason(); reason != "" {
+		fmt.Fprintf(stderr, "lasgi-check server: gave up: %s\n", reason)
+		return ExitUsage
+	}
+	return code
 }
 
 // resolveTarget returns the address to check: the --url's, or that of a

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -103,6 +104,42 @@ var _ = Describe("lasgi-check server", func() {
 		Expect(code).To(Equal(cli.ExitPassed))
 		Expect(out).To(ContainSubstring("http.scope/query-raw-escapes"))
 		Expect(out).NotTo(ContainSubstring("http.scope/path-plain"))
+	})
+
+	It("gives up with exit code 2 on a server that accepts connections and never answers, instead of timing out every case", func() {
+		url := fakeServer(func(c net.Conn) {
+			io.Copy(io.Discard, c) // reads everything, answers nothing
+		})
+		start := time.Now()
+		code, out, errOut := run("server", "--url", url, "--timeout", "200ms")
+		Expect(code).To(Equal(cli.ExitUsage), out)
+		Expect(errOut).To(ContainSubstring("gave up: the server answered none of the 5 cases up to"))
+		Expect(out).To(ContainSubstring("not run: the server answered none"))
+		Expect(time.Since(start)).To(BeNumerically("<", 30*time.Second), "the corpus at one step timeout a case took minutes")
+	})
+
+	It("ends a case whose server drips its answer inside each step deadline, at --case-timeout", func() {
+		url := fakeServer(func(c net.Conn) {
+			br := bufio.NewReader(c)
+			for {
+				line, err := br.ReadString('\n')
+				if err != nil || line == "\r\n" {
+					break
+				}
+			}
+			c.Write([]byte("HTTP/1.1 200 OK\r\n"))
+			for {
+				time.Sleep(100 * time.Millisecond)
+				if _, err := c.Write([]byte("x-drip: 1\r\n")); err != nil {
+					return
+				}
+			}
+		})
+		start := time.Now()
+		code, out, _ := run("server", "--url", url, "--timeout", "300ms", "--case-timeout", "1s", "--run", "^http.scope/path-plain$")
+		Expect(code).To(Equal(cli.ExitFailed), out)
+		Expect(out).To(ContainSubstring("the case ran past --case-timeout 1s, each step within its own 300ms deadline"))
+		Expect(time.Since(start)).To(BeNumerically("<", 5*time.Second))
 	})
 
 	It("fails, with useful messages, a server that is not running the probe", func() {
