@@ -19,6 +19,13 @@ import (
 	"github.com/lasgi/lasgi/spec/event"
 )
 
+// Bounds on what an interpreter run may leave in memory: the harness's
+// result lines, and what the app printed (kept for the error message).
+const (
+	maxHarnessOutput = 16 << 20
+	maxAppOutput     = 64 << 10
+)
+
 // InterpreterChecker checks an app under a real Lua interpreter: the
 // harness plays the server and the lint, wrapped around the app, names the
 // rule of the first violation, so the app runs as it will in production.
@@ -70,8 +77,10 @@ func (k *InterpreterChecker) RunAll(ctx context.Context, appPath string, cases [
 		args = append(args, "sandbox")
 	}
 	cmd := exec.CommandContext(ctx, interp, args...)
+	// The harness's lines come on stdout; what the app prints goes to stderr
+	// (the harness redirects print and io.write). Both are bounded.
 	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.Stdout, cmd.Stderr = LimitWriter(&stdout, maxHarnessOutput), LimitWriter(&stderr, maxAppOutput)
 	runErr := cmd.Run()
 
 	byID := map[string]*AppCase{}

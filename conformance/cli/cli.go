@@ -240,6 +240,7 @@ func cmdApp(args []string, stdout, stderr io.Writer) int {
 	if !rep.valid(stderr) {
 		return ExitUsage
 	}
+	appOutput := conformance.LimitWriter(stderr, 64<<10)
 	var lint []byte
 	if *interp != "embedded" {
 		if _, err := exec.LookPath(*interp); err != nil {
@@ -310,7 +311,8 @@ func cmdApp(args []string, stdout, stderr io.Writer) int {
 		}
 		// The app's own busy limit is longer than the case's, so the case
 		// ends first and names what the app did not do.
-		opts := gopherlua.Options{Workers: 1, BusyTimeout: 2 * rep.timeout, Async: true, Sandbox: *sandbox}
+		// What the app prints goes to stderr, bounded: stdout may carry the report.
+		opts := gopherlua.Options{Workers: 1, BusyTimeout: 2 * rep.timeout, Async: true, Sandbox: *sandbox, Output: appOutput}
 		eng, err := gopherlua.Load(a.name, a.src, opts)
 		if err != nil {
 			// An app file that does not load into a callable is a failed check.

@@ -405,6 +405,32 @@ end
 		}
 	})
 
+	It("keeps what an app prints out of the report, and bounded", func() {
+		app := filepath.Join(GinkgoT().TempDir(), "loud.lua")
+		Expect(os.WriteFile(app, []byte(`print(string.rep("x", 1000000)) -- at load time
+io.write("y"):write("z")
+return function(scope, receive, send)
+  if scope.type ~= "http" then error("http only", 0) end
+  print("in a call")
+  io.write(string.rep("w", 100000))
+  repeat local ev = receive() until ev.type ~= "http.request" or not ev.more_body
+  send({type = "http.response.start", status = 200})
+  send({type = "http.response.body", body = "ok"})
+end
+`), 0o644)).To(Succeed())
+		for _, lua := range []string{"", "lua5.4"} {
+			args := []string{"app", "--run", "^app\\.http/get$", "--format", "json"}
+			if lua != "" {
+				args = append(args, "--lua", lua)
+			}
+			code, out, errOut := run(append(args, app)...)
+			Expect(code).To(Equal(cli.ExitPassed), "%s\n%s", lua, out)
+			var report map[string]any
+			Expect(json.Unmarshal([]byte(out), &report)).To(Succeed(), "%s: the report is JSON and nothing else", lua)
+			Expect(len(errOut)).To(BeNumerically("<", 200<<10), "%s: the app's output is bounded", lua)
+		}
+	})
+
 	It("fails a broken app naming the rule, in JSON too", func() {
 		file := filepath.Join("..", "..", "reference", "app", "testdata", "faults", "status-string.lua")
 		out := filepath.Join(GinkgoT().TempDir(), "r.json")

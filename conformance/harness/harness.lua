@@ -27,6 +27,25 @@ os.exit = function()
   error("lasgi: os.exit is not available to an app: it would end the server process and every"
     .. " request in it; an app ends its call by returning or raising an error", 2)
 end
+-- The app's print and io.write go to stderr: stdout carries the harness's lines.
+do
+  local stderr, tostring, select, concat = io.stderr, tostring, select, table.concat
+  print = function(...)
+    local parts = {}
+    for i = 1, select("#", ...) do parts[i] = tostring((select(i, ...))) end
+    stderr:write(concat(parts, "\t"), "\n")
+  end
+  local out = {} -- what io.write returns, for chained out:write(...)
+  local function write(...)
+    local args, first = {...}, 1
+    if args[1] == out then first = 2 end
+    for i = first, select("#", ...) do stderr:write(args[i]) end
+    return out
+  end
+  out.write, out.flush = write, function() return out end
+  io.write = write
+end
+local write_line = function(...) io.stdout:write(...) end
 if options.sandbox then
   for lib, names in pairs({
     os = {"execute", "remove", "rename", "tmpname", "getenv", "setlocale"},
@@ -57,12 +76,12 @@ package.path = dir .. "/?.lua;" .. package.path
 
 local ok, app = pcall(dofile, app_path)
 if not ok then
-  io.write("load ", hex(describe(app)), "\n")
+  write_line("load ", hex(describe(app)), "\n")
   return
 end
 local mt = getmetatable(app)
 if type(app) ~= "function" and not (type(mt) == "table" and mt.__call ~= nil) then
-  io.write("load ", hex("lasgi: core.app.callable: the file returned a " .. type(app) .. ", not a function or a table with __call"), "\n")
+  write_line("load ", hex("lasgi: core.app.callable: the file returned a " .. type(app) .. ", not a function or a table with __call"), "\n")
   return
 end
 local warnings = {} -- the lint's warnings in the case being played
@@ -123,8 +142,8 @@ for _, c in ipairs(cases) do
   debug.sethook(co)
   if jit then debug.sethook() end
   for _, w in ipairs(warnings) do
-    io.write("warn ", hex(c.id), " ", hex(w[1]), " ", hex(w[2]), "\n")
+    write_line("warn ", hex(c.id), " ", hex(w[1]), " ", hex(w[2]), "\n")
   end
-  io.write("result ", hex(c.id), " ", status, " ", disconnected and "1" or "0", " ", hex(detail), "\n")
-  io.flush()
+  write_line("result ", hex(c.id), " ", status, " ", disconnected and "1" or "0", " ", hex(detail), "\n")
+  io.stdout:flush()
 end

@@ -13,6 +13,7 @@ package gopherlua
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"strings"
@@ -45,6 +46,9 @@ type Options struct {
 	// modules (io.open, os.remove, dofile, ...). os.exit never ends the
 	// process, sandbox or not: it raises ExitError.
 	Sandbox bool
+	// Output receives what the app prints (print, io.write); nil means the
+	// process's stdout.
+	Output io.Writer
 }
 
 // Engine hosts one app file on a set of workers. It implements bridge.Engine.

@@ -92,6 +92,9 @@ var stateOptions = lua.Options{
 func newWorker(e *Engine, name string, proto *lua.FunctionProto) (*worker, error) {
 	L := lua.NewState(stateOptions)
 	guardProcess(L, e.opts.Sandbox)
+	if e.opts.Output != nil {
+		redirectOutput(L, e.opts.Output)
+	}
 	// Let the app require modules that sit next to it.
 	dir := filepath.Dir(name)
 	if pkg, ok := L.GetGlobal("package").(*lua.LTable); ok {
