@@ -322,10 +322,18 @@ func (k *Checker) probeEvidence(ctx context.Context, c *Case, token string, obs 
 	if c.wantsAppNotCalled() || obs.Report != nil {
 		return nil
 	}
+	// Only a success is held against the setup: a server that refused the
+	// request itself (a 501 for an unknown method), or sent nothing, is
+	// judged by the case's findings.
+	success := false
 	for _, r := range obs.Responses {
 		if _, ok := r.header(ReportHeader); ok {
 			return nil
 		}
+		success = success || r.Status >= 200 && r.Status < 300
+	}
+	if !success {
+		return nil
 	}
 	if token != "" {
 		kept, err := k.fetchReport(ctx, token, false)
@@ -336,15 +344,7 @@ func (k *Checker) probeEvidence(ctx context.Context, c *Case, token string, obs 
 			return nil
 		}
 	}
-	// Only a success answered by something other than the probe is held
-	// against the setup: a server that refused the request itself (a 501 for
-	// an unknown method), or sent nothing, is judged by the case's findings.
-	for _, r := range obs.Responses {
-		if r.Status >= 200 && r.Status < 300 {
-			return errNoProbe
-		}
-	}
-	return nil
+	return errNoProbe
 }
 
 // errNoProbe is a setup failure, whatever the levels of the case's rules.
