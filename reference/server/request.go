@@ -115,7 +115,7 @@ func readRequest(br *bufio.Reader, maxHeader int, f mutant.Fault) (*request, err
 			value = line[colon+1:]
 		}
 		for _, c := range value {
-			if c == 0 || c == '\r' || c == '\n' || (c < 0x20 && c != '\t') || c == 0x7f {
+			if !event.IsValueByte(c) {
 				return nil, badRequest("invalid byte in the value of header " + strconv.Quote(string(name)))
 			}
 		}

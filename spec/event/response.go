@@ -183,7 +183,7 @@ func CheckHeader(h Header, index int) error {
 		}
 	}
 	for i := 0; i < len(h.Value); i++ {
-		if c := h.Value[i]; (c < 0x20 && c != '\t') || c == 0x7f {
+		if c := h.Value[i]; !IsValueByte(c) {
 			return Violationf(RuleHeaderBytes, "header %d (%s) value has control character 0x%02x (only HTAB is allowed)", index, h.Name, c)
 		}
 	}
@@ -208,6 +208,11 @@ func lowerASCII(s string) string {
 	}
 	return string(b)
 }
+
+// IsValueByte reports whether c may appear in a header field value: any
+// byte but the control characters, HTAB excepted (RFC 9110 section 5.5).
+// Requests and responses are held to it alike.
+func IsValueByte(c byte) bool { return (c >= 0x20 || c == '\t') && c != 0x7f }
 
 // IsTokenByte reports whether c may appear in an HTTP token (RFC 9110 tchar).
 func IsTokenByte(c byte) bool {
