@@ -132,7 +132,7 @@ func (c *Call) Receive(wake Waker) (ev event.Event, ok bool) {
 		}
 		return ev, true
 	}
-	if (c.disconnected || c.resp.Complete) && !c.faultDisconnectOnce() {
+	if c.disconnected && !c.faultDisconnectOnce() {
 		c.mu.Unlock()
 		return event.Event{Type: event.HTTPDisconnect}, true
 	}
