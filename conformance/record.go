@@ -146,21 +146,10 @@ func recordHeaders(pinned, got [][2]Bytes) [][2]Bytes {
 // asBytes wraps every string of a decoded report value in Bytes, so that it
 // is written back with the fixture's byte-string convention.
 func asBytes(v any) any {
-	switch v := v.(type) {
-	case string:
-		return Bytes(v)
-	case []any:
-		out := make([]any, len(v))
-		for i := range v {
-			out[i] = asBytes(v[i])
+	return mapLeaves(v, func(x any) any {
+		if s, ok := x.(string); ok {
+			return Bytes(s)
 		}
-		return out
-	case map[string]any:
-		out := make(map[string]any, len(v))
-		for k, x := range v {
-			out[k] = asBytes(x)
-		}
-		return out
-	}
-	return v
+		return x
+	})
 }

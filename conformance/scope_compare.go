@@ -103,28 +103,36 @@ func tableProblem(v any, each func(any) string) string {
 // normalizeNumbers turns JSON numbers into float64 so values decoded from a
 // fixture and from a report compare equal.
 func normalizeNumbers(v any) any {
+	return mapLeaves(v, func(x any) any {
+		switch n := x.(type) {
+		case json.Number:
+			f, _ := n.Float64()
+			return f
+		case int:
+			return float64(n)
+		}
+		return x
+	})
+}
+
+// mapLeaves copies a decoded JSON value, lists and objects as new ones,
+// with leaf applied to every other value.
+func mapLeaves(v any, leaf func(any) any) any {
 	switch v := v.(type) {
-	case json.Number:
-		f, _ := v.Float64()
-		return f
-	case float64:
-		return v
-	case int:
-		return float64(v)
 	case []any:
 		out := make([]any, len(v))
 		for i := range v {
-			out[i] = normalizeNumbers(v[i])
+			out[i] = mapLeaves(v[i], leaf)
 		}
 		return out
 	case map[string]any:
 		out := make(map[string]any, len(v))
 		for k, x := range v {
-			out[k] = normalizeNumbers(x)
+			out[k] = mapLeaves(x, leaf)
 		}
 		return out
 	}
-	return v
+	return leaf(v)
 }
 
 // Placeholders a fixture's expected scope may use for the addresses of the
