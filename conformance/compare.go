@@ -39,7 +39,7 @@ func observed(obs *Observation) Expect {
 	if obs.Report == nil {
 		return e
 	}
-	e.Scope, _ = obs.Report["scope"].(map[string]any)
+	e.Scope = withoutProbeHeader(obs.Report["scope"])
 	if evs, ok := obs.Report["events"].([]any); ok {
 		e.Events = mergeEvents(evs)
 	}
@@ -70,6 +70,31 @@ func observed(obs *Observation) Expect {
 		}
 	}
 	return e
+}
+
+// withoutProbeHeader returns the reported scope with the probe's own
+// request header left out of scope.headers: the checker added it to carry
+// the script, so no case's expected headers include it (a copy; the report
+// is left as it is).
+func withoutProbeHeader(v any) map[string]any {
+	scope, _ := v.(map[string]any)
+	hs, ok := scope["headers"].([]any)
+	if !ok {
+		return scope
+	}
+	kept := make([]any, 0, len(hs))
+	for _, h := range hs {
+		if pair, ok := h.([]any); ok && len(pair) == 2 && pair[0] == ProbeHeader {
+			continue
+		}
+		kept = append(kept, h)
+	}
+	out := make(map[string]any, len(scope))
+	for k, x := range scope {
+		out[k] = x
+	}
+	out["headers"] = kept
+	return out
 }
 
 // mergeEvents merges runs of http.request events into one (bodies

@@ -90,7 +90,7 @@ func readRequest(br *bufio.Reader, maxHeader int, f mutant.Fault) (*request, err
 		if len(line) == 0 {
 			break
 		}
-		if (line[0] == ' ' || line[0] == '\t') && len(r.headers) > 0 && f.Is(mutant.FoldingAccepted) {
+		if (line[0] == ' ' || line[0] == '\t') && len(r.headers) > 0 && f.Is(mutant.UnfoldObsFold) {
 			r.headers[len(r.headers)-1].Value += " " + string(trimOWS(line))
 			continue
 		}

@@ -56,7 +56,6 @@ const (
 	ErrorAfterStartCompletes
 	ErrorDetailsShown
 
-	FoldingAccepted
 	ConflictingLengthsAccepted
 	LengthAndChunkedAccepted
 	ExpectationPassed
@@ -146,7 +145,6 @@ var registry = []Mutant{
 	{ID: ErrorDetailsShown, Name: "error-details-shown", Rule: "http.error.no-details", Description: "the 500 body shows the app's error message", MustCatch: []string{"http.error/no-details-in-500"}},
 
 	// Malformed requests (request.go, conn.go).
-	{ID: FoldingAccepted, Name: "folding-accepted", Rule: "http.malformed", Description: "obsolete line folding is joined into the previous header", MustCatch: []string{"http.malformed/obsolete-line-folding"}},
 	{ID: ConflictingLengthsAccepted, Name: "conflicting-lengths-accepted", Rule: "http.malformed", Description: "conflicting content-length headers: the last wins", MustCatch: []string{"http.malformed/conflicting-content-lengths"}},
 	{ID: LengthAndChunkedAccepted, Name: "length-and-chunked-accepted", Rule: "http.malformed", Description: "content-length with transfer-encoding: chunked wins", MustCatch: []string{"http.malformed/content-length-and-chunked"}},
 	{ID: ExpectationPassed, Name: "expectation-passed", Rule: "http.malformed", Description: "an unsupported expect reaches the app", MustCatch: []string{"http.malformed/unsupported-expectation"}},

@@ -14,6 +14,9 @@ const (
 	HeadAtStart
 	// NoExtensions offers no extension in scope.extensions (an empty table).
 	NoExtensions
+	// UnfoldObsFold replaces obsolete line folding in a request header with
+	// a space instead of answering 400 (RFC 9112 section 5.2 permits both).
+	UnfoldObsFold
 )
 
 // Variant is one permitted behaviour of the registry of variants.
@@ -34,6 +37,8 @@ var variants = []Variant{
 		Exercises: []string{"http.error/raise-after-head-held", "http.response/single-body-content-length", "http.response/http-1.0-single-body-content-length"}},
 	{ID: NoExtensions, Name: "no-extensions", Description: "scope.extensions is an empty table: trailers are not offered",
 		Exercises: []string{"http.response/trailers-sent", "http.send/trailers-before-last-body"}},
+	{ID: UnfoldObsFold, Name: "unfold-obs-fold", Description: "a folded request header line is joined to the one before with a space, not refused with 400",
+		Exercises: []string{"http.malformed/obsolete-line-folding"}},
 }
 
 // Variants returns the registry of variants, in order; the slice is a copy.
