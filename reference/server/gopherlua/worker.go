@@ -92,6 +92,7 @@ var stateOptions = lua.Options{
 func newWorker(e *Engine, name string, proto *lua.FunctionProto) (*worker, error) {
 	L := lua.NewState(stateOptions)
 	guardProcess(L, e.opts.Sandbox)
+	guardCoroutines(L)
 	if e.opts.Output != nil {
 		redirectOutput(L, e.opts.Output)
 	}
