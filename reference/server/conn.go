@@ -45,16 +45,30 @@ type conn struct {
 	idle   atomic.Bool // waiting for the next request: safe to close on shutdown
 	client *event.Addr
 	local  *event.Addr
+
+	// The write side of the exchange in progress, for the outside writer
+	// (outside.go): wmu guards it and is held by the connection's goroutine
+	// except while that is in the engine (inEngine). seq counts exchanges.
+	wmu            sync.Mutex
+	inEngine       atomic.Bool
+	seq            atomic.Uint64
+	out            *bridge.Call
+	rw             responseWriter
+	outReq         *request
+	outsideWritten int    // body bytes the outside writer wrote, for call.Written
+	kickFn         func() // c.kick, made once
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
-	return &conn{
+	c := &conn{
 		srv:    s,
 		nc:     nc,
 		br:     bufio.NewReaderSize(nc, readBuffer),
 		client: addrOf(nc.RemoteAddr()),
 		local:  addrOf(nc.LocalAddr()),
 	}
+	c.kickFn = c.kick
+	return c
 }
 
 func (c *conn) closeIfIdle() {
@@ -232,15 +246,25 @@ func (c *conn) exchange(req *request, start time.Time) (keepAlive bool) {
 		pump = startPump(c, call, body)
 	}
 
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.rw = *newResponseWriter(c.bw, req, &c.srv.closing) // in the conn: no allocation
+	w := &c.rw
+	w.fault = cfg.Fault
+	c.seq.Add(1)
+	c.out, c.outReq, c.outsideWritten = call, req, 0
+	defer func() { c.out, c.outReq = nil, nil }()
+	call.Kick = c.kickFn
+
+	c.enter()
 	cfg.Engine.Start(call)
-	return c.await(req, call, body, pump)
+	c.leave()
+	return c.await(req, call, w, body, pump)
 }
 
 // await writes the app's response as it comes and watches the client, until
 // the response is complete, the app fails, or the client goes away.
-func (c *conn) await(req *request, call *bridge.Call, body *bodyReader, pump *bodyPump) bool {
-	w := newResponseWriter(c.bw, req, &c.srv.closing)
-	w.fault = c.srv.cfg.Fault
+func (c *conn) await(req *request, call *bridge.Call, w *responseWriter, body *bodyReader, pump *bodyPump) bool {
 	var timer *time.Timer // the deadline's, armed at the first wait
 	var timeout <-chan time.Time
 	var pumpDone <-chan error
@@ -290,7 +314,7 @@ func (c *conn) await(req *request, call *bridge.Call, body *bodyReader, pump *bo
 			select {
 			case <-call.Notify():
 			case <-timeout:
-				call.Disconnect()
+				c.disconnect(call)
 				c.srv.cfg.ErrorLog.Printf("lasgi-serve: %s %s: %v", req.method, req.target, bridge.ErrTimeout)
 				if !w.headerWritten {
 					quiet()
@@ -303,7 +327,7 @@ func (c *conn) await(req *request, call *bridge.Call, body *bodyReader, pump *bo
 					// The body broke off or was refused: the app hears the
 					// client is gone; the client hears why, if it can.
 					if !c.srv.cfg.Fault.Is(mutant.MidBodyNoDisconnect) {
-						call.Disconnect()
+						c.disconnect(call)
 					}
 					var he *httpError
 					if errors.As(err, &he) && !w.headerWritten {
@@ -321,10 +345,14 @@ func (c *conn) await(req *request, call *bridge.Call, body *bodyReader, pump *bo
 		st := call.State()
 		n, err := c.writeEvents(call, w)
 		if err != nil {
-			call.Disconnect()
+			c.disconnect(call)
 			return false
 		}
-		call.Written(n)
+		n += c.outsideWritten
+		c.outsideWritten = 0
+		c.enter()
+		call.Written(n) // may resume an app that waited for the socket
+		c.leave()
 
 		if w.complete {
 			return c.endExchange(w, pump, body)
@@ -340,7 +368,8 @@ func (c *conn) await(req *request, call *bridge.Call, body *bodyReader, pump *bo
 			}
 			if !w.headerWritten {
 				quiet()
-				c.refuse(&httpError{500, ""})
+				status, msg := errorStatus(st.Err)
+				c.refuse(&httpError{status, msg})
 			}
 			return false // a started response that was not completed: cut it off
 		}
@@ -348,6 +377,14 @@ func (c *conn) await(req *request, call *bridge.Call, body *bodyReader, pump *bo
 			watcher = watchClient(c, call)
 		}
 	}
+}
+
+// disconnect tells the call the client is gone, from the connection's
+// goroutine: that may resume the app, so it counts as being in the engine.
+func (c *conn) disconnect(call *bridge.Call) {
+	c.enter()
+	call.Disconnect()
+	c.leave()
 }
 
 // writeEvents writes what the app has sent since the last look and flushes.

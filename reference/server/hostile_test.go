@@ -10,6 +10,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/lasgi/lasgi/reference/server"
+	"github.com/lasgi/lasgi/reference/server/gopherlua"
 )
 
 // cpuTime is the CPU time this process has used, user and system.
@@ -79,5 +80,109 @@ return function(scope, receive, send)
 end`, 1, server.Config{})
 		Expect(s.get("/")).To(HaveField("Body", "created 1"))
 		Expect(s.get("/")).To(HaveField("Body", "created 2"))
+	})
+})
+
+// backtracking runs string.find on a pattern that backtracks for seconds
+// inside gopher-lua's Go code, where the watchdog's cancellation does not
+// reach (about 5 s on an idle machine).
+const backtracking = `string.find(string.rep("a", 14), string.rep("a*", 14) .. "b")`
+
+var _ = Describe("busy workers", func() {
+	It("answer a request that waited for a worker past --queue-timeout with 503 and Retry-After", func() {
+		s := serveWith(`
+return function(scope, receive, send)
+  if scope.path == "/busy" then
+    local t = os.clock()
+    while os.clock() - t < 1.5 do end
+  end
+  send({type = "http.response.start", status = 200})
+  send({type = "http.response.body", body = "done"})
+end`, gopherlua.Options{Workers: 1, BusyTimeout: 5 * time.Second, QueueTimeout: 300 * time.Millisecond}, server.Config{})
+		busy := make(chan *response, 1)
+		go func() {
+			defer GinkgoRecover()
+			busy <- s.get("/busy")
+		}()
+		time.Sleep(200 * time.Millisecond) // /busy holds the only worker
+		start := time.Now()
+		res := s.get("/")
+		waited := time.Since(start)
+		Expect(res.Status).To(Equal(503))
+		Expect(res.Header.Get("Retry-After")).To(Equal("1"))
+		Expect(waited).To(BeNumerically("<", 1200*time.Millisecond), "answered at the queue timeout, not when /busy let go")
+		Expect((<-busy).Body).To(Equal("done"))
+		Expect(s.log.String()).To(ContainSubstring("--queue-timeout 300ms"))
+	})
+
+	It("abandon a worker stuck in Go code past its timeouts, and a fresh one serves the others", func() {
+		s := serveWith(`
+local calls = 0
+return function(scope, receive, send)
+  calls = calls + 1
+  if scope.path == "/stuck" then `+backtracking+` end
+  send({type = "http.response.start", status = 200})
+  send({type = "http.response.body", body = "calls " .. calls})
+end`, gopherlua.Options{Workers: 1, BusyTimeout: 200 * time.Millisecond, QueueTimeout: 10 * time.Second}, server.Config{})
+		Expect(s.get("/").Body).To(Equal("calls 1"))
+		stuck := make(chan string, 1)
+		go func() {
+			defer GinkgoRecover()
+			c := s.dial()
+			io.WriteString(c, "GET /stuck HTTP/1.1\r\nHost: t\r\n\r\n")
+			got, _ := io.ReadAll(c)
+			stuck <- string(got)
+		}()
+		time.Sleep(100 * time.Millisecond) // /stuck holds the only worker
+		start := time.Now()
+		res := s.get("/")
+		Expect(res.Body).To(Equal("calls 1"), "served by a fresh worker, which ran the app file anew")
+		Expect(time.Since(start)).To(BeNumerically("<", 3*time.Second), "not kept waiting until the Go code ends")
+		Expect(s.log.String()).To(ContainSubstring("worker 0 abandoned"))
+		// The stuck request's own client hears at once, though the goroutine
+		// that read its request is still inside string.find.
+		Eventually(stuck, 2*time.Second).Should(Receive(HavePrefix("HTTP/1.1 500 ")))
+	})
+})
+
+var _ = Describe("an app that goes on computing after it sent", func() {
+	compute := func(seconds string) string {
+		return "local t = os.clock(); while os.clock() - t < " + seconds + " do end"
+	}
+	opts := gopherlua.Options{Workers: 1, BusyTimeout: 10 * time.Second}
+
+	It("has its complete response on the wire at once, not when it returns", func() {
+		s := serveWith(`
+return function(scope, receive, send)
+  send({type = "http.response.start", status = 200})
+  send({type = "http.response.body", body = "done"})
+  `+compute("2")+`
+end`, opts, server.Config{})
+		start := time.Now()
+		Expect(s.get("/").Body).To(Equal("done"))
+		Expect(time.Since(start)).To(BeNumerically("<", time.Second), "the response came before the app's 2 s of work were over")
+	})
+
+	It("has each body part on the wire when it is sent", func() {
+		s := serveWith(`
+return function(scope, receive, send)
+  send({type = "http.response.start", status = 200})
+  send({type = "http.response.body", body = "first", more_body = true})
+  `+compute("1.5")+`
+  send({type = "http.response.body", body = "second"})
+end`, opts, server.Config{})
+		c := s.dial()
+		start := time.Now()
+		_, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+		Expect(err).NotTo(HaveOccurred())
+		br := bufio.NewReader(c)
+		for {
+			line, err := br.ReadString('\n')
+			Expect(err).NotTo(HaveOccurred())
+			if line == "first\r\n" {
+				break
+			}
+		}
+		Expect(time.Since(start)).To(BeNumerically("<", time.Second), "the first part came before the app's 1.5 s of work were over")
 	})
 })

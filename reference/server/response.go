@@ -247,6 +247,9 @@ func writeError(bw *bufio.Writer, status int, msg string) {
 	writeHeader(bw, "content-length", strconv.Itoa(len(body)))
 	writeHeader(bw, "date", httpDate())
 	writeHeader(bw, "connection", "close")
+	if status == http.StatusServiceUnavailable {
+		writeHeader(bw, "retry-after", "1")
+	}
 	bw.WriteString("\r\n")
 	bw.WriteString(body)
 }

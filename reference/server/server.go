@@ -81,6 +81,7 @@ type Server struct {
 	conns     map[*conn]struct{}
 	closing   atomic.Bool
 	done      chan struct{} // closed when shutting down
+	outside   outsideWriter
 }
 
 // New returns a server for cfg.

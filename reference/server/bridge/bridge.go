@@ -38,6 +38,10 @@ var ErrDisconnected = errors.New(DisconnectedPrefix + "the client went away")
 // with an error containing it ended normally (core.send.disconnected-normal).
 const DisconnectedPrefix = "lasgi: disconnected: "
 
+// ErrOverloaded ends a call that waited too long for the engine to start it
+// (every worker busy); the HTTP side answers 503 with Retry-After.
+var ErrOverloaded = errors.New("the server is overloaded")
+
 // ErrTimeout ends a call whose deadline has passed.
 var ErrTimeout = errors.New("the app did not finish before its deadline (--app-timeout)")
 
@@ -59,6 +63,11 @@ type Call struct {
 	Scope    *event.Scope
 	Deadline time.Time    // zero: no deadline
 	Fault    mutant.Fault // a mutant the call injects (tests only)
+	// Kick, when set (before Start), is called on the goroutine that queued
+	// an event for the wire (other than a lone response start) or finished
+	// the call, after Notify is signalled. It must not block. The HTTP side
+	// uses it to write while its own goroutine is running the app.
+	Kick func()
 
 	notify chan struct{} // to the HTTP side: something changed
 
@@ -174,6 +183,9 @@ func (c *Call) Send(ev *event.Event, wake Waker) (wait bool, err error) {
 	// The head alone is not worth a wake-up: it goes out with the first body.
 	if ev.Type != event.HTTPResponseStart {
 		c.signal()
+		if c.Kick != nil {
+			c.Kick()
+		}
 	}
 	if c.outBytes > highWater && !c.disconnected {
 		c.sendWake = wake
@@ -182,14 +194,22 @@ func (c *Call) Send(ev *event.Event, wake Waker) (wait bool, err error) {
 	return false, nil
 }
 
-// Finish records that the app returned (err == nil) or failed.
+// Finish records that the app returned (err == nil) or failed. The first
+// Finish counts: an engine that gave up on a call may hear from it later.
 func (c *Call) Finish(err error) {
 	c.mu.Lock()
+	if c.finished {
+		c.mu.Unlock()
+		return
+	}
 	c.finished, c.err = true, err
 	c.recvWake, c.sendWake = nil, nil
 	f := c.onFinish
 	c.mu.Unlock()
 	c.signal()
+	if c.Kick != nil {
+		c.Kick()
+	}
 	if f != nil {
 		f(err)
 	}

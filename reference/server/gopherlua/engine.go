@@ -14,8 +14,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -49,15 +51,27 @@ type Options struct {
 	// Output receives what the app prints (print, io.write); nil means the
 	// process's stdout.
 	Output io.Writer
+	// QueueTimeout bounds how long a new call waits for a worker when every
+	// one is busy; past it the call ends with bridge.ErrOverloaded (the
+	// server answers 503). 0 means 5 seconds.
+	QueueTimeout time.Duration
+	// ErrorLog gets what concerns the engine rather than one call (a worker
+	// abandoned, a replacement that failed to load); nil: the standard
+	// logger.
+	ErrorLog *log.Logger
 }
 
 // Engine hosts one app file on a set of workers. It implements bridge.Engine.
 type Engine struct {
-	workers []*worker
-	next    atomic.Uint32
-	opts    Options
-	stop    chan struct{}
-	wg      sync.WaitGroup
+	// slots hold the workers. A worker stuck in Go code past its timeouts is
+	// abandoned, and its slot gets a fresh one (abandon.go).
+	slots []atomic.Pointer[worker]
+	next  atomic.Uint32
+	opts  Options
+	name  string             // the app file, for messages and replacements
+	proto *lua.FunctionProto // the compiled app file, run by every new worker
+	stop  chan struct{}
+	wg    sync.WaitGroup // the watchdog and worker replacements
 }
 
 // LoadFile loads the app returned by the Lua file at path.
@@ -87,16 +101,20 @@ func Load(name string, src []byte, opts Options) (*Engine, error) {
 	if opts.BusyTimeout <= 0 {
 		opts.BusyTimeout = 10 * time.Second
 	}
-	e := &Engine{opts: opts, stop: make(chan struct{})}
-	for i := 0; i < opts.Workers; i++ {
-		w, err := newWorker(e, name, proto)
+	if opts.QueueTimeout <= 0 {
+		opts.QueueTimeout = 5 * time.Second
+	}
+	e := &Engine{opts: opts, name: name, proto: proto, stop: make(chan struct{})}
+	e.slots = make([]atomic.Pointer[worker], opts.Workers)
+	for i := range e.slots {
+		w, err := newWorker(e, i)
 		if err != nil {
-			for _, w := range e.workers {
-				w.L.Close()
+			for j := range i {
+				e.slots[j].Load().L.Close()
 			}
 			return nil, err
 		}
-		e.workers = append(e.workers, w)
+		e.slots[i].Store(w)
 	}
 	e.wg.Add(1)
 	go e.watchdog()
@@ -116,37 +134,96 @@ func (e *Engine) Start(c *bridge.Call) {
 }
 
 func (e *Engine) start(c *bridge.Call) {
-	n := len(e.workers)
-	first := int(e.next.Add(1))
-	for i := range n {
-		if w := e.workers[(first+i)%n]; w.vm.TryLock() {
-			e.begin(w, c)
+	var queued *time.Timer // armed only when no worker is free at once
+	defer func() {
+		if queued != nil {
+			queued.Stop()
+		}
+	}()
+	for {
+		n := len(e.slots)
+		first := int(e.next.Add(1))
+		for i := range n {
+			if w := e.slots[(first+i)%n].Load(); w.vm.TryLock() && e.begin(w, c) {
+				return
+			}
+		}
+		if queued == nil {
+			queued = time.NewTimer(e.opts.QueueTimeout)
+		}
+		w := e.slots[first%n].Load()
+		select {
+		case <-w.vm:
+			if e.begin(w, c) {
+				return
+			}
+		case <-w.gone:
+			// Abandoned: wait for its successor in the slot, or any free
+			// worker, until the queue's deadline.
+			select {
+			case <-w.replaced:
+			case <-queued.C:
+				e.overloaded(c)
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		case <-queued.C:
+			e.overloaded(c)
 			return
 		}
 	}
-	w := e.workers[first%n]
-	w.vm.Lock()
-	e.begin(w, c)
 }
 
-// begin starts c on w, whose VM the caller holds.
-func (e *Engine) begin(w *worker, c *bridge.Call) {
-	defer w.vm.Unlock()
-	if w.closed {
-		c.Finish(errors.New("the server is shutting down"))
-		return
+func (e *Engine) logf(format string, args ...any) {
+	if e.opts.ErrorLog != nil {
+		e.opts.ErrorLog.Printf(format, args...)
+	} else {
+		log.Printf(format, args...)
 	}
-	w.begin(c)
+}
+
+// overloaded ends a call that waited for a worker past Options.QueueTimeout.
+func (e *Engine) overloaded(c *bridge.Call) {
+	c.Finish(fmt.Errorf("%w: every one of the %d workers was busy for --queue-timeout %v",
+		bridge.ErrOverloaded, len(e.slots), e.opts.QueueTimeout))
+}
+
+// begin starts c on w, whose VM the caller holds, and lets go of it. It
+// reports false, having started nothing, when w was abandoned: the caller
+// looks for another worker.
+func (e *Engine) begin(w *worker, c *bridge.Call) bool {
+	defer w.vm.Unlock()
+	switch {
+	case w.abandoned.Load():
+		return false
+	case w.closed:
+		c.Finish(errors.New("the server is shutting down"))
+	case c.Expired(time.Now()):
+		// The deadline counts from the request, time spent queued included.
+		c.Finish(bridge.ErrTimeout)
+	default:
+		w.begin(c)
+	}
+	return true
 }
 
 // Close stops the engine. A call still running is cancelled, so Close
-// returns even when an app loops; calls still suspended are dropped.
+// returns even when an app loops; a worker that goes on in Go code the
+// cancellation cannot reach (string.find backtracking) is abandoned after a
+// grace (at most a second), and Close says so. Calls still suspended are
+// dropped.
 func (e *Engine) Close() error {
 	close(e.stop)
-	for _, w := range e.workers {
-		w.close()
+	e.wg.Wait() // the watchdog, and replacements being loaded
+	var stuck []string
+	for i := range e.slots {
+		if w := e.slots[i].Load(); !w.close() {
+			stuck = append(stuck, strconv.Itoa(i))
+		}
 	}
-	e.wg.Wait()
+	if len(stuck) > 0 {
+		return fmt.Errorf("gopherlua: worker %s still running Go code %v after it was cancelled: abandoned", strings.Join(stuck, ", "), e.abandonGrace())
+	}
 	return nil
 }
 
@@ -161,8 +238,8 @@ func (e *Engine) watchdog() {
 		case <-e.stop:
 			return
 		case now := <-tick.C:
-			for _, w := range e.workers {
-				w.checkBusy(now, e.opts.BusyTimeout)
+			for i := range e.slots {
+				e.slots[i].Load().checkBusy(now, e.opts.BusyTimeout)
 			}
 		}
 	}

@@ -15,7 +15,16 @@ import (
 )
 
 type worker struct {
-	e *Engine
+	e    *Engine
+	slot int // its index in e.slots
+
+	// abandoned is set, and gone closed, when the watchdog gives up on a
+	// worker stuck in Go code past its timeouts (abandon.go): its calls are
+	// finished, nobody takes its VM again, and replaced is closed once a
+	// fresh worker holds its slot.
+	abandoned atomic.Bool
+	gone      chan struct{}
+	replaced  chan struct{}
 
 	// vm is held while the state runs Lua: it guards L, spare and closed,
 	// and the fields of every coCall on this worker. Whoever has work for
@@ -49,6 +58,10 @@ type worker struct {
 	busyRuns   uint64
 	seenRun    uint64    // the watchdog's: the run it last saw
 	seenAt     time.Time // when it first saw it
+	cancelAt   time.Time // when it cancelled that run (zero: not yet)
+	// live lists the calls begun on this worker and not finished, for
+	// abandon to finish them.
+	live *coCall
 }
 
 // coCall is one call running as a coroutine on a worker.
@@ -58,8 +71,11 @@ type coCall struct {
 	th      *lua.LState
 	waiting waitKind
 	done    bool
-	killed  atomic.Bool // the watchdog stopped it for running too long
-	expired atomic.Bool // the watchdog stopped it at the call's deadline
+	// prev and next link the worker's live calls; guarded by w.mu.
+	prev, next *coCall
+	linked     bool
+	killed     atomic.Bool // the watchdog stopped it for running too long
+	expired    atomic.Bool // the watchdog stopped it at the call's deadline
 	// protected holds the coroutines the prelude's pcall/xpcall created
 	// for this call and that have not finished: they count as the call's
 	// own (spec rule core.call.yield-safe-pcall). Nil until the first.
@@ -89,7 +105,8 @@ var stateOptions = lua.Options{
 	MinimizeStackMemory: true,
 }
 
-func newWorker(e *Engine, name string, proto *lua.FunctionProto) (*worker, error) {
+func newWorker(e *Engine, slot int) (*worker, error) {
+	name, proto := e.name, e.proto
 	L := lua.NewState(stateOptions)
 	guardProcess(L, e.opts.Sandbox)
 	guardCoroutines(L)
@@ -102,7 +119,7 @@ func newWorker(e *Engine, name string, proto *lua.FunctionProto) (*worker, error
 		path := lua.LVAsString(pkg.RawGetString("path"))
 		pkg.RawSetString("path", lua.LString(filepath.Join(dir, "?.lua")+";"+path))
 	}
-	w := &worker{e: e, vm: newVMLock()}
+	w := &worker{e: e, slot: slot, vm: newVMLock(), gone: make(chan struct{}), replaced: make(chan struct{})}
 	if err := w.loadPrelude(L); err != nil {
 		L.Close()
 		return nil, fmt.Errorf("gopherlua prelude: %w", err)
@@ -185,11 +202,43 @@ func callable(L *lua.LState, v lua.LValue) bool {
 	return false
 }
 
+// link adds cc to the worker's live calls.
+func (w *worker) link(cc *coCall) {
+	w.mu.Lock()
+	cc.next = w.live
+	if w.live != nil {
+		w.live.prev = cc
+	}
+	w.live, cc.linked = cc, true
+	w.mu.Unlock()
+}
+
+// unlink takes cc off the live calls, unless abandon already did.
+func (w *worker) unlink(cc *coCall) {
+	w.mu.Lock()
+	if cc.linked {
+		if cc.prev != nil {
+			cc.prev.next = cc.next
+		} else {
+			w.live = cc.next
+		}
+		if cc.next != nil {
+			cc.next.prev = cc.prev
+		}
+		cc.prev, cc.next, cc.linked = nil, nil, false
+	}
+	w.mu.Unlock()
+}
+
 // lock takes the worker's VM. It reports false, with the VM not held, once
-// the worker is closed.
+// the worker is closed or abandoned.
 func (w *worker) lock() bool {
-	w.vm.Lock()
-	if w.closed {
+	select {
+	case <-w.vm:
+	case <-w.gone:
+		return false
+	}
+	if w.closed || w.abandoned.Load() {
 		w.vm.Unlock()
 		return false
 	}
@@ -199,6 +248,7 @@ func (w *worker) lock() bool {
 // begin starts the app for c as a new coroutine. The VM is held.
 func (w *worker) begin(c *bridge.Call) {
 	cc := &coCall{w: w, c: c, th: w.thread()}
+	w.link(cc)
 	scope := scopeTable(w.L, c.Scope)
 	if c.Fault.ID() != 0 {
 		faultScopeTable(c.Fault, scope)
@@ -227,12 +277,18 @@ func (w *worker) wake(cc *coCall) {
 }
 
 // close takes the VM for good: the coroutine running now, if any, is
-// cancelled until it lets go. Calls still suspended are dropped.
-func (w *worker) close() {
+// cancelled until it lets go. Calls still suspended are dropped. It reports
+// false when the worker had to be abandoned instead: still running Go code
+// past the grace after its cancellation.
+func (w *worker) close() bool {
+	if w.abandoned.Load() {
+		return true // nothing of it runs Lua any more, or its retire closes it
+	}
 	got := make(chan struct{})
 	go func() {
-		w.vm.Lock()
-		close(got)
+		if w.lock() {
+			close(got)
+		}
 	}()
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
@@ -242,7 +298,9 @@ func (w *worker) close() {
 			w.closed = true
 			w.L.Close()
 			w.vm.Unlock()
-			return
+			return true
+		case <-w.gone:
+			return false
 		case now := <-tick.C:
 			w.checkBusy(now, -1)
 		}
@@ -364,6 +422,7 @@ func (cc *coCall) finish(err error) {
 		return
 	}
 	cc.done = true
+	cc.w.unlink(cc)
 	switch {
 	case err == nil:
 	case cc.killed.Load():
@@ -375,21 +434,33 @@ func (cc *coCall) finish(err error) {
 }
 
 // checkBusy cancels the running coroutine when it has not yielded for
-// limit, or its call's deadline has passed.
+// limit, or its call's deadline has passed; and abandons the worker when
+// that run still goes on a grace after its cancellation (abandon.go).
 func (w *worker) checkBusy(now time.Time, limit time.Duration) {
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.busy == nil {
+	if w.busy == nil || w.abandoned.Load() {
+		w.mu.Unlock()
 		return
 	}
 	if w.seenRun != w.busyRuns {
-		w.seenRun, w.seenAt = w.busyRuns, now
+		w.seenRun, w.seenAt, w.cancelAt = w.busyRuns, now, time.Time{}
 	}
-	if now.Sub(w.seenAt) > limit && !w.busy.killed.Swap(true) {
+	switch {
+	case !w.cancelAt.IsZero():
+		if now.Sub(w.cancelAt) > w.e.abandonGrace() {
+			w.abandon() // unlocks w.mu
+			return
+		}
+	case now.Sub(w.seenAt) > limit:
+		w.busy.killed.Store(true)
 		w.busyCancel()
-	} else if w.busy.c.Expired(now) && !w.busy.expired.Swap(true) {
+		w.cancelAt = now
+	case w.busy.c.Expired(now):
+		w.busy.expired.Store(true)
 		w.busyCancel()
+		w.cancelAt = now
 	}
+	w.mu.Unlock()
 }
 
 // receive is the app's receive(): the next event, yielding until there is one.

@@ -31,21 +31,25 @@ type Server struct {
 
 // Start serves the Lua app src (name is used in messages) on the gopher-lua
 // engine with opts. cfg sets limits and timeouts; its Engine is filled in,
-// and its log goes to Log and, when not nil, to also. Tests under
+// and its log, the engine's too, goes to Log and, when not nil, to also. Tests under
 // reference/server may set cfg.Fault to run a mutant of the server
 // (reference/server/internal/mutant); no other caller can.
 func Start(name string, src []byte, opts gopherlua.Options, cfg server.Config, also io.Writer) (*Server, error) {
-	eng, err := gopherlua.Load(name, src, opts)
-	if err != nil {
-		return nil, err
-	}
-	s := &Server{Log: &SyncBuffer{}, eng: eng, served: make(chan error, 1)}
+	s := &Server{Log: &SyncBuffer{}, served: make(chan error, 1)}
 	var out io.Writer = s.Log
 	if also != nil {
 		out = io.MultiWriter(s.Log, also)
 	}
-	cfg.Engine = eng
 	cfg.ErrorLog = log.New(out, "", 0)
+	if opts.ErrorLog == nil {
+		opts.ErrorLog = cfg.ErrorLog
+	}
+	eng, err := gopherlua.Load(name, src, opts)
+	if err != nil {
+		return nil, err
+	}
+	s.eng = eng
+	cfg.Engine = eng
 	if s.srv, err = server.New(cfg); err != nil {
 		eng.Close()
 		return nil, err

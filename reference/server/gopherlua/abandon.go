@@ -1,0 +1,93 @@
+package gopherlua
+
+import (
+	"fmt"
+	"time"
+)
+
+// A worker stuck in Go code. The watchdog stops a Lua loop by cancelling
+// its context, which gopher-lua checks between instructions; a Go function
+// the app called (string.find on a backtracking pattern, string.rep of a
+// huge string) never looks at it. Such a worker still holds its VM, so every
+// call on it, and every new call queued for it, would wait until the Go code
+// ends, which may be never. A grace after the cancellation, the watchdog
+// gives up on the worker instead: its calls end with an error, nobody takes
+// its VM again, and a fresh worker, with the app file run anew (module state
+// starts again), takes its slot. The goroutine running the Go code cannot be
+// stopped; it finds the worker abandoned when it returns, and the VM is
+// closed then.
+
+// abandonGrace is how long a run may go on after its cancellation before
+// its worker is abandoned.
+func (e *Engine) abandonGrace() time.Duration {
+	return min(e.opts.BusyTimeout, time.Second)
+}
+
+// abandon gives up on w. The caller (checkBusy) holds w.mu; abandon lets
+// go of it.
+func (w *worker) abandon() {
+	stuck := w.busy
+	var calls []*coCall
+	for cc := w.live; cc != nil; {
+		next := cc.next
+		cc.prev, cc.next, cc.linked = nil, nil, false
+		calls = append(calls, cc)
+		cc = next
+	}
+	w.live = nil
+	w.abandoned.Store(true)
+	w.mu.Unlock()
+	close(w.gone)
+
+	why := fmt.Sprintf("the app went on for %v after it was stopped (at --busy-timeout %v or its deadline), in Go code that cannot be interrupted, such as string.find with a backtracking pattern",
+		w.e.abandonGrace(), w.e.opts.BusyTimeout)
+	w.e.logf("lasgi-serve: worker %d abandoned and replaced by a fresh one: %s", w.slot, why)
+	for _, cc := range calls {
+		if cc == stuck {
+			cc.c.Finish(fmt.Errorf("%s; its worker was abandoned", why))
+		} else {
+			cc.c.Finish(fmt.Errorf("the worker running this call was abandoned: another call on it %s", why))
+		}
+	}
+	go w.retire()
+	w.e.replace(w)
+}
+
+// retire closes an abandoned worker's VM once the goroutine stuck in it
+// lets go.
+func (w *worker) retire() {
+	w.vm.Lock()
+	if !w.closed {
+		w.closed = true
+		w.L.Close()
+	}
+	w.vm.Unlock()
+}
+
+// replace loads a fresh worker into old's slot, retrying each second while
+// the app file fails to load, unless the engine is closing.
+func (e *Engine) replace(old *worker) {
+	select {
+	case <-e.stop:
+		return
+	default:
+	}
+	e.wg.Add(1) // the watchdog, which calls this, holds the group open
+	go func() {
+		defer e.wg.Done()
+		for {
+			w, err := newWorker(e, old.slot)
+			if err == nil {
+				e.slots[old.slot].Store(w)
+				close(old.replaced)
+				return
+			}
+			e.logf("lasgi-serve: worker %d could not be replaced: %v (trying again in a second)", old.slot, err)
+			select {
+			case <-e.stop:
+				return
+			case <-time.After(time.Second):
+			}
+		}
+	}()
+}
