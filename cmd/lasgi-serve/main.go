@@ -50,7 +50,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	appTimeout := fs.Duration("app-timeout", server.DefaultAppTimeout, "longest an app call may take, wall clock; -1ns for none")
 	busyTimeout := fs.Duration("busy-timeout", 10*time.Second, "longest an app may run without yielding (stops runaway loops)")
 	sandbox := fs.Bool("sandbox", false, "for untrusted apps: remove os.execute, io.popen, io.open and the other functions that reach programs or files outside the app's modules (os.exit raises, sandbox or not)")
-	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "on SIGINT/SIGTERM, how long requests in flight may take to finish")
+	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "on SIGINT/SIGTERM, how long requests in flight may take to finish; the process exits by then, cutting what still runs")
+	queueTimeout := fs.Duration("queue-timeout", 5*time.Second, "longest a request may wait for a free worker when all are busy (503 with Retry-After beyond)")
 	gcPercent := fs.Int("gc-percent", 1000, "most the Go GC target percentage (GOGC) may be: after each collection GOGC is set so that about 32 MiB of garbage may gather before the next, within 100 and this; a small live heap then costs tens of MB of RSS for fewer collections, a large one grows at most twofold (docs/performance.md); ignored when GOGC is set")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -75,7 +76,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		defer gcpace.Start(*gcPercent, gcpace.DefaultHeadroom)()
 	}
 	logger := log.New(stderr, "", log.LstdFlags)
-	opts := gopherlua.Options{Workers: *workers, BusyTimeout: *busyTimeout, Sandbox: *sandbox}
+	opts := gopherlua.Options{Workers: *workers, BusyTimeout: *busyTimeout, QueueTimeout: *queueTimeout, Sandbox: *sandbox, ErrorLog: logger}
 	var engine *gopherlua.Engine
 	var err error
 	name := "hello.lua (built in)"
@@ -92,8 +93,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "lasgi-serve: %v\n", err)
 		return 2
 	}
-	defer engine.Close()
-
 	srv, err := server.New(server.Config{
 		Engine: engine, RootPath: *rootPath,
 		MaxHeaderBytes: *maxHeader, MaxBodyBytes: *maxBody,
@@ -101,11 +100,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		AppTimeout: *appTimeout, ErrorLog: logger,
 	})
 	if err != nil {
+		engine.Close()
 		fmt.Fprintf(stderr, "lasgi-serve: %v\n", err)
 		return 2
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(*host, strconv.Itoa(*port)))
 	if err != nil {
+		engine.Close()
 		fmt.Fprintf(stderr, "lasgi-serve: %v\n", err)
 		return 2
 	}
@@ -118,16 +119,39 @@ func run(args []string, stdout, stderr io.Writer) int {
 	go func() { served <- srv.Serve(ln) }()
 	select {
 	case err := <-served:
+		engine.Close()
 		fmt.Fprintf(stderr, "lasgi-serve: %v\n", err)
 		return 1
 	case sig := <-sigs:
 		fmt.Fprintf(stderr, "lasgi-serve: %v: finishing requests in flight (up to %v)\n", sig, *shutdownTimeout)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), *shutdownTimeout)
+	return shutdown(srv, engine, *shutdownTimeout, stderr)
+}
+
+// shutdown lets requests in flight finish and stops the engine, within
+// timeout: that is a promise, so whatever still runs then (an app stuck in
+// Go code, say) is cut by the process's exit.
+func shutdown(srv *server.Server, engine *gopherlua.Engine, timeout time.Duration, stderr io.Writer) int {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	if err := srv.Shutdown(ctx); err != nil {
-		fmt.Fprintf(stderr, "lasgi-serve: shutdown: %v\n", err)
+	stopped := make(chan error, 1)
+	go func() {
+		err := srv.Shutdown(ctx)
+		stopped <- errors.Join(err, engine.Close())
+	}()
+	// A moment past the deadline lets Shutdown close the connections it
+	// cut, so their clients see a close rather than the process vanish.
+	hard := time.NewTimer(timeout + 100*time.Millisecond)
+	defer hard.Stop()
+	select {
+	case err := <-stopped:
+		if err != nil {
+			fmt.Fprintf(stderr, "lasgi-serve: shutdown: %v\n", err)
+			return 1
+		}
+		return 0
+	case <-hard.C:
+		fmt.Fprintf(stderr, "lasgi-serve: shutdown: requests still running after --shutdown-timeout %v were cut\n", timeout)
 		return 1
 	}
-	return 0
 }

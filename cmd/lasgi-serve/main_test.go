@@ -88,6 +88,29 @@ end`), 0o644)).To(Succeed())
 		Eventually(session, 10*time.Second).Should(gexec.Exit(0))
 	})
 
+	It("keeps --shutdown-timeout as a promise, though a request is stuck in Go code the watchdog cannot stop", func() {
+		app := filepath.Join(GinkgoT().TempDir(), "app.lua")
+		Expect(os.WriteFile(app, []byte(`
+return function(scope, receive, send)
+  -- backtracks inside gopher-lua's Go code for tens of seconds
+  string.find(string.rep("a", 16), string.rep("a*", 16) .. "b")
+end`), 0o644)).To(Succeed())
+		session, url := start("--workers", "1", "--busy-timeout", "30s", "--shutdown-timeout", "1s", app)
+		go func() {
+			defer GinkgoRecover()
+			client := &http.Client{Timeout: 20 * time.Second}
+			if res, err := client.Get(url + "/"); err == nil {
+				res.Body.Close()
+			}
+		}()
+		time.Sleep(200 * time.Millisecond) // the request is in string.find
+		sent := time.Now()
+		session.Signal(syscall.SIGTERM)
+		Eventually(session, 10*time.Second).Should(gexec.Exit(1))
+		Expect(time.Since(sent)).To(BeNumerically("<", 2*time.Second), "exited at the shutdown timeout")
+		Expect(string(session.Err.Contents())).To(ContainSubstring("--shutdown-timeout 1s"))
+	})
+
 	DescribeTable("refuses bad input with exit code 2 and a message naming the problem",
 		func(src string, args []string, message string) {
 			if src != "" {
