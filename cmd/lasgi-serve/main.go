@@ -51,6 +51,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	busyTimeout := fs.Duration("busy-timeout", 10*time.Second, "longest an app may run without yielding (stops runaway loops)")
 	sandbox := fs.Bool("sandbox", false, "for untrusted apps: remove os.execute, io.popen, io.open and the other functions that reach programs or files outside the app's modules (os.exit raises, sandbox or not)")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "on SIGINT/SIGTERM, how long requests in flight may take to finish; the process exits by then, cutting what still runs")
+	maxVMBytes := fs.Int64("max-vm-bytes", gopherlua.DefaultMaxVMBytes, "memory budget of one worker: a string the app asks for past it is refused, and when the heap passes the budget of all workers the call that allocated the most is stopped")
 	queueTimeout := fs.Duration("queue-timeout", 5*time.Second, "longest a request may wait for a free worker when all are busy (503 with Retry-After beyond)")
 	gcPercent := fs.Int("gc-percent", 1000, "most the Go GC target percentage (GOGC) may be: after each collection GOGC is set so that about 32 MiB of garbage may gather before the next, within 100 and this; a small live heap then costs tens of MB of RSS for fewer collections, a large one grows at most twofold (docs/performance.md); ignored when GOGC is set")
 	if err := fs.Parse(args); err != nil {
@@ -67,6 +68,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "lasgi-serve: --workers must be at least 1, got %d\n", *workers)
 		return 2
 	}
+	if *maxVMBytes < 1<<20 {
+		fmt.Fprintf(stderr, "lasgi-serve: --max-vm-bytes must be at least 1 MiB (1048576), got %d\n", *maxVMBytes)
+		return 2
+	}
 	if *port < 0 || *port > 65535 {
 		fmt.Fprintf(stderr, "lasgi-serve: --port must be 0..65535, got %d\n", *port)
 		return 2
@@ -76,7 +81,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		defer gcpace.Start(*gcPercent, gcpace.DefaultHeadroom)()
 	}
 	logger := log.New(stderr, "", log.LstdFlags)
-	opts := gopherlua.Options{Workers: *workers, BusyTimeout: *busyTimeout, QueueTimeout: *queueTimeout, Sandbox: *sandbox, ErrorLog: logger}
+	opts := gopherlua.Options{Workers: *workers, BusyTimeout: *busyTimeout, QueueTimeout: *queueTimeout, MaxVMBytes: *maxVMBytes, Sandbox: *sandbox, ErrorLog: logger}
 	var engine *gopherlua.Engine
 	var err error
 	name := "hello.lua (built in)"

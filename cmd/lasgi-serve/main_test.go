@@ -129,6 +129,7 @@ end`), 0o644)).To(Succeed())
 		Entry("error while loading", `error("cannot start")`, nil, "cannot start"),
 		Entry("two files", "", []string{"a.lua", "b.lua"}, "one app file at most"),
 		Entry("zero workers", "", []string{"--workers", "0"}, "--workers must be at least 1"),
+		Entry("tiny memory budget", "", []string{"--max-vm-bytes", "1000"}, "--max-vm-bytes must be at least 1 MiB"),
 		Entry("bad port", "", []string{"--port", "70000"}, "--port must be 0..65535"),
 		Entry("unknown flag", "", []string{"--nope"}, "flag provided but not defined: -nope"),
 	)

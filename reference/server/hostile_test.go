@@ -2,7 +2,10 @@ package server_test
 
 import (
 	"bufio"
+	"fmt"
 	"io"
+	"runtime"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -85,8 +88,9 @@ end`, 1, server.Config{})
 
 // backtracking runs string.find on a pattern that backtracks for seconds
 // inside gopher-lua's Go code, where the watchdog's cancellation does not
-// reach (about 5 s on an idle machine).
-const backtracking = `string.find(string.rep("a", 14), string.rep("a*", 14) .. "b")`
+// reach (about 3 s on an idle machine; longer under load, which only makes
+// the tests below surer).
+const backtracking = `string.find(string.rep("a", 15), string.rep("a*", 12) .. "b")`
 
 var _ = Describe("busy workers", func() {
 	It("answer a request that waited for a worker past --queue-timeout with 503 and Retry-After", func() {
@@ -137,11 +141,11 @@ end`, gopherlua.Options{Workers: 1, BusyTimeout: 200 * time.Millisecond, QueueTi
 		start := time.Now()
 		res := s.get("/")
 		Expect(res.Body).To(Equal("calls 1"), "served by a fresh worker, which ran the app file anew")
-		Expect(time.Since(start)).To(BeNumerically("<", 3*time.Second), "not kept waiting until the Go code ends")
+		Expect(time.Since(start)).To(BeNumerically("<", 1500*time.Millisecond), "not kept waiting until the Go code ends")
 		Expect(s.log.String()).To(ContainSubstring("worker 0 abandoned"))
 		// The stuck request's own client hears at once, though the goroutine
 		// that read its request is still inside string.find.
-		Eventually(stuck, 2*time.Second).Should(Receive(HavePrefix("HTTP/1.1 500 ")))
+		Eventually(stuck, time.Second).Should(Receive(HavePrefix("HTTP/1.1 500 ")))
 	})
 })
 
@@ -184,5 +188,87 @@ end`, opts, server.Config{})
 			}
 		}
 		Expect(time.Since(start)).To(BeNumerically("<", time.Second), "the first part came before the app's 1.5 s of work were over")
+	})
+})
+
+// peakHeap samples the heap in use every 5 ms while f runs and returns the
+// most it saw.
+func peakHeap(f func()) uint64 {
+	var peak atomic.Uint64
+	done := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		var ms runtime.MemStats
+		for {
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse > peak.Load() {
+				peak.Store(ms.HeapInuse)
+			}
+			select {
+			case <-done:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
+	f()
+	close(done)
+	<-sampled
+	return peak.Load()
+}
+
+var _ = Describe("an app's memory", func() {
+	DescribeTable("a string past the worker's budget is refused before it is made, and the server goes on",
+		func(expr, message string) {
+			s := serve(`
+return function(scope, receive, send)
+  if scope.path == "/big" then local s = `+expr+` end
+  send({type = "http.response.start", status = 200})
+  send({type = "http.response.body", body = "fine"})
+end`, 1, server.Config{})
+			Expect(s.get("/big").Status).To(Equal(500))
+			Expect(s.log.String()).To(ContainSubstring(message))
+			Expect(s.get("/").Body).To(Equal("fine"))
+		},
+		Entry("string.rep of a terabyte", `string.rep("z", 2^40)`, "string.rep would make a string of 1099511627776 bytes, past the worker's memory budget (--max-vm-bytes 1073741824)"),
+		Entry("table.concat of a million references to one 1 MiB string", `(function() local t, s = {}, string.rep("x", 2^20); for i = 1, 2^20 do t[i] = s end; return table.concat(t) end)()`, "table.concat would make a string of"),
+		Entry("string.format with a width of a billion", `string.format("%999999999d", 1)`, "invalid conversion '%999999999d' to 'format'"),
+	)
+
+	It("stops the call that keeps allocating past --max-vm-bytes, and the server goes on", func() {
+		s := serveWith(`
+return function(scope, receive, send)
+  if scope.path == "/hoard" then
+    local kept = {}
+    while true do kept[#kept + 1] = string.rep("z", 2^26) .. #kept end
+  end
+  send({type = "http.response.start", status = 200})
+  send({type = "http.response.body", body = "fine"})
+end`, gopherlua.Options{Workers: 1, BusyTimeout: 30 * time.Second, MaxVMBytes: 64 << 20}, server.Config{})
+		var status int
+		peak := peakHeap(func() { status = s.get("/hoard").Status })
+		AddReportEntry("peak heap while an app hoarded 64 MiB strings", fmt.Sprintf("%d MiB", peak>>20))
+		Expect(status).To(Equal(500))
+		Expect(s.log.String()).To(ContainSubstring("passed --max-vm-bytes 67108864 per worker"))
+		Expect(peak).To(BeNumerically("<", 1<<30), "the heap stayed within a few budgets")
+		Expect(s.get("/").Body).To(Equal("fine"))
+	})
+
+	It("does not gather millions of empty body parts: send waits for the socket after a bounded number of events", func() {
+		s := serveWith(`
+return function(scope, receive, send)
+  send({type = "http.response.start", status = 200})
+  for i = 1, 1000000 do send({type = "http.response.body", body = "", more_body = true}) end
+  send({type = "http.response.body", body = "end"})
+end`, gopherlua.Options{Workers: 1, BusyTimeout: 30 * time.Second}, server.Config{})
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		var body string
+		peak := peakHeap(func() { body = s.get("/").Body })
+		AddReportEntry("heap growth while an app sent a million empty body parts", fmt.Sprintf("%d MiB", (peak-min(peak, ms.HeapInuse))>>20))
+		Expect(body).To(Equal("end"))
+		Expect(peak - min(peak, ms.HeapInuse)).To(BeNumerically("<", 64<<20))
 	})
 })

@@ -50,6 +50,10 @@ var ErrTimeout = errors.New("the app did not finish before its deadline (--app-t
 // client cannot make the server buffer a whole download.
 const highWater = 256 << 10
 
+// maxQueued is how many events may wait for the socket before send()
+// suspends the app, whatever their size: empty body parts cost memory too.
+const maxQueued = 1024
+
 // A Waker is told, once, that a call it suspended has something to do: the
 // engine should look at the call again (Receive, or go on after Send).
 // An engine's coroutine can be its own Waker, which costs no closure per call.
@@ -187,7 +191,7 @@ func (c *Call) Send(ev *event.Event, wake Waker) (wait bool, err error) {
 			c.Kick()
 		}
 	}
-	if c.outBytes > highWater && !c.disconnected {
+	if (c.outBytes > highWater || len(c.outbox) >= maxQueued) && !c.disconnected {
 		c.sendWake = wake
 		return true, nil
 	}
@@ -313,7 +317,7 @@ func (c *Call) Written(n int) {
 	c.mu.Lock()
 	c.outBytes -= n
 	var wake Waker
-	if c.outBytes <= highWater/2 && c.sendWake != nil {
+	if c.outBytes <= highWater/2 && len(c.outbox) < maxQueued/2 && c.sendWake != nil {
 		wake, c.sendWake = c.sendWake, nil
 	}
 	c.mu.Unlock()

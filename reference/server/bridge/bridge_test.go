@@ -42,3 +42,39 @@ func TestCallFindings(t *testing.T) {
 		t.Errorf("Receive after completion = %v, %v; want http.disconnect", ev.Type, ok)
 	}
 }
+
+type countWake struct{ n *int }
+
+func (w countWake) Wake() { *w.n++ }
+
+// Back-pressure counts events, not only bytes: empty body parts the socket
+// has not taken make send wait too, and Written lets the app go on.
+func TestSendWaitsOnQueuedEvents(t *testing.T) {
+	c := bridge.NewCall(&event.Scope{Type: "http"}, time.Time{})
+	woken := 0
+	wake := countWake{&woken}
+	if _, err := c.Send(&event.Event{Type: event.HTTPResponseStart, Status: 200}, wake); err != nil {
+		t.Fatal(err)
+	}
+	sent := 1
+	for ; sent < 100000; sent++ {
+		wait, err := c.Send(&event.Event{Type: event.HTTPResponseBody, MoreBody: true}, wake)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if wait {
+			break
+		}
+	}
+	if sent >= 100000 {
+		t.Fatalf("send never waited with %d empty body parts queued", sent)
+	}
+	if sent > 2000 {
+		t.Errorf("send waited only after %d queued events", sent)
+	}
+	c.Take() // the connection takes them for the socket
+	c.Written(0)
+	if woken != 1 {
+		t.Errorf("Written after the events were taken woke the app %d times, want 1", woken)
+	}
+}

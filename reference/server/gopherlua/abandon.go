@@ -23,9 +23,16 @@ func (e *Engine) abandonGrace() time.Duration {
 	return min(e.opts.BusyTimeout, time.Second)
 }
 
-// abandon gives up on w. The caller (checkBusy) holds w.mu; abandon lets
-// go of it.
+// abandon gives up on w, stuck in Go code. The caller (checkBusy) holds
+// w.mu; abandon lets go of it.
 func (w *worker) abandon() {
+	w.abandonFor(fmt.Sprintf("the app went on for %v after it was stopped (at --busy-timeout %v or its deadline), in Go code that cannot be interrupted, such as string.find with a backtracking pattern",
+		w.e.abandonGrace(), w.e.opts.BusyTimeout))
+}
+
+// abandonFor gives up on w for the reason why. The caller holds w.mu;
+// abandonFor lets go of it.
+func (w *worker) abandonFor(why string) {
 	stuck := w.busy
 	var calls []*coCall
 	for cc := w.live; cc != nil; {
@@ -39,8 +46,6 @@ func (w *worker) abandon() {
 	w.mu.Unlock()
 	close(w.gone)
 
-	why := fmt.Sprintf("the app went on for %v after it was stopped (at --busy-timeout %v or its deadline), in Go code that cannot be interrupted, such as string.find with a backtracking pattern",
-		w.e.abandonGrace(), w.e.opts.BusyTimeout)
 	w.e.logf("lasgi-serve: worker %d abandoned and replaced by a fresh one: %s", w.slot, why)
 	for _, cc := range calls {
 		if cc == stuck {

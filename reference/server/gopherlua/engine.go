@@ -55,6 +55,11 @@ type Options struct {
 	// one is busy; past it the call ends with bridge.ErrOverloaded (the
 	// server answers 503). 0 means 5 seconds.
 	QueueTimeout time.Duration
+	// MaxVMBytes is the memory budget of one worker (memory.go): a string
+	// the app asks for past it is refused, and when the heap passes the
+	// budget of all workers the call that allocated most is stopped. 0 means
+	// DefaultMaxVMBytes (1 GiB).
+	MaxVMBytes int64
 	// ErrorLog gets what concerns the engine rather than one call (a worker
 	// abandoned, a replacement that failed to load); nil: the standard
 	// logger.
@@ -103,6 +108,9 @@ func Load(name string, src []byte, opts Options) (*Engine, error) {
 	}
 	if opts.QueueTimeout <= 0 {
 		opts.QueueTimeout = 5 * time.Second
+	}
+	if opts.MaxVMBytes <= 0 {
+		opts.MaxVMBytes = DefaultMaxVMBytes
 	}
 	e := &Engine{opts: opts, name: name, proto: proto, stop: make(chan struct{})}
 	e.slots = make([]atomic.Pointer[worker], opts.Workers)
@@ -233,10 +241,15 @@ func (e *Engine) watchdog() {
 	defer e.wg.Done()
 	tick := time.NewTicker(e.opts.BusyTimeout / 20)
 	defer tick.Stop()
+	mem := newMemWatch(e)
+	memTick := time.NewTicker(memWatchTick)
+	defer memTick.Stop()
 	for {
 		select {
 		case <-e.stop:
 			return
+		case now := <-memTick.C:
+			mem.tick(e, now)
 		case now := <-tick.C:
 			for i := range e.slots {
 				e.slots[i].Load().checkBusy(now, e.opts.BusyTimeout)

@@ -59,6 +59,11 @@ type worker struct {
 	seenRun    uint64    // the watchdog's: the run it last saw
 	seenAt     time.Time // when it first saw it
 	cancelAt   time.Time // when it cancelled that run (zero: not yet)
+	// The memory watch's (memory.go): the run it charges, what that run
+	// allocated by its estimate, and how many calls it stopped here.
+	memRun    uint64
+	runAllocs uint64
+	memStops  uint64
 	// live lists the calls begun on this worker and not finished, for
 	// abandon to finish them.
 	live *coCall
@@ -76,6 +81,7 @@ type coCall struct {
 	linked     bool
 	killed     atomic.Bool // the watchdog stopped it for running too long
 	expired    atomic.Bool // the watchdog stopped it at the call's deadline
+	memory     atomic.Bool // the memory watch stopped it
 	// protected holds the coroutines the prelude's pcall/xpcall created
 	// for this call and that have not finished: they count as the call's
 	// own (spec rule core.call.yield-safe-pcall). Nil until the first.
@@ -110,6 +116,7 @@ func newWorker(e *Engine, slot int) (*worker, error) {
 	L := lua.NewState(stateOptions)
 	guardProcess(L, e.opts.Sandbox)
 	guardCoroutines(L)
+	guardAllocations(L, e.opts.MaxVMBytes)
 	if e.opts.Output != nil {
 		redirectOutput(L, e.opts.Output)
 	}
@@ -425,6 +432,8 @@ func (cc *coCall) finish(err error) {
 	cc.w.unlink(cc)
 	switch {
 	case err == nil:
+	case cc.memory.Load():
+		err = cc.w.e.errMemory(err)
 	case cc.killed.Load():
 		err = fmt.Errorf("%w (the app ran for longer than --busy-timeout %v without yielding)", err, cc.w.e.opts.BusyTimeout)
 	case cc.expired.Load():
