@@ -366,13 +366,24 @@ func scriptFrom(obs *Observation) string {
 	if !ok {
 		return ""
 	}
-	rep, err := DecodeBytesJSON([]byte(v))
+	m, err := decodeReport([]byte(v))
 	if err != nil {
 		return ""
 	}
-	m, _ := rep.(map[string]any)
 	from, _ := m["script_from"].(string)
 	return from
+}
+
+// decodeReport decodes a probe report, a lasgi-probe-report header value or
+// a kept report's body: strings are the bytes they stand for, numbers stay
+// json.Number. A JSON value other than an object gives a nil report.
+func decodeReport(data []byte) (map[string]any, error) {
+	rep, err := DecodeBytesJSON(data)
+	if err != nil {
+		return nil, err
+	}
+	m, _ := rep.(map[string]any)
+	return m, nil
 }
 
 // clientConn is one of a case's client connections.
@@ -425,11 +436,11 @@ func (k *Checker) collectReport(ctx context.Context, c *Case, token string, obs 
 	}
 	for _, r := range obs.Responses {
 		if v, ok := r.header(ReportHeader); ok {
-			rep, err := DecodeBytesJSON([]byte(v))
+			rep, err := decodeReport([]byte(v))
 			if err != nil {
 				return fmt.Errorf("the %s header is not valid report JSON: %v", ReportHeader, err)
 			}
-			obs.Report, _ = rep.(map[string]any)
+			obs.Report = rep
 			return nil
 		}
 	}
@@ -469,11 +480,10 @@ func (k *Checker) fetchReport(ctx context.Context, token string, patient bool) (
 			if r.Body == nil {
 				return nil, errors.New("the probe report is larger than 1 MiB")
 			}
-			rep, err := DecodeBytesJSON(r.Body)
+			m, err := decodeReport(r.Body)
 			if err != nil {
 				return nil, fmt.Errorf("asking the probe for its report (%s: report:%s) got 200 with %q, which is not a report: the probe did not get its script (does the server pass the %s header to the app?)", ProbeHeader, token, clip(string(r.Body)), ProbeHeader)
 			}
-			m, _ := rep.(map[string]any)
 			// A report of a call still running is partial: wait for the
 			// call to end, and judge the partial one only at the deadline.
 			if running, _ := m["running"].(bool); running && patient && time.Now().Add(pause).Before(deadline) {
