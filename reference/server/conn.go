@@ -305,7 +305,10 @@ func (c *conn) await(req *request, call *bridge.Call, w *responseWriter, body *b
 
 	// The first look is before any wait: an app that ran to the end inside
 	// Start has its response ready, and needs no timer.
-	for waited := false; ; waited = true {
+	// The outside writer may have written while this goroutine was in the
+	// engine during the last look (call.Written): then look again at once,
+	// to tell the call of those bytes, rather than wait for news.
+	for waited := false; ; waited = c.outsideWritten == 0 {
 		if waited {
 			if timer == nil && !call.Deadline.IsZero() {
 				timer = time.NewTimer(time.Until(call.Deadline))

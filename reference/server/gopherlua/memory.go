@@ -137,7 +137,8 @@ type memWatch struct {
 	allocs   uint64    // total bytes allocated at the last tick
 	gcAt     time.Time // the last collection it forced
 	stopped  *worker   // the worker whose call it last stopped
-	stoppedN uint64    // that worker's run then
+	stoppedN uint64    // how many it had stopped there then
+	stoppedC *coCall   // the call
 }
 
 func newMemWatch(e *Engine) *memWatch {
@@ -187,15 +188,16 @@ func (m *memWatch) tick(e *Engine, now time.Time) {
 	if _, heap = m.read(); heap <= m.budget {
 		return
 	}
-	if m.stopped != nil && !m.stopped.abandoned.Load() && m.stopped.memStops == m.stoppedN {
-		// Still past it after that call was stopped: its worker holds it.
-		w := m.stopped
-		m.stopped = nil
+	if w := m.stopped; w != nil && !w.abandoned.Load() && w.memStops == m.stoppedN {
 		w.mu.Lock()
-		if w.abandoned.Load() {
+		if w.busy == m.stoppedC || w.abandoned.Load() {
+			// Not over yet (unwinding, or in Go code the abandon grace
+			// covers): wait for it to let go of what it held.
 			w.mu.Unlock()
 			return
 		}
+		// Still past it after that call ended: its worker holds it.
+		m.stopped = nil
 		e.logf("lasgi-serve: the heap is still %d MiB, past the workers' budget, after a call on worker %d was stopped for memory", heap>>20, w.slot)
 		w.abandonFor("it kept the memory after its call was stopped for passing --max-vm-bytes")
 		return
@@ -218,7 +220,7 @@ func (m *memWatch) tick(e *Engine, now time.Time) {
 		worst.busyCancel()
 		worst.cancelAt = now
 		worst.memStops++
-		m.stopped, m.stoppedN = worst, worst.memStops
+		m.stopped, m.stoppedN, m.stoppedC = worst, worst.memStops, cc
 	}
 	worst.mu.Unlock()
 }
