@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -222,7 +223,11 @@ func judge(c *AppCase, call *bridge.Call, sent []event.Event, disconnected bool)
 			add("the app ended with a disconnected error, but the client never went away: %s", errText)
 		}
 	case st.Err != nil:
-		if sub := ruleInError.FindStringSubmatch(errText); sub != nil {
+		var v *event.Violation
+		if errors.As(st.Err, &v) {
+			// The server itself ended the call for a rule (bridge.Call.Receive).
+			add("%s", errText)
+		} else if sub := ruleInError.FindStringSubmatch(errText); sub != nil {
 			add("the app broke rule %s; the server raised into it: %s", sub[1], errText)
 		} else if c.WantRaise == "" {
 			add("the app raised an error: %s", errText)

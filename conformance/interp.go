@@ -138,6 +138,8 @@ func judgeInterp(c *AppCase, status string, disconnected bool, detail string, ti
 	switch status {
 	case "timeout":
 		problems = append(problems, notReturned(disconnected, timeout))
+	case "ended":
+		problems = append(problems, detail)
 	case "error":
 		rule := lintRuleInError.FindStringSubmatch(detail)
 		switch {
