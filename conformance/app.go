@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -117,16 +118,17 @@ func appResult(c *AppCase, problems []string, strict bool, elapsed time.Duration
 	return res
 }
 
-// RunAll plays every case, calling progress after each.
+// RunAll plays every case, calling progress after each. Once ctx is done
+// (lasgi-check app's --run-timeout is a deadline on it, its cause the
+// reason), the cases left are failed as not run, without playing them, and
+// the one being played ends at once.
 func (a *AppChecker) RunAll(ctx context.Context, cases []*AppCase, progress func(int, Result)) []Result {
-	var results []Result
-	for i, c := range cases {
-		r := a.Run(ctx, c)
-		results = append(results, r)
-		if progress != nil {
-			progress(i, r)
-		}
-	}
+	results, _ := runInTurn(ctx, len(cases), func(i int) (Result, string) {
+		return a.Run(ctx, cases[i]), ""
+	}, func(i int, why string) Result {
+		c := cases[i]
+		return Result{Case: &Case{ID: c.ID, Rules: c.Rules, File: "app.json"}, Status: Failed, Message: "not run: " + why}
+	}, progress)
 	return results
 }
 
@@ -188,6 +190,9 @@ func (a *AppChecker) play(ctx context.Context, c *AppCase) (problems []string, s
 		call.Push(event.Event{Type: event.HTTPRequest, Body: piece, MoreBody: i < len(pieces)-1})
 		finished := func() bool { return call.State().Finished }
 		if !wait(func() bool { return call.Pending() == 0 || finished() }) {
+			if ctx.Err() != nil {
+				return []string{cutOff(ctx)}, true
+			}
 			return []string{fmt.Sprintf("the app did not take http.request %d of %d within %v", i+1, len(pieces), timeout)}, true
 		}
 		if finished() {
@@ -199,6 +204,9 @@ func (a *AppChecker) play(ctx context.Context, c *AppCase) (problems []string, s
 		disconnected = true
 	}
 	if !wait(func() bool { return call.State().Finished }) {
+		if ctx.Err() != nil {
+			return []string{cutOff(ctx)}, true
+		}
 		return []string{notReturned(disconnected, timeout)}, true
 	}
 	collect()
@@ -222,7 +230,11 @@ func judge(c *AppCase, call *bridge.Call, sent []event.Event, disconnected bool)
 			add("the app ended with a disconnected error, but the client never went away: %s", errText)
 		}
 	case st.Err != nil:
-		if sub := ruleInError.FindStringSubmatch(errText); sub != nil {
+		var v *event.Violation
+		if errors.As(st.Err, &v) {
+			// The server itself ended the call for a rule (bridge.Call.Receive).
+			add("%s", errText)
+		} else if sub := ruleInError.FindStringSubmatch(errText); sub != nil {
 			add("the app broke rule %s; the server raised into it: %s", sub[1], errText)
 		} else if c.WantRaise == "" {
 			add("the app raised an error: %s", errText)
@@ -246,6 +258,11 @@ func judge(c *AppCase, call *bridge.Call, sent []event.Event, disconnected bool)
 		}
 	}
 	return problems
+}
+
+// cutOff says a case was ended before its time by the end of the run.
+func cutOff(ctx context.Context) string {
+	return "not finished: " + context.Cause(ctx).Error()
 }
 
 // notReturned says an app did not return in time; after http.disconnect

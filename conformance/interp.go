@@ -40,6 +40,9 @@ type InterpreterChecker struct {
 }
 
 // RunAll plays every case against the app file in one interpreter process.
+// Once ctx is done (lasgi-check app's --run-timeout), the interpreter is
+// stopped and the cases it did not finish are failed as not run, ctx's cause
+// the reason.
 func (k *InterpreterChecker) RunAll(ctx context.Context, appPath string, cases []*AppCase) ([]Result, error) {
 	timeout := k.Timeout
 	if timeout <= 0 {
@@ -67,6 +70,7 @@ func (k *InterpreterChecker) RunAll(ctx context.Context, appPath string, cases [
 			return nil, err
 		}
 	}
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, timeout*time.Duration(len(cases)+2))
 	defer cancel()
 	args := []string{filepath.Join(dir, "harness.lua"), appAbs, filepath.Join(dir, "cases.lua"), filepath.Join(dir, "lint.lua")}
@@ -113,6 +117,10 @@ func (k *InterpreterChecker) RunAll(ctx context.Context, appPath string, cases [
 	results := make([]Result, 0, len(cases))
 	for _, c := range cases {
 		r, ok := got[c.ID]
+		if !ok && parent.Err() != nil {
+			// The run's budget (or an interrupt) stopped the interpreter.
+			r, ok = Result{Case: &Case{ID: c.ID, Rules: c.Rules, File: "app.json"}, Status: Failed, Message: "not run: " + context.Cause(parent).Error()}, true
+		}
 		if !ok {
 			why := "the interpreter stopped before this case"
 			if runErr != nil {
@@ -138,6 +146,8 @@ func judgeInterp(c *AppCase, status string, disconnected bool, detail string, ti
 	switch status {
 	case "timeout":
 		problems = append(problems, notReturned(disconnected, timeout))
+	case "ended":
+		problems = append(problems, detail)
 	case "error":
 		rule := lintRuleInError.FindStringSubmatch(detail)
 		switch {

@@ -87,42 +87,64 @@ func (s Summary) String() string {
 // RunAll runs cases one after another, calling progress (if not nil) after
 // each. A cancelled ctx fails the rest quickly.
 func (k *Checker) RunAll(ctx context.Context, cases []*Case, progress func(i int, r Result)) []Result {
-	results := make([]Result, 0, len(cases))
 	deadSince := "" // the case at which the server stopped accepting connections
-	k.stopReason = ""
 	giveUp, silent := k.GiveUpAfter, 0
 	if giveUp == 0 {
 		giveUp = 5
 	}
-	for i, c := range cases {
+	var results []Result
+	results, k.stopReason = runInTurn(ctx, len(cases), func(i int) (Result, string) {
+		c := cases[i]
+		if deadSince != "" && k.Ping() != nil {
+			return notRun(c, "the server stopped accepting connections during case "+deadSince), ""
+		}
+		deadSince = ""
+		r := k.Run(ctx, c)
+		if r.Status == Failed && k.Ping() != nil {
+			deadSince = c.ID
+			r.Message += "\nthe server no longer accepts connections after this case"
+		}
+		if r.unanswered {
+			silent++
+		} else {
+			silent = 0
+		}
+		if giveUp > 0 && silent >= giveUp {
+			return r, fmt.Sprintf("the server answered none of the %d cases up to %s: it accepts connections but does not answer (is it running the probe app?)", silent, c.ID)
+		}
+		return r, ""
+	}, func(i int, why string) Result { return notRun(cases[i], why) }, progress)
+	return results
+}
+
+// notRun is the result of a case left out of a run, and why.
+func notRun(c *Case, why string) Result {
+	return Result{Case: c, Status: Failed, Message: "not run: " + why}
+}
+
+// runInTurn plays n cases one after another (play(i) gives case i's result,
+// and a reason to stop there, or ""), calling progress (if not nil) after
+// each. Once ctx is done, or play gave a reason, each case left is not
+// played: skip(i, why) gives its result, why being the reason or ctx's cause
+// (context.Cause: a run budget, an interrupt). It returns the results and
+// play's reason to stop, "" when it gave none. Server and app checks share it.
+func runInTurn(ctx context.Context, n int, play func(i int) (Result, string), skip func(i int, why string) Result, progress func(int, Result)) ([]Result, string) {
+	results := make([]Result, 0, n)
+	stop := ""
+	for i := range n {
 		var r Result
 		switch {
 		case ctx.Err() != nil:
-			r = Result{Case: c, Status: Failed, Message: "not run: " + ctx.Err().Error()}
-		case k.stopReason != "":
-			r = Result{Case: c, Status: Failed, Message: "not run: " + k.stopReason}
-		case deadSince != "" && k.Ping() != nil:
-			r = Result{Case: c, Status: Failed, Message: "not run: the server stopped accepting connections during case " + deadSince}
+			r = skip(i, context.Cause(ctx).Error())
+		case stop != "":
+			r = skip(i, stop)
 		default:
-			deadSince = ""
-			r = k.Run(ctx, c)
-			if r.Status == Failed && k.Ping() != nil {
-				deadSince = c.ID
-				r.Message += "\nthe server no longer accepts connections after this case"
-			}
-			if r.unanswered {
-				silent++
-			} else {
-				silent = 0
-			}
-			if giveUp > 0 && silent >= giveUp {
-				k.stopReason = fmt.Sprintf("the server answered none of the %d cases up to %s: it accepts connections but does not answer (is it running the probe app?)", silent, c.ID)
-			}
+			r, stop = play(i)
 		}
 		results = append(results, r)
 		if progress != nil {
 			progress(i, r)
 		}
 	}
-	return results
+	return results, stop
 }

@@ -187,11 +187,18 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 	results := checker.RunAll(ctx, cases, progress.step)
 	progress.done()
 	code := rep.finish(w, stderr, results, fmt.Sprintf(" (%s, %v)", addr, time.Since(start).Round(time.Millisecond)))
-	if reason := checker.StopReason(); reason != "" {
-		fmt.Fprintf(stderr, "lasgi-check server: gave up: %s\n", reason)
-		return ExitUsage
+	return gaveUp(stderr, "server", checker.StopReason(), code)
+}
+
+// gaveUp ends a run that stopped before its end: it says why on stderr and
+// returns ExitUsage, since the report does not cover every case; with no
+// reason, it returns code.
+func gaveUp(stderr io.Writer, command, reason string, code int) int {
+	if reason == "" {
+		return code
 	}
-	return code
+	fmt.Fprintf(stderr, "lasgi-check %s: gave up: %s\n", command, reason)
+	return ExitUsage
 }
 
 // resolveTarget returns the address to check: the --url's, or that of a
@@ -233,12 +240,20 @@ func cmdApp(args []string, stdout, stderr io.Writer) int {
 	rep := report{command: "app"}
 	rep.register(fs, "deadline of each step of a case (the app taking a body piece, returning)")
 	sandbox := fs.Bool("sandbox", true, "run the app without os.execute, io.popen, io.open and the other functions that reach programs or files outside its modules (--sandbox=false lets a trusted app keep them)")
+	runTimeout := fs.Duration("run-timeout", 0, "deadline of the whole run, every app and case together; the cases left are reported as not run, exit code 2 (default: 60 times --timeout)")
 	interp := fs.String("lua", "embedded", "Lua to run the app on: embedded (gopher-lua, in process), or lua5.1, lua5.4, luajit or a path to an interpreter (then the app runs under the lint, which names the rules)")
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
 	if !rep.valid(stderr) {
 		return ExitUsage
+	}
+	if *runTimeout < 0 {
+		fmt.Fprintf(stderr, "lasgi-check app: --run-timeout must not be negative, got %v\n", *runTimeout)
+		return ExitUsage
+	}
+	if *runTimeout == 0 {
+		*runTimeout = 60 * rep.timeout
 	}
 	appOutput := conformance.LimitWriter(stderr, 64<<10)
 	var lint []byte
@@ -293,6 +308,9 @@ func cmdApp(args []string, stdout, stderr io.Writer) int {
 	defer closeOut()
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
+	errBudget := fmt.Errorf("the run passed --run-timeout %v", *runTimeout)
+	ctx, cancelRun := context.WithTimeoutCause(ctx, *runTimeout, errBudget)
+	defer cancelRun()
 	progress := rep.progress(stdout, len(apps)*len(cases))
 	var results []conformance.Result
 	for _, a := range apps {
@@ -326,16 +344,28 @@ func cmdApp(args []string, stdout, stderr io.Writer) int {
 		checker := &conformance.AppChecker{Timeout: rep.timeout, Strict: rep.strict, Load: func() (bridge.Engine, error) {
 			return gopherlua.Load(a.name, a.src, opts)
 		}}
-		for _, c := range cases {
-			r := checker.Run(ctx, c)
+		first := len(results)
+		for _, r := range checker.RunAll(ctx, cases, func(i int, r conformance.Result) {
 			r.Case.ID = a.name + " " + r.Case.ID
+			progress.step(first+i, r)
+		}) {
 			results = append(results, r)
-			progress.step(len(results)-1, r)
 		}
 		checker.Close()
 	}
 	progress.done()
-	return rep.finish(w, stderr, results, "")
+	code := rep.finish(w, stderr, results, "")
+	reason := ""
+	if context.Cause(ctx) == errBudget {
+		notRun := 0
+		for _, r := range results {
+			if strings.HasPrefix(r.Message, "not run: ") {
+				notRun++
+			}
+		}
+		reason = fmt.Sprintf("%v; %d of %d cases not run", errBudget, notRun, len(results))
+	}
+	return gaveUp(stderr, "app", reason, code)
 }
 
 // runInterpreter checks one app under a real interpreter; a built-in app is

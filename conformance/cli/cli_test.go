@@ -431,6 +431,29 @@ end
 		}
 	})
 
+	It("stops a run at --run-timeout, reporting the cases left as not run, exit code 2 (embedded and lua5.4)", func() {
+		hang := filepath.Join(GinkgoT().TempDir(), "hang.lua")
+		Expect(os.WriteFile(hang, []byte("return function(scope, receive, send) while true do end end\n"), 0o644)).To(Succeed())
+		for _, lua := range []string{"", "lua5.4"} {
+			args := []string{"app", "--timeout", "200ms", "--run-timeout", "1s"}
+			if lua != "" {
+				args = append(args, "--lua", lua)
+			}
+			start := time.Now()
+			code, out, errOut := run(append(args, hang)...)
+			elapsed := time.Since(start)
+			Expect(code).To(Equal(cli.ExitUsage), "%s\n%s", lua, out)
+			Expect(errOut).To(MatchRegexp(`gave up: the run passed --run-timeout 1s; \d+ of \d+ cases not run`), lua)
+			Expect(out).To(ContainSubstring("not run: the run passed --run-timeout 1s"), lua)
+			// Every case at one step timeout takes over 30 s.
+			Expect(elapsed).To(BeNumerically("<", 10*time.Second), lua)
+			AddReportEntry("--run-timeout 1s "+lua, elapsed.String())
+		}
+		code, _, errOut := run("app", "--run-timeout", "-1s")
+		Expect(code).To(Equal(cli.ExitUsage))
+		Expect(errOut).To(ContainSubstring("--run-timeout must not be negative"))
+	})
+
 	It("fails a broken app naming the rule, in JSON too", func() {
 		file := filepath.Join("..", "..", "reference", "app", "testdata", "faults", "status-string.lua")
 		out := filepath.Join(GinkgoT().TempDir(), "r.json")

@@ -8,7 +8,8 @@
 -- once per case in a coroutine of its own; receive() hands over the body
 -- pieces and then http.disconnect; send() passes events on to nothing (the
 -- lint judges them). One line per case goes to stdout:
---   result <id-hex> ok|error|timeout <disconnected 0|1> <detail-hex>
+--   result <id-hex> ok|error|timeout|ended <disconnected 0|1> <detail-hex>
+-- ("ended": the harness ended the call, as a server would, for the rule the detail names)
 -- preceded by one line for each warning the lint gave in that case (a rule
 -- of level SHOULD, SHOULD NOT or MAY broken; with "strict" the lint raises):
 --   warn <id-hex> <rule-hex> <detail-hex>
@@ -97,9 +98,16 @@ if lint_path then
 end
 
 local cases = dofile(cases_path)
+-- How many times receive() may return http.disconnect in a case before the harness ends
+-- it, as the reference server does (bridge.MaxDisconnectReceives): an app spinning on
+-- receive() would otherwise cost the case's whole timeout.
+local MAX_DISCONNECTS = 1000
+
 for _, c in ipairs(cases) do
   local pieces, next_piece, disconnected = c.body, 1, false
+  local disconnects, ended = 0, nil -- ended: why the harness ended the case
   local function receive()
+    if ended then error(ended, 0) end
     if not disconnected and c.disconnect_after >= 0 and next_piece > c.disconnect_after then
       disconnected = true
     end
@@ -110,6 +118,12 @@ for _, c in ipairs(cases) do
     end
     -- The body is over and the app waits for more: the client leaves.
     disconnected = true
+    disconnects = disconnects + 1
+    if disconnects > MAX_DISCONNECTS then
+      ended = "lasgi: http.disconnect.app-return: the app called receive() " .. disconnects
+        .. " times after http.disconnect without returning; the server ended the call"
+      error(ended, 0)
+    end
     return {type = "http.disconnect"}
   end
   local function send(event)
@@ -126,6 +140,7 @@ for _, c in ipairs(cases) do
   debug.sethook(co, function()
     local running, main = coroutine.running()
     if running == nil or main then return end
+    if ended then error(ended, 0) end -- the app caught it: raise again
     if os.clock() > deadline then error("lasgi-check: timeout", 0) end
   end, "", 1000)
   local status, detail = "ok", ""
@@ -139,6 +154,7 @@ for _, c in ipairs(cases) do
     if coroutine.status(co) == "dead" then break end
     -- A bare coroutine.yield() from the app: resume it.
   end
+  if ended then status, detail = "ended", ended end
   debug.sethook(co)
   if jit then debug.sethook() end
   for _, w in ipairs(warnings) do

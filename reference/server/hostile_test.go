@@ -39,6 +39,24 @@ end`, 1, server.Config{AppTimeout: 5 * time.Second})
 		AddReportEntry("CPU in one second of a yield loop", used.String())
 		Expect(used).To(BeNumerically("<", 300*time.Millisecond), "CPU used in one second of the app's yield loop")
 	})
+
+	It("end an app that spins on receive() after http.disconnect, naming http.disconnect.app-return, and cost no more CPU", func() {
+		s := serve(`
+return function(scope, receive, send)
+  send({type = "http.response.start", status = 200})
+  send({type = "http.response.body", body = "done"})
+  while true do pcall(receive) end -- catching errors does not keep it going
+end`, 1, server.Config{AppTimeout: 10 * time.Second})
+		Expect(s.get("/").Body).To(Equal("done"))
+		Eventually(s.log.String, 2*time.Second).Should(ContainSubstring(
+			"lasgi: http.disconnect.app-return: the app called receive() 1001 times after http.disconnect without returning"))
+		before := cpuTime()
+		time.Sleep(500 * time.Millisecond)
+		used := cpuTime() - before
+		AddReportEntry("CPU in half a second after a receive() spin was ended", used.String())
+		Expect(used).To(BeNumerically("<", 150*time.Millisecond), "before, the spin held a core until --app-timeout")
+		Expect(s.get("/").Body).To(Equal("done"), "the worker serves the next request")
+	})
 })
 
 var _ = Describe("a call's cancellation", func() {

@@ -45,6 +45,13 @@ var ErrOverloaded = errors.New("the server is overloaded")
 // ErrTimeout ends a call whose deadline has passed.
 var ErrTimeout = errors.New("the app did not finish before its deadline (--app-timeout)")
 
+// MaxDisconnectReceives is how many times receive() may return
+// http.disconnect in one call before the call is ended (spec rule
+// http.disconnect.app-return): an app that calls it once or twice more is
+// well within it, one that spins on it would hold a worker at full CPU until
+// its deadline.
+const MaxDisconnectReceives = 1000
+
 // highWater is how many response body bytes may wait for the socket before
 // send() suspends the app: enough to batch writes, small enough that a slow
 // client cannot make the server buffer a whole download.
@@ -91,6 +98,7 @@ type Call struct {
 	onFinish     func(error)
 	watch        bool // the app waits in receive with the body all read
 	gaveLeft     bool // an http.disconnect was received (for mutant.DisconnectOnce)
+	disconnects  int  // how many times Receive returned http.disconnect
 
 	// Room for what most calls carry, so that they need no slices of their
 	// own: one request event in, a start and a body out.
@@ -127,10 +135,26 @@ func (c *Call) signal() {
 // request events are still queued (spec rule http.disconnect.after-complete,
 // which http.request.first yields to): the app can no longer answer with
 // them, and the HTTP side discards the rest of the body.
+//
+// An app that goes on calling receive() after http.disconnect, past
+// MaxDisconnectReceives times, is ended: the call finishes with a
+// http.disconnect.app-return error and Receive returns ok == false without
+// arming wake, so the app's coroutine waits for good (the engine drops it,
+// as it drops any call still suspended) and costs no more CPU, even when it
+// catches errors.
 func (c *Call) Receive(wake Waker) (ev event.Event, ok bool) {
 	c.mu.Lock()
-	if c.resp.Complete && !c.faultDisconnectOnce() {
+	if (c.resp.Complete || len(c.inbox) == 0 && c.disconnected) && !c.faultDisconnectOnce() {
+		c.disconnects++
+		n := c.disconnects
 		c.mu.Unlock()
+		if n > MaxDisconnectReceives {
+			if n == MaxDisconnectReceives+1 {
+				c.Finish(event.Violationf("http.disconnect.app-return",
+					"the app called receive() %d times after http.disconnect without returning; the server ended the call", n))
+			}
+			return ev, false
+		}
 		return event.Event{Type: event.HTTPDisconnect}, true
 	}
 	if len(c.inbox) > 0 {
@@ -144,10 +168,6 @@ func (c *Call) Receive(wake Waker) (ev event.Event, ok bool) {
 		default:
 		}
 		return ev, true
-	}
-	if c.disconnected && !c.faultDisconnectOnce() {
-		c.mu.Unlock()
-		return event.Event{Type: event.HTTPDisconnect}, true
 	}
 	c.recvWake = wake
 	notify := c.bodyDone && !c.watch

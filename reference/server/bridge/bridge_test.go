@@ -1,6 +1,7 @@
 package bridge_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -76,5 +77,39 @@ func TestSendWaitsOnQueuedEvents(t *testing.T) {
 	c.Written(0)
 	if woken != 1 {
 		t.Errorf("Written after the events were taken woke the app %d times, want 1", woken)
+	}
+}
+
+// An app that calls receive() again and again after http.disconnect is ended
+// with http.disconnect.app-return once it passes MaxDisconnectReceives; one
+// that calls it a few times is not.
+func TestCallDisconnectSpin(t *testing.T) {
+	for _, complete := range []bool{true, false} {
+		c := bridge.NewCall(&event.Scope{Type: "http"}, time.Time{})
+		if complete {
+			for _, ev := range []*event.Event{{Type: event.HTTPResponseStart, Status: 200}, {Type: event.HTTPResponseBody, Body: "x"}} {
+				if _, err := c.Send(ev, noWake{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		} else {
+			c.Disconnect()
+		}
+		for i := 1; i <= bridge.MaxDisconnectReceives; i++ {
+			ev, ok := c.Receive(noWake{})
+			if !ok || ev.Type != event.HTTPDisconnect {
+				t.Fatalf("complete=%v: receive %d = %q, %v; want http.disconnect", complete, i, ev.Type, ok)
+			}
+			if c.State().Finished {
+				t.Fatalf("complete=%v: the call ended after %d receives", complete, i)
+			}
+		}
+		if _, ok := c.Receive(noWake{}); ok {
+			t.Fatalf("complete=%v: receive %d returned an event; want the call ended", complete, bridge.MaxDisconnectReceives+1)
+		}
+		st := c.State()
+		if !st.Finished || st.Err == nil || !strings.HasPrefix(st.Err.Error(), "lasgi: http.disconnect.app-return: ") {
+			t.Fatalf("complete=%v: state %+v; want finished with http.disconnect.app-return", complete, st)
+		}
 	}
 }

@@ -1,0 +1,157 @@
+package conformance_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/lasgi/lasgi/conformance"
+	"github.com/lasgi/lasgi/reference/app"
+	"github.com/lasgi/lasgi/reference/server/bridge"
+	"github.com/lasgi/lasgi/reference/server/gopherlua"
+)
+
+// Hostile apps against lasgi-check app's two checkers: the embedded one
+// (gopher-lua, in this process) and the harness under lua5.4.
+
+// pickCases returns the app cases with these IDs.
+func pickCases(ids ...string) []*conformance.AppCase {
+	var out []*conformance.AppCase
+	for _, c := range conformance.AppCases() {
+		for _, id := range ids {
+			if c.ID == id {
+				out = append(out, c)
+			}
+		}
+	}
+	Expect(out).To(HaveLen(len(ids)))
+	return out
+}
+
+// runEmbedded plays cases against src on the embedded VM.
+func runEmbedded(src string, timeout time.Duration, cases []*conformance.AppCase) []conformance.Result {
+	opts := gopherlua.Options{Workers: 1, BusyTimeout: 2 * timeout, Async: true, Sandbox: true, Output: GinkgoWriter}
+	checker := &conformance.AppChecker{Timeout: timeout, Load: func() (bridge.Engine, error) {
+		return gopherlua.Load("hostile.lua", []byte(src), opts)
+	}}
+	defer checker.Close()
+	return checker.RunAll(context.Background(), cases, nil)
+}
+
+// runLua plays cases against src under lua5.4, through the harness and the lint.
+func runLua(src string, timeout time.Duration, cases []*conformance.AppCase) []conformance.Result {
+	path := filepath.Join(GinkgoT().TempDir(), "hostile.lua")
+	Expect(os.WriteFile(path, []byte(src), 0o644)).To(Succeed())
+	lint, err := app.Source("lint.lua")
+	Expect(err).NotTo(HaveOccurred())
+	k := &conformance.InterpreterChecker{Interpreter: "lua5.4", Lint: lint, Timeout: timeout, Sandbox: true}
+	results, err := k.RunAll(context.Background(), path, cases)
+	Expect(err).NotTo(HaveOccurred())
+	return results
+}
+
+// peakHeap runs f and returns the largest heap it saw while f ran, sampled
+// every 5 ms.
+func peakHeap(f func()) uint64 {
+	runtime.GC()
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		var ms runtime.MemStats
+		for {
+			runtime.ReadMemStats(&ms)
+			if ms.HeapAlloc > peak.Load() {
+				peak.Store(ms.HeapAlloc)
+			}
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	f()
+	close(stop)
+	<-done
+	return peak.Load()
+}
+
+const (
+	// Responds, then spins on receive() for ever.
+	spinAfterResponse = `return function(scope, receive, send)
+  if scope.type ~= "http" then error("http only", 0) end
+  send{type = "http.response.start", status = 200}
+  send{type = "http.response.body", body = "x"}
+  while true do local e = receive() end
+end`
+	// Spins on receive() without ever responding (once the client left).
+	spinWithoutResponse = `return function(scope, receive, send)
+  if scope.type ~= "http" then error("http only", 0) end
+  while true do receive() end
+end`
+	// Responds, then calls receive() twice more after http.disconnect: allowed.
+	receiveTwiceMore = `return function(scope, receive, send)
+  if scope.type ~= "http" or scope.lasgi.version:sub(1, 2) ~= "1." then error("http 1.x only", 0) end
+  repeat local ev = receive() until ev.type ~= "http.request" or not ev.more_body
+  send{type = "http.response.start", status = 200}
+  send{type = "http.response.body", body = "x"}
+  while receive().type ~= "http.disconnect" do end
+  receive()
+  receive()
+end`
+	hugeError = `return function(scope, receive, send)
+  if scope.type ~= "http" then error("http only", 0) end
+  error(string.rep("x", 50 * 2^20), 0)
+end`
+	endlessBody = `return function(scope, receive, send)
+  if scope.type ~= "http" then error("http only", 0) end
+  send{type = "http.response.start", status = 200}
+  local chunk = string.rep("x", 65536)
+  while true do send{type = "http.response.body", body = chunk .. "", more_body = true} end
+end`
+)
+
+var _ = Describe("lasgi-check app against hostile apps", func() {
+	for _, checker := range []string{"embedded", "lua5.4"} {
+		run := runEmbedded
+		if checker == "lua5.4" {
+			run = runLua
+		}
+
+		It("ends a case early when the app spins on receive() after http.disconnect, naming http.disconnect.app-return ("+checker+")", func() {
+			const timeout = 20 * time.Second // a case that waits it out fails the time bound below
+			for src, ids := range map[string][]string{
+				spinAfterResponse:   {"app.http/get", "app.disconnect/after-the-body"},
+				spinWithoutResponse: {"app.disconnect/before-the-body", "app.disconnect/in-the-middle-of-the-body", "app.disconnect/after-the-body"},
+			} {
+				start := time.Now()
+				results := run(src, timeout, pickCases(ids...))
+				elapsed := time.Since(start)
+				Expect(results).To(HaveLen(len(ids)))
+				for _, r := range results {
+					Expect(r.Status).To(Equal(conformance.Warning), "%s:\n%s", r.Case.ID, r.Message)
+					Expect(r.Broken).To(Equal([]string{"http.disconnect.app-return"}), "%s:\n%s", r.Case.ID, r.Message)
+					Expect(r.Message).To(ContainSubstring("times after http.disconnect without returning"), r.Case.ID)
+				}
+				Expect(elapsed).To(BeNumerically("<", timeout/2), "the cases ended early, not by their step timeout")
+				AddReportEntry(checker+" spin", elapsed.String())
+			}
+		})
+
+		It("passes an app that calls receive() a couple of times after http.disconnect ("+checker+")", func() {
+			for _, r := range run(receiveTwiceMore, 5*time.Second, conformance.AppCases()) {
+				Expect(r.Status).To(Equal(conformance.Passed), "%s:\n%s", r.Case.ID, r.Message)
+			}
+		})
+	}
+})
