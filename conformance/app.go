@@ -147,12 +147,13 @@ func (a *AppChecker) play(ctx context.Context, c *AppCase) (problems []string, s
 	room := call.Room()
 	a.engine.Start(call)
 
-	var sent []event.Event
+	// What the app sent is summed up, never kept: an endless body must not
+	// grow the checker.
+	var sent sentLog
 	collect := func() {
-		evs := call.Take()
 		n := 0
-		for _, ev := range evs {
-			sent = append(sent, ev)
+		for _, ev := range call.Take() {
+			sent.add(&ev)
 			n += len(ev.Body)
 		}
 		call.Written(n)
@@ -193,7 +194,7 @@ func (a *AppChecker) play(ctx context.Context, c *AppCase) (problems []string, s
 			if ctx.Err() != nil {
 				return []string{cutOff(ctx)}, true
 			}
-			return []string{fmt.Sprintf("the app did not take http.request %d of %d within %v", i+1, len(pieces), timeout)}, true
+			return []string{fmt.Sprintf("the app did not take http.request %d of %d within %v%s", i+1, len(pieces), timeout, sent.meanwhile())}, true
 		}
 		if finished() {
 			break
@@ -207,20 +208,20 @@ func (a *AppChecker) play(ctx context.Context, c *AppCase) (problems []string, s
 		if ctx.Err() != nil {
 			return []string{cutOff(ctx)}, true
 		}
-		return []string{notReturned(disconnected, timeout)}, true
+		return []string{notReturned(disconnected, timeout) + sent.meanwhile()}, true
 	}
 	collect()
-	return judge(c, call, sent, disconnected), false
+	return judge(c, call, &sent, disconnected), false
 }
 
 // judge checks how an app call ended.
-func judge(c *AppCase, call *bridge.Call, sent []event.Event, disconnected bool) []string {
+func judge(c *AppCase, call *bridge.Call, sent *sentLog, disconnected bool) []string {
 	st := call.State()
 	var problems []string
 	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 	errText := ""
 	if st.Err != nil {
-		errText = st.Err.Error()
+		errText = ClipText(st.Err.Error())
 	}
 	switch {
 	case st.Err == nil && c.WantRaise != "":
@@ -242,10 +243,10 @@ func judge(c *AppCase, call *bridge.Call, sent []event.Event, disconnected bool)
 	}
 	if st.Err == nil && c.WantRaise == "" && !disconnected && !st.Complete {
 		resp := call.Response()
-		if resp.WantsTrailers() && lastBodySent(sent) {
+		if resp.WantsTrailers() && sent.lastBody {
 			add("lasgi: %s: the app set trailers = true and sent its last body, but returned without http.response.trailers", "http.trailers.required")
 		} else {
-			add("lasgi: %s: the app returned without completing its response (events sent: %s)", event.RuleAppCompleteResponse, describeEvents(sent))
+			add("lasgi: %s: the app returned without completing its response (events sent: %s)", event.RuleAppCompleteResponse, sent)
 		}
 	}
 	// The SHOULD rules the server put right for the app (a 204's body, an
@@ -280,15 +281,6 @@ func servedUnknownScope(c *AppCase) string {
 	return fmt.Sprintf("lasgi: %s: the app returned normally from a scope it cannot serve (%s); it should raise an error", c.WantRaise, describeScope(&c.Scope))
 }
 
-func lastBodySent(sent []event.Event) bool {
-	for _, e := range sent {
-		if e.Type == event.HTTPResponseBody && !e.MoreBody {
-			return true
-		}
-	}
-	return false
-}
-
 func describeScope(s *event.Scope) string {
 	v := s.LASGIVersion
 	if v == "" {
@@ -297,13 +289,54 @@ func describeScope(s *event.Scope) string {
 	return fmt.Sprintf("type %q, lasgi.version %q", s.Type, v)
 }
 
-func describeEvents(evs []event.Event) string {
-	if len(evs) == 0 {
+// sentLog sums up the events an app sent in a case: the types of the first
+// few in order, how many there were, and the body bytes.
+type sentLog struct {
+	types     []string // of the first maxLoggedTypes events
+	events    int
+	bodyBytes int64
+	lastBody  bool // a body with more_body = false was sent
+	moreBody  bool // the last body sent had more_body = true
+}
+
+const maxLoggedTypes = 8
+
+func (l *sentLog) add(ev *event.Event) {
+	if len(l.types) < maxLoggedTypes {
+		l.types = append(l.types, ev.Type)
+	}
+	l.events++
+	if ev.Type == event.HTTPResponseBody {
+		l.bodyBytes += int64(len(ev.Body))
+		l.moreBody = ev.MoreBody
+		if !ev.MoreBody {
+			l.lastBody = true
+		}
+	}
+}
+
+// String lists the types sent ("none"), and past the first few how many
+// events and body bytes there were.
+func (l *sentLog) String() string {
+	if l.events == 0 {
 		return "none"
 	}
-	var parts []string
-	for _, e := range evs {
-		parts = append(parts, e.Type)
+	s := strings.Join(l.types, ", ")
+	if l.events > len(l.types) {
+		s += fmt.Sprintf(", ... (%d events, %d body bytes)", l.events, l.bodyBytes)
 	}
-	return strings.Join(parts, ", ")
+	return s
+}
+
+// meanwhile says what the app sent while the checker waited for it, if
+// anything: an app that streams an endless body is told from one that hangs.
+func (l *sentLog) meanwhile() string {
+	if l.events == 0 {
+		return ""
+	}
+	s := fmt.Sprintf("; it sent %d events, %d body bytes", l.events, l.bodyBytes)
+	if l.moreBody {
+		s += ", the last body with more_body = true"
+	}
+	return s
 }

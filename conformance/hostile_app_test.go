@@ -2,6 +2,7 @@ package conformance_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -116,8 +117,7 @@ end`
 	endlessBody = `return function(scope, receive, send)
   if scope.type ~= "http" then error("http only", 0) end
   send{type = "http.response.start", status = 200}
-  local chunk = string.rep("x", 65536)
-  while true do send{type = "http.response.body", body = chunk .. "", more_body = true} end
+  while true do send{type = "http.response.body", body = string.rep("x", 65536), more_body = true} end
 end`
 )
 
@@ -153,5 +153,54 @@ var _ = Describe("lasgi-check app against hostile apps", func() {
 				Expect(r.Status).To(Equal(conformance.Passed), "%s:\n%s", r.Case.ID, r.Message)
 			}
 		})
+
+		It("keeps bounded memory and clipped messages against a 50 MB error and an endless body ("+checker+")", func() {
+			const heapBound = 256 << 20
+			var results []conformance.Result
+			peak := peakHeap(func() { results = run(hugeError, 5*time.Second, conformance.AppCases()) })
+			AddReportEntry(checker+" peak heap, 50 MB error in every case", fmt.Sprintf("%d MiB", peak>>20))
+			Expect(results).To(HaveLen(len(conformance.AppCases())))
+			for _, r := range results {
+				if r.Case.ID == "app.scope/unknown-type" || r.Case.ID == "app.scope/unknown-major-version" {
+					continue // raising is right there
+				}
+				Expect(r.Status).To(Equal(conformance.Failed), r.Case.ID)
+				Expect(len(r.Message)).To(BeNumerically("<", 8<<10), "%s: the message is clipped", r.Case.ID)
+				Expect(r.Message).To(ContainSubstring("the app raised an error: xxxx"), r.Case.ID)
+				Expect(r.Message).To(ContainSubstring("(52428800 bytes"), r.Case.ID)
+			}
+			Expect(peak).To(BeNumerically("<", uint64(heapBound)), "peak heap")
+
+			cases := pickCases("app.http/get", "app.http/post-many-pieces", "app.disconnect/after-the-body")
+			peak = peakHeap(func() { results = run(endlessBody, time.Second, cases) })
+			AddReportEntry(checker+" peak heap, endless body", fmt.Sprintf("%d MiB", peak>>20))
+			for _, r := range results {
+				Expect(r.Status).To(Equal(conformance.Failed), r.Case.ID)
+				Expect(r.Message).To(MatchRegexp(`did not (take|return).* within 1s`), r.Case.ID)
+				Expect(len(r.Message)).To(BeNumerically("<", 8<<10), r.Case.ID)
+			}
+			Expect(peak).To(BeNumerically("<", uint64(heapBound)), "peak heap")
+		})
 	}
+
+	It("says which results were lost when the harness's lines pass their bound, instead of blaming the interpreter", func() {
+		path := filepath.Join(GinkgoT().TempDir(), "app.lua")
+		Expect(os.WriteFile(path, []byte(receiveTwiceMore), 0o644)).To(Succeed())
+		lint, err := app.Source("lint.lua")
+		Expect(err).NotTo(HaveOccurred())
+		k := &conformance.InterpreterChecker{Interpreter: "lua5.4", Lint: lint, Timeout: 5 * time.Second}
+		conformance.SetMaxHarnessOutput(k, 512) // a few result lines
+		results, err := k.RunAll(context.Background(), path, conformance.AppCases())
+		Expect(err).NotTo(HaveOccurred())
+		lost := 0
+		for _, r := range results {
+			if r.Status == conformance.Passed {
+				continue
+			}
+			Expect(r.Message).To(Equal("the result of this case was lost: the harness wrote more than 512 bytes of result lines, and lasgi-check keeps no more"), r.Case.ID)
+			lost++
+		}
+		Expect(lost).To(BeNumerically(">", 0))
+		Expect(lost).To(BeNumerically("<", len(results)))
+	})
 })

@@ -37,6 +37,8 @@ type InterpreterChecker struct {
 	// Sandbox removes from the app's Lua what lasgi-serve --sandbox removes
 	// (running programs, files outside its modules). os.exit raises always.
 	Sandbox bool
+
+	maxOutput int // the bound on the harness's lines; 0 means maxHarnessOutput (tests lower it)
 }
 
 // RunAll plays every case against the app file in one interpreter process.
@@ -83,9 +85,14 @@ func (k *InterpreterChecker) RunAll(ctx context.Context, appPath string, cases [
 	cmd := exec.CommandContext(ctx, interp, args...)
 	// The harness's lines come on stdout; what the app prints goes to stderr
 	// (the harness redirects print and io.write). Both are bounded.
+	limit := k.maxOutput
+	if limit <= 0 {
+		limit = maxHarnessOutput
+	}
 	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = LimitWriter(&stdout, maxHarnessOutput), LimitWriter(&stderr, maxAppOutput)
+	cmd.Stdout, cmd.Stderr = LimitWriter(&stdout, int64(limit)), LimitWriter(&stderr, maxAppOutput)
 	runErr := cmd.Run()
+	overflow := stdout.Len() > limit // LimitWriter kept limit bytes, then its note
 
 	byID := map[string]*AppCase{}
 	for _, c := range cases {
@@ -94,24 +101,24 @@ func (k *InterpreterChecker) RunAll(ctx context.Context, appPath string, cases [
 	got := map[string]Result{}
 	warnings := map[string][]string{} // case ID -> the lint's warnings, as problems
 	sc := bufio.NewScanner(&stdout)
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	sc.Buffer(make([]byte, 64<<10), limit+1<<10)
 	for sc.Scan() {
 		f := strings.Split(sc.Text(), " ") // the last field may be empty
 		switch {
 		case len(f) == 2 && f[0] == "load":
-			detail := unhexOr(f[1])
+			detail := ClipText(unhexOr(f[1]))
 			r := Result{Case: &Case{ID: "app.load/callable", Rules: []string{event.RuleAppCallable}, File: "app.json"}, Status: Failed, Message: detail}
 			return []Result{r}, nil
 		case len(f) == 4 && f[0] == "warn":
 			id := unhexOr(f[1])
-			warnings[id] = append(warnings[id], fmt.Sprintf("lasgi: %s: %s", unhexOr(f[2]), unhexOr(f[3])))
+			warnings[id] = append(warnings[id], fmt.Sprintf("lasgi: %s: %s", unhexOr(f[2]), ClipText(unhexOr(f[3]))))
 		case len(f) == 5 && f[0] == "result":
 			id := unhexOr(f[1])
 			c := byID[id]
 			if c == nil {
 				continue
 			}
-			got[id] = judgeInterp(c, f[2], f[3] == "1", unhexOr(f[4]), timeout, warnings[id], k.Strict)
+			got[id] = judgeInterp(c, f[2], f[3] == "1", ClipText(unhexOr(f[4])), timeout, warnings[id], k.Strict)
 		}
 	}
 	results := make([]Result, 0, len(cases))
@@ -120,6 +127,14 @@ func (k *InterpreterChecker) RunAll(ctx context.Context, appPath string, cases [
 		if !ok && parent.Err() != nil {
 			// The run's budget (or an interrupt) stopped the interpreter.
 			r, ok = Result{Case: &Case{ID: c.ID, Rules: c.Rules, File: "app.json"}, Status: Failed, Message: "not run: " + context.Cause(parent).Error()}, true
+		}
+		if !ok && overflow {
+			why := fmt.Sprintf("the result of this case was lost: the harness wrote more than %d bytes of result lines, and lasgi-check keeps no more", limit)
+			r, ok = Result{Case: &Case{ID: c.ID, Rules: c.Rules, File: "app.json"}, Status: Failed, Message: why}, true
+		}
+		if !ok && sc.Err() != nil {
+			why := fmt.Sprintf("the result of this case was lost: reading the harness's lines: %v", sc.Err())
+			r, ok = Result{Case: &Case{ID: c.ID, Rules: c.Rules, File: "app.json"}, Status: Failed, Message: why}, true
 		}
 		if !ok {
 			why := "the interpreter stopped before this case"

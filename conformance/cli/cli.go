@@ -335,7 +335,7 @@ func cmdApp(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			// An app file that does not load into a callable is a failed check.
 			r := conformance.Result{Case: &conformance.Case{ID: a.name + " app.load/callable", Rules: []string{"core.app.callable"}, File: "app.json"},
-				Status: conformance.Failed, Message: err.Error()}
+				Status: conformance.Failed, Message: conformance.ClipText(err.Error())}
 			results = append(results, r)
 			progress.step(len(results)-1, r)
 			continue

@@ -63,9 +63,18 @@ local function hex(s)
   return (string.gsub(s, ".", function(c) return string.format("%02x", string.byte(c)) end))
 end
 
+-- A detail goes out clipped: an app's 50 MB error message must not become 100 MB of hex
+-- on stdout (lasgi-check keeps 16 MiB of it) nor cost minutes to encode. The bound stays
+-- under lasgi-check's own (conformance.MaxText, 4096), which then keeps the text as it is.
+local MAX_DETAIL = 4000
+local function clip(s)
+  if #s <= MAX_DETAIL then return s end
+  return string.sub(s, 1, MAX_DETAIL) .. "... (" .. #s .. " bytes)"
+end
+
 local function describe(err)
   local ok, s = pcall(tostring, err)
-  if ok and type(s) == "string" then return s end
+  if ok and type(s) == "string" then return clip(s) end
   return "<" .. type(err) .. ">"
 end
 
@@ -158,7 +167,7 @@ for _, c in ipairs(cases) do
   debug.sethook(co)
   if jit then debug.sethook() end
   for _, w in ipairs(warnings) do
-    write_line("warn ", hex(c.id), " ", hex(w[1]), " ", hex(w[2]), "\n")
+    write_line("warn ", hex(c.id), " ", hex(clip(w[1])), " ", hex(clip(w[2])), "\n")
   end
   write_line("result ", hex(c.id), " ", status, " ", disconnected and "1" or "0", " ", hex(detail), "\n")
   io.stdout:flush()
