@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"path"
 	"regexp"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -305,47 +304,6 @@ func lineOf(data []byte, offset int64) int {
 
 // section is the fixture file's base name without .json, for report suites.
 func (c *Case) section() string { return strings.TrimSuffix(path.Base(c.File), ".json") }
-
-// has reports whether the expectation checks field.
-func (e *Expect) has(field string) bool {
-	switch field {
-	case "responses":
-		return e.Responses != nil
-	case "scope":
-		return e.Scope != nil
-	case "events":
-		return e.Events != nil
-	case "body":
-		return e.Body != nil
-	case "sends":
-		return e.Sends != nil
-	case fieldSendsRule:
-		return slices.ContainsFunc(e.Sends, func(s SendResult) bool { return s.Error != "" })
-	case "coroutine":
-		return e.Coroutine != nil
-	case "connection":
-		return e.Connection != ""
-	case "app_not_called":
-		return e.AppNotCalled
-	case fieldOneOf:
-		return len(e.OneOf) > 0
-	}
-	return false
-}
-
-// reportFields are the fields that need the probe's report, in the order
-// they are compared.
-func (e *Expect) reportFields() []string {
-	var out []string
-	for _, f := range []string{"scope", "events", "body", "coroutine", "sends"} {
-		if e.has(f) {
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
-func (e *Expect) needsReport() bool { return len(e.reportFields()) > 0 }
 
 // anyExpect reports whether the case's expect or one of its permitted
 // outcomes satisfies f: what the checker must observe for the case.

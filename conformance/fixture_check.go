@@ -40,34 +40,24 @@ func (c *Case) check() error {
 		return bad("send", "a case sends something")
 	}
 	placeholders := 0
-	for i, s := range c.Send {
-		kinds := 0
-		if s.Data != "" {
-			kinds++
-			placeholders += strings.Count(string(s.Data), ProbePlaceholder)
+	for i := range c.Send {
+		s := &c.Send[i]
+		where := fmt.Sprintf("send[%d]", i)
+		kind, err := kindOf(s)
+		if err != nil {
+			return bad(where, "%v", err)
 		}
-		for _, on := range []bool{s.PauseMS != 0, s.Read, s.Close, s.Fill != nil, s.Await != ""} {
-			if on {
-				kinds++
-			}
-		}
-		if kinds != 1 {
-			return bad(fmt.Sprintf("send[%d]", i), "a step is exactly one of: data (a string), pause_ms, read, close, fill, await")
-		}
+		placeholders += strings.Count(string(s.Data), ProbePlaceholder)
 		if s.Repeat < 0 || s.Repeat > 1<<24 || (s.Repeat > 0 && s.Data == "") {
-			return bad(fmt.Sprintf("send[%d].repeat", i), "repeats data 1..16777216 times")
+			return bad(where+".repeat", "repeats data 1..16777216 times")
 		}
 		if s.Conn < 0 || s.Conn > 3 {
-			return bad(fmt.Sprintf("send[%d].conn", i), "%d is outside 0..3", s.Conn)
+			return bad(where+".conn", "%d is outside 0..3", s.Conn)
 		}
-		if s.PauseMS < 0 || s.PauseMS > 10000 {
-			return bad(fmt.Sprintf("send[%d].pause_ms", i), "%d is outside 1..10000", s.PauseMS)
-		}
-		if len(s.Await) > maxAwait {
-			return bad(fmt.Sprintf("send[%d].await", i), "%d bytes; at most %d", len(s.Await), maxAwait)
-		}
-		if s.Fill != nil && (s.Fill.Size <= 0 || s.Fill.Chunk < 0) {
-			return bad(fmt.Sprintf("send[%d].fill", i), "size must be positive and chunk not negative")
+		if kind.check != nil {
+			if err := kind.check(s, where, bad); err != nil {
+				return err
+			}
 		}
 	}
 	if placeholders > 1 {
@@ -81,7 +71,7 @@ func (c *Case) check() error {
 
 // check validates one expectation (the case's, or one of its one_of
 // entries, at where).
-func (e *Expect) check(bad func(field, format string, args ...any) error, where, report string, top bool) error {
+func (e *Expect) check(bad badField, where, report string, top bool) error {
 	for i, r := range e.Responses {
 		if r.Framing != "" && !contains(framings, r.Framing) {
 			return bad(fmt.Sprintf("%s.responses[%d].framing", where, i), "%q is not one of %s", r.Framing, strings.Join(framings, ", "))
@@ -134,7 +124,7 @@ func (e *Expect) check(bad func(field, format string, args ...any) error, where,
 
 // checkFieldRules validates field_rules: known fields that the case checks,
 // and rules of the case's own.
-func (c *Case) checkFieldRules(bad func(field, format string, args ...any) error) error {
+func (c *Case) checkFieldRules(bad badField) error {
 	for field, rules := range c.FieldRules {
 		if !contains(expectFields, field) {
 			return bad("field_rules."+field, "not an expect field (%s)", strings.Join(expectFields, ", "))

@@ -110,8 +110,8 @@ func checksEmpty(c *Case) bool {
 // fuzzCases are the corpus's cases, for judging fuzzed reports.
 var fuzzCases = sync.OnceValues(func() ([]*Case, error) { return LoadFS(fixtures.FS, ".") })
 
-// FuzzDecodeReport: decodeReport never panics, and a report it decodes is
-// what it stands for: written back with its strings as byte strings, it
+// FuzzDecodeReport: decodeReportJSON never panics, and a report it decodes
+// is what it stands for: written back with its strings as byte strings, it
 // decodes to the same value. What the checker makes of it (observed, and
 // compare against a case of the corpus) never panics and is bounded by the
 // report: no more events or sends, nor event-body bytes, than it has bytes.
@@ -121,7 +121,7 @@ func FuzzDecodeReport(f *testing.F) {
 	f.Add([]byte(`{"scope": "\u0100"}`), uint8(2))
 	f.Add([]byte(`{"events":[{"type":"http.request","more_body":true,"body":"a\u00ff","len":2},{"type":"http.request","body":"b","values":2},{}],"sends":[{"action":"bad:x","ok":false,"error":""},{"action":"bad:y","ok":false,"error":"lasgi: http.start.status-type: x"}],"scope":{"headers":[["lasgi-probe","x"],"bad",["a"]],"client":["127.0.0.1",1.5e3]},"body":{"len":"1","adler32":-1},"coroutine":1,"script_from":"header"} trailing`), uint8(3))
 	f.Fuzz(func(t *testing.T, data []byte, pick uint8) {
-		rep, err := decodeReport(data)
+		rep, err := decodeReportJSON(data)
 		if err != nil {
 			if err.Error() == "" {
 				t.Fatal("an error without a message")
@@ -133,12 +133,15 @@ func FuzzDecodeReport(f *testing.F) {
 			if err != nil {
 				t.Fatalf("a decoded report does not encode: %v", err)
 			}
-			again, err := decodeReport(enc)
+			again, err := decodeReportJSON(enc)
 			if err != nil || !cmp.Equal(rep, again) {
 				t.Fatalf("%s decodes to %v, %v; first %v", enc, again, err, rep)
 			}
 		}
-		obs := &Observation{Report: rep}
+		obs := &Observation{}
+		if rep != nil {
+			obs.Report = newProbeReport(rep)
+		}
 		got := observed(obs)
 		bodyBytes := 0
 		for _, ev := range got.Events {

@@ -33,23 +33,17 @@ func replay(c *Case) (*AppCase, bool) {
 	// The bytes of connection 0, in writes; a close ends them.
 	var writes []string
 	closed := false
-	for _, s := range c.Send {
-		if s.Conn != 0 {
+	for i := range c.Send {
+		s := &c.Send[i]
+		kind, err := kindOf(s)
+		if s.Conn != 0 || err != nil {
 			continue
 		}
-		switch {
-		case s.Close:
-			closed = true
-		case s.Fill != nil:
-			writes = append(writes, fillBytes(s.Fill))
-		case s.Data != "":
-			d := strings.Replace(string(s.Data), ProbePlaceholder, "", 1)
-			if s.Repeat > 1 {
-				d = strings.Repeat(d, s.Repeat)
-			}
-			writes = append(writes, d)
+		if kind.sent != nil {
+			writes = append(writes, kind.sent(s))
 		}
-		if closed {
+		if kind.ends {
+			closed = true
 			break
 		}
 	}

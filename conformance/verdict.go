@@ -27,9 +27,6 @@ const (
 	fieldSendsRule = "sends.rule"
 )
 
-// expectFields are the fields of expect, as FieldRules keys name them.
-var expectFields = []string{"responses", "scope", "events", "body", "sends", fieldSendsRule, "coroutine", "connection", "app_not_called", fieldOneOf}
-
 // Binding reports whether a rule of this level makes a case fail when it is
 // broken: MUST and MUST NOT do; SHOULD, SHOULD NOT and MAY only warn (as
 // h2spec runs SHOULD cases under --strict only, and Autobahn reports them as

@@ -47,6 +47,17 @@ func (r *wireResponse) header(name string) (string, bool) {
 	return "", false
 }
 
+// headerCount counts the fields named name (case-insensitively).
+func (r *wireResponse) headerCount(name string) int {
+	n := 0
+	for _, h := range r.Headers {
+		if strings.EqualFold(h[0], name) {
+			n++
+		}
+	}
+	return n
+}
+
 // wireConn is a client connection where every read and write has a
 // deadline, and the whole exchange has one too.
 type wireConn struct {
