@@ -47,10 +47,9 @@ func split(s string, n int) []string {
 // valid, in order, and complete.
 var sendRules = []string{"core.app.complete-response", "core.send.type", "http.start.first", "http.send.after-complete"}
 
-// AppCases are the exchanges lasgi-check app plays against an app: scopes
-// and request bodies in one piece or many, and the client going away at each
-// point.
-func AppCases() []*AppCase {
+// httpAppCases are the exchanges of the http scope: scopes and request
+// bodies in one piece or many, and the client going away at each point.
+func httpAppCases() []*AppCase {
 	all := strings.Repeat("\x00\x01\x02\xfe\xff binary ", 100)
 	big := strings.Repeat("0123456789abcdef", 1<<16) // 1 MiB
 	never := -1

@@ -7,9 +7,9 @@ import (
 
 // A fieldCheck is one observable of a case: an expect field, what a run
 // observed for it, how the two compare, and what `record` writes back. Each
-// lives in one place with its three sides, and registers in fieldChecks; a
-// protocol that observes something new adds a check, not a case to every
-// switch.
+// lives in one place with its three sides, and a protocol lists its checks
+// (protocol.go): one that observes something new adds a check, not a case to
+// every switch.
 type fieldCheck interface {
 	// field is the expect field's name, as fixtures and field_rules spell it.
 	field() string
@@ -32,19 +32,6 @@ type fieldCheck interface {
 type subFields interface {
 	subFields() []string
 	hasSub(e *Expect, sub string) bool
-}
-
-// fieldChecks are the observables, in the order they are compared: the wire
-// first, then what the probe reported.
-var fieldChecks = []fieldCheck{
-	responsesCheck{},
-	connectionCheck{},
-	appNotCalledCheck{},
-	scopeCheck{},
-	eventsCheck{},
-	bodyCheck{},
-	coroutineCheck{},
-	sendsCheck{},
 }
 
 // expectFields are the fields of expect, as field_rules keys name them.

@@ -17,15 +17,73 @@ const (
 	ReportHeader = "lasgi-probe-report"
 )
 
-// verbArity is the probe's vocabulary (fixtures/PROBE.md): each verb and how
-// many arguments it takes (min, max).
-var verbArity = map[string][2]int{
-	"token": {1, 1}, "recv": {0, 0}, "drain": {0, 0}, "hdr": {2, 2}, "trailers": {0, 0},
-	"noreport": {0, 0}, "start": {1, 1}, "body": {1, 1}, "end": {0, 1}, "fill": {1, 1},
-	"echo": {0, 0}, "trailer": {2, 2}, "sendtrailers": {0, 0}, "bad": {1, 1},
-	"raise": {1, 1}, "throw": {1, 1}, "return": {0, 0}, "report": {1, 1},
-	// table checks
-	"watch": {0, 0}, "verify": {0, 3}, "extra": {0, 0}, "cocall": {1, 1},
+// A probeVerb is a word of the probe's script language (fixtures/PROBE.md):
+// how many arguments it takes and, when their form is fixed, how they are
+// checked. Each protocol brings its own verbs (protocol.verbs).
+type probeVerb struct {
+	name     string
+	min, max int
+	check    func(args []string) error // nil: any percent-encoded text
+}
+
+// oneOf checks that the verb's arguments are among allowed.
+func oneOf(what string, allowed ...string) func([]string) error {
+	return func(args []string) error {
+		for _, a := range args {
+			if !contains(allowed, a) {
+				return fmt.Errorf("takes %s (%s), got %q", what, strings.Join(allowed, ", "), a)
+			}
+		}
+		return nil
+	}
+}
+
+// digits checks a number argument of at most most digits.
+func digits(what string, most int) func([]string) error {
+	return func(args []string) error {
+		if !allDigits(args[0], most) {
+			return fmt.Errorf("takes %s, got %q", what, args[0])
+		}
+		return nil
+	}
+}
+
+// coreVerbs are the verbs of every scope type: the report's token, the
+// event tables the probe checks, raising and returning.
+var coreVerbs = []probeVerb{
+	{name: "token", min: 1, max: 1}, {name: "recv"}, {name: "noreport"},
+	{name: "bad", min: 1, max: 1, check: func(args []string) error {
+		if !isBadKind(args[0]) {
+			return fmt.Errorf("unknown invalid event %q (see fixtures/PROBE.md)", args[0])
+		}
+		return nil
+	}},
+	{name: "raise", min: 1, max: 1}, {name: "throw", min: 1, max: 1, check: oneOf("an error value", "table", "nil", "number", "boolean")},
+	{name: "return"}, {name: "report", min: 1, max: 1},
+	{name: "watch"}, {name: "verify", max: 3, check: oneOf("a rule", "core.scope.fresh", "core.receive.fresh", "core.send.unmodified")},
+	{name: "extra"}, {name: "cocall", min: 1, max: 1, check: oneOf("a call", "recv", "send")},
+}
+
+// httpVerbs act out an http scope: read the body, build the response head,
+// body and trailers, echo the request.
+var httpVerbs = []probeVerb{
+	{name: "drain"}, {name: "hdr", min: 2, max: 2}, {name: "trailers"},
+	{name: "start", min: 1, max: 1, check: digits("a status number", 9)},
+	{name: "body", min: 1, max: 1}, {name: "end", max: 1},
+	{name: "fill", min: 1, max: 1, check: digits("a byte count", 15)},
+	{name: "echo"}, {name: "trailer", min: 2, max: 2}, {name: "sendtrailers"},
+}
+
+// verb returns the verb named name, from every protocol's.
+func verb(name string) (probeVerb, bool) {
+	for _, p := range protocols {
+		for _, v := range p.verbs {
+			if v.name == name {
+				return v, true
+			}
+		}
+	}
+	return probeVerb{}, false
 }
 
 // BadKind is an invalid event the probe can send (bad:KIND) and the rule a
@@ -69,49 +127,25 @@ func CheckScript(script string) error {
 	actions := strings.Split(script, " ")
 	for i, action := range actions {
 		parts := strings.Split(action, ":")
-		arity, ok := verbArity[parts[0]]
+		v, ok := verb(parts[0])
 		if !ok {
 			return fmt.Errorf("action %d: unknown verb %q", i+1, parts[0])
 		}
-		if n := len(parts) - 1; n < arity[0] || n > arity[1] {
-			return fmt.Errorf("action %d (%s): takes %d to %d arguments, got %d", i+1, parts[0], arity[0], arity[1], n)
+		if n := len(parts) - 1; n < v.min || n > v.max {
+			return fmt.Errorf("action %d (%s): takes %d to %d arguments, got %d", i+1, parts[0], v.min, v.max, n)
 		}
 		for _, arg := range parts[1:] {
 			if _, err := percentDecode(arg); err != nil {
 				return fmt.Errorf("action %d (%s): %v", i+1, parts[0], err)
 			}
 		}
-		switch parts[0] {
-		case "start":
-			if !allDigits(parts[1], 9) {
-				return fmt.Errorf("action %d: start takes a status number, got %q", i+1, parts[1])
+		if v.check != nil {
+			if err := v.check(parts[1:]); err != nil {
+				return fmt.Errorf("action %d: %s %v", i+1, v.name, err)
 			}
-		case "fill":
-			if !allDigits(parts[1], 15) {
-				return fmt.Errorf("action %d: fill takes a byte count, got %q", i+1, parts[1])
-			}
-		case "bad":
-			if !isBadKind(parts[1]) {
-				return fmt.Errorf("action %d: unknown invalid event %q (see fixtures/PROBE.md)", i+1, parts[1])
-			}
-		case "throw":
-			if !contains([]string{"table", "nil", "number", "boolean"}, parts[1]) {
-				return fmt.Errorf("action %d: throw takes table, nil, number or boolean, got %q", i+1, parts[1])
-			}
-		case "verify":
-			for _, r := range parts[1:] {
-				if !contains([]string{"core.scope.fresh", "core.receive.fresh", "core.send.unmodified"}, r) {
-					return fmt.Errorf("action %d: verify takes core.scope.fresh, core.receive.fresh or core.send.unmodified, got %q", i+1, r)
-				}
-			}
-		case "cocall":
-			if parts[1] != "recv" && parts[1] != "send" {
-				return fmt.Errorf("action %d: cocall takes recv or send, got %q", i+1, parts[1])
-			}
-		case "report":
-			if len(actions) > 1 {
-				return fmt.Errorf("report:T stands alone")
-			}
+		}
+		if v.name == "report" && len(actions) > 1 {
+			return fmt.Errorf("report:T stands alone")
 		}
 	}
 	return nil

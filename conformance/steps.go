@@ -8,8 +8,8 @@ import (
 
 // A stepKind is one kind of fixture step: how a step says it is one, how it
 // is validated when the fixture loads, and how the client carries it out. The
-// loader, the checker and the replay onto apps all go through stepKinds, so
-// a protocol with steps of its own adds kinds here.
+// loader, the checker and the replay onto apps all go through stepKinds,
+// every protocol's steps (protocol.go).
 type stepKind struct {
 	name string
 	is   func(s *Step) bool
@@ -27,9 +27,13 @@ type stepKind struct {
 	ends bool
 }
 
-var stepKinds = []stepKind{
+// pauseStep waits between two steps (every protocol's).
+var pauseStep = stepKind{name: "pause_ms", is: func(s *Step) bool { return s.PauseMS != 0 }, check: checkPause, run: (*exchange).pause}
+
+// httpSteps are the HTTP/1.1 client's: raw bytes, a response read, a close,
+// a generated body, and a wait for bytes from the server.
+var httpSteps = []stepKind{
 	{name: "data (a string)", is: func(s *Step) bool { return s.Data != "" }, conn: true, run: (*exchange).write, sent: dataSent},
-	{name: "pause_ms", is: func(s *Step) bool { return s.PauseMS != 0 }, check: checkPause, run: (*exchange).pause},
 	{name: "read", is: func(s *Step) bool { return s.Read }, conn: true, run: (*exchange).read},
 	{name: "close", is: func(s *Step) bool { return s.Close }, conn: true, run: (*exchange).close, ends: true},
 	{name: "fill", is: func(s *Step) bool { return s.Fill != nil }, conn: true, check: checkFill, run: (*exchange).fill, sent: func(s *Step) string { return fillBytes(s.Fill) }},

@@ -1,0 +1,77 @@
+package conformance
+
+// A protocol is one of LASGI's protocols as the checker knows it: the
+// fixture steps its cases take on the wire, what those cases observe (each
+// expect field a fieldCheck), the probe verbs their scripts use, and the
+// cases that check an app's side of it. Every list the checker, the loader,
+// the replay and the app checker go through is the union over protocols, in
+// this order, so a protocol is added by writing its unit in files of its own
+// and listing it here.
+type protocol struct {
+	name     string // its scope type; "core" for what every scope type shares
+	steps    []stepKind
+	checks   []fieldCheck
+	verbs    []probeVerb
+	appCases func() []*AppCase
+}
+
+var protocols = []*protocol{&coreProtocol, &httpProtocol}
+
+// coreProtocol is what every scope type shares (spec/core.md): pauses
+// between steps, the scope as a whole, the coroutine the app runs in, and
+// what send() raised.
+var coreProtocol = protocol{
+	name:   "core",
+	steps:  []stepKind{pauseStep},
+	checks: []fieldCheck{scopeCheck{}, coroutineCheck{}, sendsCheck{}},
+	verbs:  coreVerbs,
+}
+
+// httpProtocol is spec/http.md: raw HTTP/1.1 bytes and responses read off
+// the wire, the receive() events and body the app got, the probe's response
+// verbs, and the app cases of the http scope.
+var httpProtocol = protocol{
+	name:     "http",
+	steps:    httpSteps,
+	checks:   []fieldCheck{responsesCheck{}, connectionCheck{}, appNotCalledCheck{}, eventsCheck{}, bodyCheck{}},
+	verbs:    httpVerbs,
+	appCases: httpAppCases,
+}
+
+// stepKinds are every protocol's step kinds.
+var stepKinds = func() []stepKind {
+	var out []stepKind
+	for _, p := range protocols {
+		out = append(out, p.steps...)
+	}
+	return out
+}()
+
+// fieldChecks are every protocol's checks, in the order they are compared:
+// what came on the wire before what the probe reported, since a report that
+// could not be had ends the comparison.
+var fieldChecks = func() []fieldCheck {
+	var wire, report []fieldCheck
+	for _, p := range protocols {
+		for _, fc := range p.checks {
+			if fc.fromReport() {
+				report = append(report, fc)
+			} else {
+				wire = append(wire, fc)
+			}
+		}
+	}
+	return append(wire, report...)
+}()
+
+// AppCases are the exchanges lasgi-check app plays against an app, every
+// protocol's.
+func AppCases() []*AppCase {
+	var out []*AppCase
+	for _, p := range protocols {
+		if p.appCases != nil {
+			out = append(out, p.appCases()...)
+		}
+	}
+	return out
+}
