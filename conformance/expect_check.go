@@ -34,8 +34,11 @@ type subFields interface {
 	hasSub(e *Expect, sub string) bool
 }
 
-// expectFields are the fields of expect, as field_rules keys name them.
-var expectFields = func() []string {
+// expectFields are the fields of expect, as field_rules keys name them
+// (made in init, after fieldChecks).
+var expectFields []string
+
+func fieldNames() []string {
 	var out []string
 	for _, fc := range fieldChecks {
 		out = append(out, fc.field())
@@ -44,7 +47,7 @@ var expectFields = func() []string {
 		}
 	}
 	return append(out, fieldOneOf)
-}()
+}
 
 // has reports whether the expectation checks field.
 func (e *Expect) has(field string) bool {

@@ -47,6 +47,10 @@ type Step struct {
 	// Await reads from the connection until these bytes have come, within
 	// the step deadline; what was read stays for the next read step.
 	Await Bytes `json:"await,omitempty"`
+	// Frame sends a WebSocket frame (after a handshake); ReadFrames reads
+	// this many frames from the server now.
+	Frame      *FrameStep `json:"frame,omitempty"`
+	ReadFrames int        `json:"read_frames,omitempty"`
 }
 
 // maxAwait bounds an await step's bytes (they must show up in the client's
@@ -63,7 +67,7 @@ type Fill struct {
 
 // A step that is only data is written as a plain string.
 func (s Step) MarshalJSON() ([]byte, error) {
-	if s.Conn == 0 && s.Repeat == 0 && s.PauseMS == 0 && !s.Read && !s.Close && s.Fill == nil && s.Await == "" {
+	if s.Conn == 0 && s.Repeat == 0 && s.PauseMS == 0 && !s.Read && !s.Close && s.Fill == nil && s.Await == "" && s.Frame == nil && s.ReadFrames == 0 {
 		return s.Data.MarshalJSON()
 	}
 	type plain Step
@@ -91,6 +95,7 @@ func (s *Step) UnmarshalJSON(data []byte) error {
 // field with what the server did.
 type Expect struct {
 	Responses    []Response     `json:"responses,omitempty"`
+	Frames       []Frame        `json:"frames,omitempty"` // WebSocket frames from the server after the handshake
 	Scope        map[string]any `json:"scope,omitempty"`  // subset of the probe's scope report
 	Events       []Event        `json:"events,omitempty"` // receive() events, bodies merged (see README)
 	Body         *BodySum       `json:"body,omitempty"`   // all request bodies the app received

@@ -10,6 +10,7 @@ import (
 // Observation is everything a case run saw.
 type Observation struct {
 	Responses []*wireResponse
+	Frames    []*wireFrame // WebSocket frames from the server, after the handshake
 	Report    *ProbeReport // the probe's report, nil when none came
 	Closed    bool         // the server closed the connection
 	AppCalled *bool        // for app_not_called: nil when unknown
@@ -21,6 +22,7 @@ type Observation struct {
 	noProbe   error  // a success came without evidence that the probe ran (probeEvidence)
 	reportErr error  // the probe's report could not be had; the wire is still compared
 	readErr   error  // why fewer responses were read than the case expects at most
+	frameErr  error  // why fewer frames were read than the case expects at most
 	closeErr  string // why the connection did not close when it should have
 }
 
@@ -109,7 +111,12 @@ func (k *Checker) Observe(ctx context.Context, c *Case) (*Observation, error) {
 			return x.obs, err
 		}
 	}
-	x.readRest()
+	for _, p := range protocols {
+		if p.readRest != nil {
+			p.readRest(x)
+		}
+	}
+	x.waitClosed()
 	obs := x.obs
 	if err := k.collectReport(ctx, c, x.token, obs); err != nil {
 		if errors.Is(err, errSkip) || ctx.Err() != nil {
@@ -126,9 +133,9 @@ func (k *Checker) Observe(ctx context.Context, c *Case) (*Observation, error) {
 	return obs, nil
 }
 
-// readRest reads the rest of the expected responses, which come on the
-// first connection, and waits for its close when an outcome wants that.
-func (x *exchange) readRest() {
+// readResponses reads the rest of the expected responses, which come on the
+// first connection.
+func (x *exchange) readResponses() {
 	c, obs := x.c, x.obs
 	main := x.conns[0]
 	if main == nil || main.closed {
@@ -150,23 +157,36 @@ func (x *exchange) readRest() {
 		}
 		obs.Responses = append(obs.Responses, r)
 	}
-	// Waiting for a close costs a step deadline on a server that keeps the
-	// connection open, so an outcome that wants it is waited for only when
-	// the server stopped short of the most responses an outcome expects, or
-	// ended the last one with the close (cut off, or a body delimited by
-	// it), and so has closed already.
+}
+
+// waitClosed waits for the server to close the first connection when an
+// outcome wants that. Waiting costs a step deadline on a server that keeps
+// the connection open, so it is waited for only when the server stopped
+// short of what an outcome expects, or ended what it sent with the close (a
+// response cut off or delimited by it, a close frame), and so has closed
+// already.
+func (x *exchange) waitClosed() {
+	c, obs := x.c, x.obs
+	main := x.conns[0]
+	if main == nil || main.closed {
+		return
+	}
 	ended := false
 	if n := len(obs.Responses); n > 0 {
 		ended = obs.Responses[n-1].Truncated || obs.Responses[n-1].Framing == "close"
 	}
+	if n := len(obs.Frames); n > 0 {
+		ended = ended || obs.Frames[n-1].Opcode == opcodes["close"]
+	}
+	short := len(obs.Responses) < c.maxResponses() || len(obs.Frames) < c.maxFrames()
 	switch {
-	case c.Expect.Connection != "" || c.wantsClosed() && (len(obs.Responses) < c.maxResponses() || ended):
+	case c.Expect.Connection != "" || c.wantsClosed() && (short || ended):
 		if err := main.w.waitClosed(); err != nil {
 			obs.closeErr = err.Error()
 		} else {
 			obs.Closed = true
 		}
 	case c.wantsClosed():
-		obs.closeErr = fmt.Sprintf("it sent %d responses and was not waited for", len(obs.Responses))
+		obs.closeErr = fmt.Sprintf("it sent %d responses and %d frames and was not waited for", len(obs.Responses), len(obs.Frames))
 	}
 }

@@ -13,9 +13,13 @@ type protocol struct {
 	checks   []fieldCheck
 	verbs    []probeVerb
 	appCases func() []*AppCase
+	// readRest reads, after the steps, what the server still owes on the
+	// first connection (responses, frames); then the checker waits for the
+	// close when the case wants one.
+	readRest func(x *exchange)
 }
 
-var protocols = []*protocol{&coreProtocol, &httpProtocol}
+var protocols = []*protocol{&coreProtocol, &httpProtocol, &websocketProtocol}
 
 // coreProtocol is what every scope type shares (spec/core.md): pauses
 // between steps, the scope as a whole, the coroutine the app runs in, and
@@ -36,33 +40,35 @@ var httpProtocol = protocol{
 	checks:   []fieldCheck{responsesCheck{}, connectionCheck{}, appNotCalledCheck{}, eventsCheck{}, bodyCheck{}},
 	verbs:    httpVerbs,
 	appCases: httpAppCases,
+	readRest: (*exchange).readResponses,
 }
 
-// stepKinds are every protocol's step kinds.
-var stepKinds = func() []stepKind {
-	var out []stepKind
-	for _, p := range protocols {
-		out = append(out, p.steps...)
-	}
-	return out
-}()
+// stepKinds are every protocol's step kinds, and fieldChecks every
+// protocol's checks in the order they are compared: what came on the wire
+// before what the probe reported, since a report that could not be had ends
+// the comparison. They are made in init, not by initializers: the units'
+// functions go through them, which Go would take for an initialization
+// cycle.
+var (
+	stepKinds   []stepKind
+	fieldChecks []fieldCheck
+)
 
-// fieldChecks are every protocol's checks, in the order they are compared:
-// what came on the wire before what the probe reported, since a report that
-// could not be had ends the comparison.
-var fieldChecks = func() []fieldCheck {
-	var wire, report []fieldCheck
+func init() {
+	var report []fieldCheck
 	for _, p := range protocols {
+		stepKinds = append(stepKinds, p.steps...)
 		for _, fc := range p.checks {
 			if fc.fromReport() {
 				report = append(report, fc)
 			} else {
-				wire = append(wire, fc)
+				fieldChecks = append(fieldChecks, fc)
 			}
 		}
 	}
-	return append(wire, report...)
-}()
+	fieldChecks = append(fieldChecks, report...)
+	expectFields = fieldNames()
+}
 
 // AppCases are the exchanges lasgi-check app plays against an app, every
 // protocol's.

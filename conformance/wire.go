@@ -65,6 +65,9 @@ type wireConn struct {
 	br      *bufio.Reader
 	step    time.Duration
 	overall time.Time
+	// sentClose: a WebSocket close frame went out, so a close from the
+	// server is its answer and needs none (RFC 6455 section 5.5.1).
+	sentClose bool
 }
 
 func dialWire(addr string, step time.Duration) (*wireConn, error) {
@@ -224,7 +227,8 @@ func (w *wireConn) readBody(r *wireResponse, head bool) error {
 	}
 	var err error
 	switch {
-	case head || r.Status == 204 || r.Status == 304:
+	case head || r.Status == 204 || r.Status == 304 || r.Status == 101:
+		// 101: what follows is the new protocol's (WebSocket frames).
 		r.Framing = "none"
 	case chunked && strings.EqualFold(strings.TrimSpace(te), "chunked"):
 		r.Framing = "chunked"
