@@ -135,6 +135,12 @@ type Event struct {
 	Type     string `json:"type"`
 	Body     Bytes  `json:"body,omitempty"`
 	MoreBody bool   `json:"more_body,omitempty"`
+	// websocket.receive's message and websocket.disconnect's code and
+	// reason.
+	Text   *Bytes `json:"text,omitempty"`
+	Bytes  *Bytes `json:"bytes,omitempty"`
+	Code   *int   `json:"code,omitempty"`
+	Reason *Bytes `json:"reason,omitempty"`
 	// Problems the probe saw in the event itself: receive() returning other
 	// than one value, a missing or mistyped key. Empty for a sound event.
 	Problems []string `json:"problems,omitempty"`

@@ -93,6 +93,15 @@ type BadKind struct {
 	Kind, Rule string
 }
 
+// Scope is the scope type the kind is meant for: "websocket" for the ws-
+// kinds, "http" for the others (the core ones are invalid in any scope).
+func (b BadKind) Scope() string {
+	if strings.HasPrefix(b.Kind, "ws-") {
+		return "websocket"
+	}
+	return "http"
+}
+
 // BadKinds is the probe's catalogue of invalid events.
 var BadKinds = []BadKind{
 	{"not-table", "core.send.event-table"}, {"no-type", "core.send.type"}, {"unknown-type", "core.send.type"},
@@ -107,6 +116,14 @@ var BadKinds = []BadKind{
 	{"body-number", "http.body.body-type"}, {"more-body-string", "http.body.more-body-type"},
 	{"more-trailers-string", "http.trailers.more-trailers-type"},
 	{"start-again", ""}, {"body-nonempty", ""}, {"after-complete", ""},
+	// websocket scopes
+	{"ws-send-both", "websocket.send.one-of"}, {"ws-send-neither", "websocket.send.one-of"},
+	{"ws-text-number", "websocket.send.text-type"}, {"ws-text-invalid", "websocket.send.text-type"},
+	{"ws-bytes-number", "websocket.send.bytes-type"}, {"ws-close-code-1005", "websocket.close.code"},
+	{"ws-close-code-string", "websocket.close.code"}, {"ws-close-reason-long", "websocket.close.reason"},
+	{"ws-subprotocol-unknown", "websocket.accept.subprotocol"}, {"ws-protocol-header", "websocket.accept.no-protocol-header"},
+	{"ws-accept-headers-map", "websocket.accept.headers-type"},
+	{"ws-send", ""}, {"ws-accept", ""},
 }
 
 func isBadKind(kind string) bool {

@@ -101,6 +101,19 @@ func reportEvent(x any) Event {
 	if ev.Type == "" {
 		ev.Problems = append(ev.Problems, "no type string")
 	}
+	for key, dst := range map[string]**Bytes{"text": &ev.Text, "bytes": &ev.Bytes, "reason": &ev.Reason} {
+		if v, ok := m[key].(string); ok {
+			b := Bytes(v)
+			*dst = &b
+		}
+	}
+	if m["code"] != nil {
+		code := int(jsonInt(m["code"]))
+		ev.Code = &code
+	}
+	if ev.Type == "websocket.receive" && (ev.Text == nil) == (ev.Bytes == nil) {
+		ev.Problems = append(ev.Problems, "not exactly one of text and bytes")
+	}
 	if ev.Type == "http.request" {
 		if _, ok := m["more_body"].(bool); !ok {
 			ev.Problems = append(ev.Problems, "more_body is not a boolean")

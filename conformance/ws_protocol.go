@@ -16,7 +16,22 @@ var websocketProtocol = protocol{
 		{name: "read_frames", is: func(s *Step) bool { return s.ReadFrames != 0 }, conn: true, check: checkReadFrames, run: (*exchange).readFrames},
 	},
 	checks:   []fieldCheck{framesCheck{}},
+	verbs:    websocketVerbs,
 	readRest: (*exchange).readRestFrames,
+}
+
+// websocketVerbs answer a websocket scope: accept (with the pending hdr:
+// headers and a subprotocol), send text or bytes, close. In a websocket
+// scope, recv, drain and echo receive messages, and start, body and end send
+// the denial response (fixtures/PROBE.md, "WebSocket scopes").
+var websocketVerbs = []probeVerb{
+	{name: "accept", max: 1}, {name: "text", min: 1, max: 1}, {name: "bytes", min: 1, max: 1},
+	{name: "close", max: 2, check: func(args []string) error {
+		if len(args) > 0 && !allDigits(args[0], 9) {
+			return fmt.Errorf("takes a close code, got %q", args[0])
+		}
+		return nil
+	}},
 }
 
 func checkReadFrames(s *Step, where string, bad badField) error {

@@ -44,6 +44,7 @@ local error, getmetatable, pairs, rawget, setmetatable, tonumber, tostring, type
   error, getmetatable, pairs, rawget, setmetatable, tonumber, tostring, type
 
 local DEFAULT_SCRIPT = "drain start:200 end:ok"
+local DEFAULT_WS_SCRIPT = "recv accept echo" -- a websocket scope without a script: an echo
 local REPORT_HEADER = "lasgi-probe-report"
 local MAX_RECORDED_BODY = 65536 -- body values are recorded while the total is at most this
 local MAX_KEPT = 1000 -- kept reports, the oldest dropped beyond this
@@ -51,6 +52,10 @@ local PART = 65536 -- fill: bytes per body event
 local FILL_PART = rep("0123456789abcdef", 4096) -- PART bytes
 
 local START, BODY, TRAILERS = "http.response.start", "http.response.body", "http.response.trailers"
+-- In a websocket scope `start`, `body` and `end` send the denial response (fixtures/PROBE.md,
+-- "WebSocket scopes").
+local WS_START, WS_BODY = "websocket.http.response.start", "websocket.http.response.body"
+local WS_ACCEPT, WS_SEND, WS_CLOSE = "websocket.accept", "websocket.send", "websocket.close"
 
 -- ---------------------------------------------------------------------------------------
 -- JSON, with scope.lua's byte-string convention: each byte of a Lua string is one JSON
@@ -363,6 +368,8 @@ local VERBS = {
   noreport = { 0, 0 }, start = { 1, 1 }, body = { 1, 1 }, ["end"] = { 0, 1 }, fill = { 1, 1 },
   echo = { 0, 0 }, trailer = { 2, 2 }, sendtrailers = { 0, 0 }, bad = { 1, 1 }, raise = { 1, 1 }, throw = { 1, 1 },
   ["return"] = { 0, 0 }, report = { 1, 1 },
+  -- websocket scopes
+  accept = { 0, 1 }, text = { 1, 1 }, bytes = { 1, 1 }, close = { 0, 2 },
 }
 
 -- The verbs of the table checks ({arity, check, run}) and their send hooks, defined in
@@ -414,6 +421,22 @@ local BAD = {
   ["trailers-unasked"] = function() return { type = TRAILERS, headers = {} } end,
   ["more-trailers-string"] = function() return { type = TRAILERS, headers = {}, more_trailers = "no" } end,
   ["after-complete"] = function() return { type = BODY, body = "late" } end,
+  -- websocket scopes
+  ["ws-send-both"] = function() return { type = WS_SEND, text = "a", bytes = "b" } end,
+  ["ws-send-neither"] = function() return { type = WS_SEND } end,
+  ["ws-text-number"] = function() return { type = WS_SEND, text = 5 } end,
+  ["ws-text-invalid"] = function() return { type = WS_SEND, text = "\255" } end,
+  ["ws-bytes-number"] = function() return { type = WS_SEND, bytes = 5 } end,
+  ["ws-close-code-1005"] = function() return { type = WS_CLOSE, code = 1005 } end,
+  ["ws-close-code-string"] = function() return { type = WS_CLOSE, code = "1000" } end,
+  ["ws-close-reason-long"] = function() return { type = WS_CLOSE, reason = rep("x", 124) } end,
+  ["ws-subprotocol-unknown"] = function() return { type = WS_ACCEPT, subprotocol = "x-not-offered" } end,
+  ["ws-protocol-header"] = function()
+    return { type = WS_ACCEPT, headers = { { "sec-websocket-protocol", "x" } } }
+  end,
+  ["ws-accept-headers-map"] = function() return { type = WS_ACCEPT, headers = { ["x-a"] = "1" } } end,
+  ["ws-send"] = function() return { type = WS_SEND, text = "early or late" } end,
+  ["ws-accept"] = function() return { type = WS_ACCEPT } end,
 }
 
 -- Parses the script. Returns the list of actions and the token (or nil), or nil, the
@@ -460,6 +483,11 @@ local function parse(script)
       if not THROWN_KINDS[args[1]] then
         return nil, text, "unknown kind of error value"
       end
+    elseif verb == "close" and args[1] ~= nil then
+      if not find(args[1], "^%d+$") or #args[1] > 9 then
+        return nil, text, "close code is not a decimal integer"
+      end
+      action.code = tonumber(args[1])
     elseif verb == "report" then
       if count ~= 1 then
         return nil, text, "report must be the only action"
@@ -623,7 +651,26 @@ local function receive_one(x, receive)
         x.a, x.b = adler_update(x.a, x.b, body)
       end
     end
-    if (t == "http.request" and more ~= true) or t == "http.disconnect" then
+    if x.websocket then
+      local text, bytes = ev.text, ev.bytes
+      for key, v in pairs({ text = text, bytes = bytes }) do
+        if type(v) == "string" then
+          x.seen = x.seen + #v
+          if x.seen <= MAX_RECORDED_BODY then
+            rec[key] = v
+          end
+        elseif v ~= nil then
+          rec[key] = "<" .. type(v) .. ">"
+        end
+      end
+      if ev.code ~= nil then
+        rec.code = ev.code
+      end
+      if ev.reason ~= nil then
+        rec.reason = ev.reason
+      end
+    end
+    if (t == "http.request" and more ~= true) or t == "http.disconnect" or t == "websocket.disconnect" then
       x.complete = true
     end
   end
@@ -669,7 +716,7 @@ end
 -- An action that cannot run: recorded, answered 400 when the head is not sent yet.
 local function refuse(x, send, action, reason)
   record(x, action, false, "probe: " .. reason)
-  if x.head_sent then
+  if x.head_sent or x.websocket then
     return true, nil
   end
   local stop, err = answer(x, send, action, 400, "text/plain", "probe: " .. reason .. ": " .. action .. "\n")
@@ -908,7 +955,7 @@ local function run(x, actions, receive, send)
       if not x.noreport then
         headers[#headers + 1] = { REPORT_HEADER, encode(report(x, false)) }
       end
-      local ev = { type = START, status = action.status, headers = headers }
+      local ev = { type = x.websocket and WS_START or START, status = action.status, headers = headers }
       if x.want_trailers then
         ev.trailers = true
       end
@@ -917,9 +964,27 @@ local function run(x, actions, receive, send)
         x.head_sent = true
       end
     elseif verb == "body" then
-      stop, err = try_send(x, send, text, { type = BODY, body = args[1], more_body = true })
+      stop, err = try_send(x, send, text, { type = x.websocket and WS_BODY or BODY, body = args[1], more_body = true })
     elseif verb == "end" then
-      stop, err = try_send(x, send, text, { type = BODY, body = args[1] or "", more_body = false })
+      stop, err = try_send(x, send, text, { type = x.websocket and WS_BODY or BODY, body = args[1] or "", more_body = false })
+    elseif verb == "accept" or verb == "text" or verb == "bytes" or verb == "close" then
+      if not x.websocket then
+        stop, err = refuse(x, send, text, verb .. " outside a websocket scope")
+      else
+        local ev
+        if verb == "accept" then
+          local headers = {}
+          for j = 1, #x.head do
+            headers[j] = { x.head[j][1], x.head[j][2] }
+          end
+          ev = { type = WS_ACCEPT, headers = headers, subprotocol = args[1] }
+        elseif verb == "close" then
+          ev = { type = WS_CLOSE, code = action.code, reason = args[2] }
+        else
+          ev = { type = WS_SEND, [verb] = args[1] }
+        end
+        stop, err = try_send(x, send, text, ev)
+      end
     elseif verb == "fill" then
       local left = action.count
       while left > 0 and not stop do
@@ -929,6 +994,16 @@ local function run(x, actions, receive, send)
         end
         left = left - #part
         stop, err = try_send(x, send, text, { type = BODY, body = part, more_body = true })
+      end
+    elseif verb == "echo" and x.websocket then
+      while not stop and not x.complete do
+        local ev = receive_one(x, receive)
+        if type(ev) ~= "table" then
+          break
+        end
+        if ev.type == "websocket.receive" then
+          stop, err = try_send(x, send, text, { type = WS_SEND, text = ev.text, bytes = ev.bytes })
+        end
       end
     elseif verb == "echo" then
       if not x.head_sent then
@@ -992,9 +1067,11 @@ local function fetch(token, send)
 end
 
 return function(scope, receive, send)
-  -- Only http scopes of LASGI 1.x (spec rules core.app.scope-type, core.scope.version-check).
-  if scope.type ~= "http" then
-    error("probe.lua serves http scopes only, not " .. tostring(scope.type), 0)
+  -- Only http and websocket scopes of LASGI 1.x (spec rules core.app.scope-type,
+  -- core.scope.version-check).
+  local websocket = scope.type == "websocket"
+  if scope.type ~= "http" and not websocket then
+    error("probe.lua serves http and websocket scopes only, not " .. tostring(scope.type), 0)
   end
   local lasgi = scope.lasgi
   if type(lasgi) == "table" and type(lasgi.version) == "string" and lasgi.version:sub(1, 2) ~= "1." then
@@ -1013,10 +1090,14 @@ return function(scope, receive, send)
   end
   local from = "header"
   if script == nil then
-    script, from = DEFAULT_SCRIPT, "default"
+    script, from = websocket and DEFAULT_WS_SCRIPT or DEFAULT_SCRIPT, "default"
   end
 
   local actions, token, reason = parse(script)
+  if websocket and (actions == nil or actions[1].verb == "report") then
+    -- No HTTP response to answer with: the server refuses the handshake with a 500.
+    error("probe: " .. (reason or "report:T is asked over http") .. ": " .. (token or script), 0)
+  end
   if actions == nil then
     local bad_action = token
     local _, err = answer({ sends = list() }, send, bad_action, 400, "text/plain",
@@ -1035,6 +1116,7 @@ return function(scope, receive, send)
   end
 
   local x = new_exchange(scope)
+  x.websocket = websocket
   x.script, x.script_from = script, from
   -- Kept from the start, marked running until the script ends: when a server
   -- never lets receive() or send() return, the checker still gets what the

@@ -579,11 +579,12 @@ func jsonInt(v any) int {
 }
 
 // beforeStartEntries are the probe's invalid events a server refuses before
-// the response starts, each with the rule it must name (conformance.BadKinds).
+// the response starts in an http scope, each with the rule it must name
+// (conformance.BadKinds).
 func beforeStartEntries() []TableEntry {
 	var entries []TableEntry
 	for _, b := range conformance.BadKinds {
-		if b.Rule != "" {
+		if b.Rule != "" && b.Scope() == "http" {
 			entries = append(entries, Entry(b.Kind, b.Kind, b.Rule))
 		}
 	}
