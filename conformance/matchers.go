@@ -26,7 +26,7 @@ func (m *eventsMatcher) Match(actual any) (bool, error) {
 	if !ok {
 		return false, fmt.Errorf("MatchEvents expects []conformance.Event, got %T", actual)
 	}
-	m.diff = cmp.Diff(merge(m.want), merge(got))
+	m.diff = cmp.Diff(MergeEvents(m.want), MergeEvents(got))
 	return m.diff == "", nil
 }
 
@@ -36,14 +36,6 @@ func (m *eventsMatcher) FailureMessage(any) string {
 
 func (m *eventsMatcher) NegatedFailureMessage(any) string {
 	return "Expected receive() events not to match, but they did"
-}
-
-func merge(evs []Event) []Event {
-	raw := make([]any, 0, len(evs))
-	for _, e := range evs {
-		raw = append(raw, map[string]any{"type": e.Type, "body": string(e.Body), "more_body": e.MoreBody})
-	}
-	return mergeEvents(raw)
 }
 
 // NameRule succeeds when the actual error, or string, is a LASGI error
