@@ -70,7 +70,7 @@ func (eventsCheck) compare(want, got *Expect, _ *Observation) []finding {
 func (eventsCheck) record(e, got *Expect, _ *Observation) { e.Events = got.Events }
 
 // mergeRuns merges runs of http.request events into one (bodies
-// concatenated, more_body of the last). A fresh slice: the events are left
+// concatenated, more_body of the last, the problems of each). A fresh slice: the events are left
 // as they are.
 func mergeRuns(evs []Event) []Event {
 	var out []Event
@@ -78,21 +78,13 @@ func mergeRuns(evs []Event) []Event {
 		if n := len(out); n > 0 && ev.Type == "http.request" && out[n-1].Type == "http.request" && out[n-1].MoreBody {
 			out[n-1].Body += ev.Body
 			out[n-1].MoreBody = ev.MoreBody
+			out[n-1].Problems = append(out[n-1].Problems, ev.Problems...)
 			continue
 		}
 		ev.Problems = append([]string(nil), ev.Problems...)
 		out = append(out, ev)
 	}
 	return out
-}
-
-// mergeEvents reads and merges reported events given as decoded JSON.
-func mergeEvents(evs []any) []Event {
-	typed := make([]Event, len(evs))
-	for i, x := range evs {
-		typed[i] = reportEvent(x)
-	}
-	return mergeRuns(typed)
 }
 
 // bodyCheck is expect.body: the length and Adler-32 of every request body

@@ -1,4 +1,4 @@
-package conformance
+package ginkgosuite
 
 import (
 	"fmt"
@@ -7,26 +7,29 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/onsi/gomega/gcustom"
 	"github.com/onsi/gomega/types"
+
+	"github.com/lasgi/lasgi/conformance"
 )
 
-// MatchEvents succeeds when the actual []Event equals want once runs of
-// http.request events are merged on both sides (a server may split a body
-// anywhere). Its failure message is a go-cmp diff.
-func MatchEvents(want ...Event) types.GomegaMatcher {
+// MatchEvents succeeds when the actual []conformance.Event equals want once
+// runs of http.request events are merged on both sides by
+// conformance.MergeEvents (a server may split a body anywhere); Problems are
+// compared too. Its failure message is a go-cmp diff.
+func MatchEvents(want ...conformance.Event) types.GomegaMatcher {
 	return &eventsMatcher{want: want}
 }
 
 type eventsMatcher struct {
-	want []Event
+	want []conformance.Event
 	diff string
 }
 
 func (m *eventsMatcher) Match(actual any) (bool, error) {
-	got, ok := actual.([]Event)
+	got, ok := actual.([]conformance.Event)
 	if !ok {
 		return false, fmt.Errorf("MatchEvents expects []conformance.Event, got %T", actual)
 	}
-	m.diff = cmp.Diff(merge(m.want), merge(got))
+	m.diff = cmp.Diff(conformance.MergeEvents(m.want), conformance.MergeEvents(got))
 	return m.diff == "", nil
 }
 
@@ -36,14 +39,6 @@ func (m *eventsMatcher) FailureMessage(any) string {
 
 func (m *eventsMatcher) NegatedFailureMessage(any) string {
 	return "Expected receive() events not to match, but they did"
-}
-
-func merge(evs []Event) []Event {
-	raw := make([]any, 0, len(evs))
-	for _, e := range evs {
-		raw = append(raw, map[string]any{"type": e.Type, "body": string(e.Body), "more_body": e.MoreBody})
-	}
-	return mergeEvents(raw)
 }
 
 // NameRule succeeds when the actual error, or string, is a LASGI error

@@ -1,4 +1,4 @@
-package conformance
+package ginkgosuite
 
 import (
 	"context"
@@ -8,15 +8,16 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 
+	"github.com/lasgi/lasgi/conformance"
 	"github.com/lasgi/lasgi/fixtures"
 )
 
-// SuiteOptions tune DescribeServer. The zero value runs the whole built-in
-// corpus with the default step deadline.
-type SuiteOptions struct {
-	Timeout time.Duration  // each network step; 0 means 5 seconds
-	Run     *regexp.Regexp // only cases whose ID or a rule ID matches
-	Cases   []*Case        // a corpus of your own instead of the built-in one
+// Options tune DescribeServer. The zero value runs the whole built-in corpus
+// with the default step deadline.
+type Options struct {
+	Timeout time.Duration       // each network step; 0 means 5 seconds
+	Run     *regexp.Regexp      // only cases whose ID or a rule ID matches
+	Cases   []*conformance.Case // a corpus of your own instead of the built-in one
 	// Strict fails the spec of a case that broke only SHOULD, SHOULD NOT or
 	// MAY rules; otherwise such a case passes with its warning added to the
 	// spec's report (AddReportEntry) and written to GinkgoWriter.
@@ -29,9 +30,9 @@ type SuiteOptions struct {
 // server's host:port (it must host the probe app, see `lasgi-check probe`)
 // and a function that stops it. Call it at the top level of a test file:
 //
-//	var _ = conformance.DescribeServer("my server", func() (string, func()) {
+//	var _ = ginkgosuite.DescribeServer("my server", func() (string, func()) {
 //		return startMyServer("probe.lua")
-//	}, conformance.SuiteOptions{})
+//	}, ginkgosuite.Options{})
 //
 // Each spec is named after its case and labelled with its area (the part of
 // the ID before "/") and with every rule ID it checks, so
@@ -39,20 +40,20 @@ type SuiteOptions struct {
 // case fails its spec with the case's message; a skipped case skips it; a
 // case that only warned passes, with the warning in the report, unless
 // opts.Strict.
-func DescribeServer(name string, start func() (addr string, stop func()), opts SuiteOptions) bool {
+func DescribeServer(name string, start func() (addr string, stop func()), opts Options) bool {
 	return Describe(name, Ordered, func() {
 		cases := opts.Cases
 		var loadErr error
 		if cases == nil {
-			cases, loadErr = LoadFS(fixtures.FS, ".")
+			cases, loadErr = conformance.LoadFS(fixtures.FS, ".")
 		}
 		if loadErr != nil {
 			It("loads the conformance corpus", func() { Fail(loadErr.Error()) })
 			return
 		}
-		cases = Select(cases, opts.Run)
+		cases = conformance.Select(cases, opts.Run)
 
-		checker := &Checker{Timeout: opts.Timeout, Strict: opts.Strict}
+		checker := &conformance.Checker{Timeout: opts.Timeout, Strict: opts.Strict}
 		BeforeAll(func() {
 			addr, stop := start()
 			checker.Addr = addr
@@ -65,12 +66,12 @@ func DescribeServer(name string, start func() (addr string, stop func()), opts S
 			It(c.ID, Label(caseLabels(c)...), func(ctx SpecContext) {
 				r := checker.Run(context.Context(ctx), c)
 				switch r.Status {
-				case Failed:
+				case conformance.Failed:
 					Fail(r.Message)
-				case Warning:
+				case conformance.Warning:
 					AddReportEntry("warning", r.Message)
 					GinkgoWriter.Printf("WARNING %s [%s]\n%s\n", c.ID, strings.Join(r.Broken, ", "), r.Message)
-				case Skipped:
+				case conformance.Skipped:
 					Skip(r.Message)
 				}
 			})
@@ -79,7 +80,7 @@ func DescribeServer(name string, start func() (addr string, stop func()), opts S
 }
 
 // caseLabels are the case's area and rule IDs, as Ginkgo accepts them.
-func caseLabels(c *Case) []string {
+func caseLabels(c *conformance.Case) []string {
 	area, _, _ := strings.Cut(c.ID, "/")
 	labels := []string{area}
 	for _, r := range c.Rules {

@@ -1,4 +1,4 @@
-package conformance_test
+package ginkgosuite_test
 
 import (
 	"errors"
@@ -7,6 +7,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/lasgi/lasgi/conformance"
+	"github.com/lasgi/lasgi/conformance/ginkgosuite"
 )
 
 var _ = Describe("Gomega matchers", func() {
@@ -16,11 +17,11 @@ var _ = Describe("Gomega matchers", func() {
 			{Type: "http.request", Body: "c"},
 			{Type: "http.disconnect"},
 		}
-		Expect(got).To(conformance.MatchEvents(
+		Expect(got).To(ginkgosuite.MatchEvents(
 			conformance.Event{Type: "http.request", Body: "abc"},
 			conformance.Event{Type: "http.disconnect"},
 		))
-		m := conformance.MatchEvents(conformance.Event{Type: "http.request", Body: "abd"})
+		m := ginkgosuite.MatchEvents(conformance.Event{Type: "http.request", Body: "abd"})
 		ok, err := m.Match(got)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(ok).To(BeFalse())
@@ -30,9 +31,9 @@ var _ = Describe("Gomega matchers", func() {
 	})
 
 	It("NameRule matches LASGI error values naming a rule", func() {
-		Expect("lasgi: http.start.once: sent twice").To(conformance.NameRule("http.start.once"))
-		Expect(errors.New("lasgi: http.start.once: sent twice")).To(conformance.NameRule("http.start.once"))
-		Expect("app.lua:3: lasgi: http.start.once: sent twice").NotTo(conformance.NameRule("http.start.once"))
-		Expect("lasgi: http.start.first: x").NotTo(conformance.NameRule("http.start.once"))
+		Expect("lasgi: http.start.once: sent twice").To(ginkgosuite.NameRule("http.start.once"))
+		Expect(errors.New("lasgi: http.start.once: sent twice")).To(ginkgosuite.NameRule("http.start.once"))
+		Expect("app.lua:3: lasgi: http.start.once: sent twice").NotTo(ginkgosuite.NameRule("http.start.once"))
+		Expect("lasgi: http.start.first: x").NotTo(ginkgosuite.NameRule("http.start.once"))
 	})
 })
