@@ -36,6 +36,17 @@ type Event struct {
 
 	// http.response.trailers
 	MoreTrailers bool
+
+	// websocket.receive, websocket.send: the message, text unless Binary.
+	Message string
+	Binary  bool
+	// websocket.accept: the chosen subprotocol, "" for none (Headers are
+	// its extra response headers).
+	Subprotocol string
+	// websocket.close, websocket.disconnect: the close code (0: absent) and
+	// reason.
+	Code   int
+	Reason string
 }
 
 // Addr is a host and port pair as it appears in scope.client and scope.server.
@@ -44,9 +55,10 @@ type Addr struct {
 	Port int
 }
 
-// Scope is the connection scope of an HTTP request (spec/http.md#scope).
+// Scope is the connection scope of an HTTP request (spec/http.md#scope) or a
+// WebSocket (spec/websocket.md#scope).
 type Scope struct {
-	Type        string // "http"
+	Type        string // "http" or "websocket"
 	HTTPVersion string // "1.0", "1.1" or "2"
 	Method      string
 	Scheme      string
@@ -60,6 +72,8 @@ type Scope struct {
 	// Extensions lists the extension names the server offers; each appears in
 	// scope.extensions as an empty table.
 	Extensions []string
+	// Subprotocols are the subprotocols a websocket client offered, in order.
+	Subprotocols []string
 	// LASGIVersion overrides scope.lasgi.version (LASGIVersion when empty);
 	// the app checker uses it to hand an app a version it must refuse.
 	LASGIVersion string
