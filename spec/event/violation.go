@@ -47,6 +47,7 @@ const (
 	RuleTrailersOffered  = "http.trailers.offered"
 	RuleOfferedOnly      = "core.extensions.offered-only"
 	RuleAfterDisconnect  = "http.send.after-disconnect"
+	RuleDisconnectReturn = "http.disconnect.app-return"
 )
 
 // CheckedRules lists every rule ID above, for the catalog test.
@@ -57,5 +58,5 @@ var CheckedRules = []string{
 	RuleTrailersType, RuleHeaderLowercase, RuleHeaderBytes, RuleBodyType, RuleMoreBodyType,
 	RuleNoBodyStatus, RuleContentLength, RuleTrailersFlag, RuleTrailersAfter,
 	RuleTrailersHeaders, RuleMoreTrailersType, RuleAfterComplete, RuleAfterDisconnect,
-	RuleTrailersOffered, RuleOfferedOnly,
+	RuleTrailersOffered, RuleOfferedOnly, RuleDisconnectReturn,
 }
