@@ -7,8 +7,8 @@ package event
 // scope's type from Protocols, and calls it under the call's lock: a
 // Conversation is not safe for concurrent use.
 //
-// A protocol is one type implementing it (Response for http) and one
-// entry in Protocols.
+// A protocol is one type implementing it (Response for http, Lifespan for
+// lifespan) and one entry in Protocols.
 type Conversation interface {
 	// Send checks ev as the app's next event and, when it is valid,
 	// advances the state. A broken MUST rule comes back as a *Violation
@@ -39,7 +39,8 @@ type Conversation interface {
 
 // Scope types.
 const (
-	ScopeHTTP = "http"
+	ScopeHTTP     = "http"
+	ScopeLifespan = "lifespan"
 )
 
 // Protocols makes the Conversation of a new call, keyed by scope type. A
@@ -50,6 +51,7 @@ var Protocols = map[string]func(*Scope) Conversation{
 		r := ResponseFor(s)
 		return &r
 	},
+	ScopeLifespan: func(*Scope) Conversation { return &Lifespan{} },
 }
 
 // NewConversation returns the Conversation of a call for s, or nil when no

@@ -36,6 +36,9 @@ type Event struct {
 
 	// http.response.trailers
 	MoreTrailers bool
+
+	// lifespan.startup.failed, lifespan.shutdown.failed
+	Message string
 }
 
 // Addr is a host and port pair as it appears in scope.client and scope.server.
@@ -44,9 +47,11 @@ type Addr struct {
 	Port int
 }
 
-// Scope is the connection scope of an HTTP request (spec/http.md#scope).
+// Scope is a scope the server hands an app: the connection scope of an HTTP
+// request (spec/http.md#scope), or a lifespan scope (spec/lifespan.md#scope),
+// of which only Type and LASGIVersion mean anything.
 type Scope struct {
-	Type        string // "http"
+	Type        string // "http", "lifespan"
 	HTTPVersion string // "1.0", "1.1" or "2"
 	Method      string
 	Scheme      string

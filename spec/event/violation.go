@@ -48,6 +48,11 @@ const (
 	RuleOfferedOnly      = "core.extensions.offered-only"
 	RuleAfterDisconnect  = "http.send.after-disconnect"
 	RuleDisconnectReturn = "http.disconnect.app-return"
+
+	RuleLifespanStartupOrder    = "lifespan.startup.order"
+	RuleLifespanStartupMessage  = "lifespan.startup.message-type"
+	RuleLifespanShutdownReply   = "lifespan.shutdown.reply"
+	RuleLifespanShutdownMessage = "lifespan.shutdown.message-type"
 )
 
 // CheckedRules lists every rule ID above, for the catalog test.
@@ -59,4 +64,5 @@ var CheckedRules = []string{
 	RuleNoBodyStatus, RuleContentLength, RuleTrailersFlag, RuleTrailersAfter,
 	RuleTrailersHeaders, RuleMoreTrailersType, RuleAfterComplete, RuleAfterDisconnect,
 	RuleTrailersOffered, RuleOfferedOnly, RuleDisconnectReturn,
+	RuleLifespanStartupOrder, RuleLifespanStartupMessage, RuleLifespanShutdownReply, RuleLifespanShutdownMessage,
 }
