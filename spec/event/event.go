@@ -37,7 +37,8 @@ type Event struct {
 	// http.response.trailers
 	MoreTrailers bool
 
-	// websocket.receive, websocket.send: the message, text unless Binary.
+	// websocket.receive, websocket.send: the message, text unless Binary;
+	// lifespan.startup.failed, lifespan.shutdown.failed: the message.
 	Message string
 	Binary  bool
 	// websocket.accept: the chosen subprotocol, "" for none (Headers are
@@ -55,10 +56,12 @@ type Addr struct {
 	Port int
 }
 
-// Scope is the connection scope of an HTTP request (spec/http.md#scope) or a
-// WebSocket (spec/websocket.md#scope).
+// Scope is a scope the server hands an app: the connection scope of an HTTP
+// request (spec/http.md#scope) or a WebSocket (spec/websocket.md#scope), or
+// a lifespan scope (spec/lifespan.md#scope), of which only Type and
+// LASGIVersion mean anything.
 type Scope struct {
-	Type        string // "http" or "websocket"
+	Type        string // "http", "websocket", "lifespan"
 	HTTPVersion string // "1.0", "1.1" or "2"
 	Method      string
 	Scheme      string

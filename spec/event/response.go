@@ -5,8 +5,11 @@ import (
 )
 
 // Response follows one HTTP response as an app sends it and checks each
-// event against the spec's ordering and value rules. The zero value is a
-// response that has not started. It is not safe for concurrent use.
+// event against the spec's ordering and value rules: it is the http
+// protocol's Conversation. The zero value is a response that has not
+// started and checks no extensions; ResponseFor makes one that also holds
+// the app to the extensions its scope offers. It is not safe for concurrent
+// use.
 type Response struct {
 	Started  bool
 	Complete bool
@@ -17,7 +20,41 @@ type Response struct {
 	length    int64 // declared content-length, -1 if none
 	bodyBytes int64 // body bytes sent so far
 
+	// noTrailers: the scope does not offer the trailers extension, so
+	// asking for trailers breaks http.trailers.offered and sending them
+	// core.extensions.offered-only (set by ResponseFor).
+	noTrailers  bool
+	requestDone bool // the app received the last http.request
+
 	findings []*Violation // SHOULD-level rules the app broke, in order
+}
+
+// ResponseFor returns the response of a call for scope s: a value, so that
+// a caller can hold it in place without an allocation of its own.
+func ResponseFor(s *Scope) Response {
+	return Response{noTrailers: !s.Offers(ExtensionTrailers)}
+}
+
+// Done reports whether the response is complete (Conversation).
+func (r *Response) Done() bool { return r.Complete }
+
+// Received notes an event the app received (Conversation): the last
+// http.request makes the call Drained.
+func (r *Response) Received(ev *Event) {
+	if ev.Type == HTTPRequest && !ev.MoreBody {
+		r.requestDone = true
+	}
+}
+
+// Drained reports whether the app has received the whole request body
+// (Conversation): a receive() now waits for http.disconnect.
+func (r *Response) Drained() bool { return r.requestDone }
+
+// Final is http.disconnect (Conversation): what receive() returns once the
+// response is complete or the client has gone (http.disconnect.after-complete),
+// and which the app must return after (http.disconnect.app-return).
+func (r *Response) Final() (Event, string, bool) {
+	return Event{Type: HTTPDisconnect}, RuleDisconnectReturn, true
 }
 
 // NoBodyStatus reports whether a response with status has no content, so
@@ -60,6 +97,14 @@ func (r *Response) WantsTrailers() bool { return r.trailers }
 func (r *Response) Send(ev *Event) error {
 	if r.Complete {
 		return Violationf(RuleAfterComplete, "%s sent after the response was complete", ev.Type)
+	}
+	if r.noTrailers {
+		switch {
+		case ev.Type == HTTPResponseStart && ev.Trailers:
+			return Violationf(RuleTrailersOffered, "trailers = true, but the scope does not offer the %s extension", ExtensionTrailers)
+		case ev.Type == HTTPResponseTrailers:
+			return Violationf(RuleOfferedOnly, "%s sent, but the scope does not offer that extension", ev.Type)
+		}
 	}
 	switch ev.Type {
 	case HTTPResponseStart:

@@ -47,6 +47,12 @@ const (
 	RuleTrailersOffered  = "http.trailers.offered"
 	RuleOfferedOnly      = "core.extensions.offered-only"
 	RuleAfterDisconnect  = "http.send.after-disconnect"
+	RuleDisconnectReturn = "http.disconnect.app-return"
+
+	RuleLifespanStartupOrder    = "lifespan.startup.order"
+	RuleLifespanStartupMessage  = "lifespan.startup.message-type"
+	RuleLifespanShutdownReply   = "lifespan.shutdown.reply"
+	RuleLifespanShutdownMessage = "lifespan.shutdown.message-type"
 )
 
 // CheckedRules lists every rule ID above, for the catalog test.
@@ -57,5 +63,6 @@ var CheckedRules = []string{
 	RuleTrailersType, RuleHeaderLowercase, RuleHeaderBytes, RuleBodyType, RuleMoreBodyType,
 	RuleNoBodyStatus, RuleContentLength, RuleTrailersFlag, RuleTrailersAfter,
 	RuleTrailersHeaders, RuleMoreTrailersType, RuleAfterComplete, RuleAfterDisconnect,
-	RuleTrailersOffered, RuleOfferedOnly,
+	RuleTrailersOffered, RuleOfferedOnly, RuleDisconnectReturn,
+	RuleLifespanStartupOrder, RuleLifespanStartupMessage, RuleLifespanShutdownReply, RuleLifespanShutdownMessage,
 }

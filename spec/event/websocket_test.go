@@ -108,6 +108,11 @@ var _ = Describe("the websocket checks", func() {
 		Expect(rule).To(Equal(event.RuleWSDisconnectRepeat))
 	})
 
+	It("is the conversation of websocket scopes", func() {
+		_, ok := event.NewConversation(scope()).(*event.WebSocket)
+		Expect(ok).To(BeTrue())
+	})
+
 	It("names only rules of the catalog", func() {
 		for _, id := range event.WebSocketRules {
 			_, ok := spec.Lookup(id)

@@ -1,6 +1,8 @@
 // Package bridge is where the HTTP side of the reference server meets a Lua
 // engine. The HTTP side turns bytes into a Call and events; an Engine runs the
-// app for that Call. Neither side waits for the other: the engine only ever
+// app for that Call. What a protocol holds the app to (its send checks, what
+// receive() gives at the end) is the call's event.Conversation, chosen by the
+// scope's type; the Call itself only queues, wakes and records. Neither side waits for the other: the engine only ever
 // makes non-blocking calls on a Call, and is woken through a callback when a
 // call it suspended has something to do, so one VM can run many calls as
 // coroutines. An engine may run the app inside Start and inside those
@@ -85,20 +87,24 @@ type Call struct {
 	mu           sync.Mutex
 	room         chan struct{} // to the body reader: the inbox was emptied; made by Room
 	inbox        []event.Event
-	bodyDone     bool // the last http.request is in the inbox or was received
 	recvWake     Waker
 	outbox       []event.Event
 	spare        []event.Event
 	outBytes     int
 	sendWake     Waker
-	resp         event.Response
+	conv         event.Conversation // the protocol's checks: &http, or one of event.Protocols
 	disconnected bool
 	finished     bool
 	err          error
 	onFinish     func(error)
 	watch        bool // the app waits in receive with the body all read
 	gaveLeft     bool // an http.disconnect was received (for mutant.DisconnectOnce)
-	disconnects  int  // how many times Receive returned http.disconnect
+	disconnects  int  // how many times Receive returned the Final event
+
+	// http is the conversation of an http call (and of a scope type no
+	// protocol has), held in the call: made through event.Protocols it
+	// would cost every request an allocation of its own.
+	http event.Response
 
 	// Room for what most calls carry, so that they need no slices of their
 	// own: one request event in, a start and a body out.
@@ -106,12 +112,22 @@ type Call struct {
 	outboxArr [2]event.Event
 }
 
-// NewCall makes a call for scope.
+// NewCall makes a call for scope, checked by the protocol of scope.Type
+// (event.Protocols). A type no protocol has gets the http checks, as every
+// call did before protocols were told apart: the app checker hands apps
+// such scopes to see them refused (core.app.scope-type).
 func NewCall(scope *event.Scope, deadline time.Time) *Call {
 	c := &Call{
 		Scope:    scope,
 		Deadline: deadline,
 		notify:   make(chan struct{}, 1),
+	}
+	if scope.Type != event.ScopeHTTP {
+		c.conv = event.NewConversation(scope)
+	}
+	if c.conv == nil {
+		c.http = event.ResponseFor(scope)
+		c.conv = &c.http
 	}
 	c.inbox = c.inboxArr[:0]
 	c.outbox = c.outboxArr[:0]
@@ -131,33 +147,42 @@ func (c *Call) signal() {
 // and returns ok == false; wake is woken once (from any goroutine) when the
 // engine should call Receive again.
 //
-// Once the response is complete, Receive returns http.disconnect even when
-// request events are still queued (spec rule http.disconnect.after-complete,
-// which http.request.first yields to): the app can no longer answer with
-// them, and the HTTP side discards the rest of the body.
+// Once the app's side is complete (event.Conversation.Done), Receive returns
+// the protocol's Final event (http.disconnect) even when events are still
+// queued (spec rule http.disconnect.after-complete, which http.request.first
+// yields to): the app can no longer answer them, and the HTTP side discards
+// the rest of the body. It does too once the peer has gone and nothing is
+// queued. A protocol without a Final event (lifespan) has receive() wait
+// instead, until the engine drops the call.
 //
-// An app that goes on calling receive() after http.disconnect, past
-// MaxDisconnectReceives times, is ended: the call finishes with a
-// http.disconnect.app-return error and Receive returns ok == false without
-// arming wake, so the app's coroutine waits for good (the engine drops it,
-// as it drops any call still suspended) and costs no more CPU, even when it
-// catches errors.
+// An app that goes on calling receive() after the Final event, past
+// MaxDisconnectReceives times, is ended: the call finishes with an error
+// naming the protocol's rule (http.disconnect.app-return) and Receive returns
+// ok == false without arming wake, so the app's coroutine waits for good (the
+// engine drops it, as it drops any call still suspended) and costs no more
+// CPU, even when it catches errors.
 func (c *Call) Receive(wake Waker) (ev event.Event, ok bool) {
 	c.mu.Lock()
-	if (c.resp.Complete || len(c.inbox) == 0 && c.disconnected) && !c.faultDisconnectOnce() {
+	if (c.conv.Done() || len(c.inbox) == 0 && c.disconnected) && !c.faultDisconnectOnce() {
+		final, rule, has := c.conv.Final()
+		if !has {
+			c.mu.Unlock()
+			return ev, false
+		}
 		c.disconnects++
 		n := c.disconnects
 		c.mu.Unlock()
 		if n > MaxDisconnectReceives {
 			if n == MaxDisconnectReceives+1 {
-				c.Finish(event.Violationf("http.disconnect.app-return",
-					"the app called receive() %d times after http.disconnect without returning; the server ended the call", n))
+				c.Finish(event.Violationf(rule,
+					"the app called receive() %d times after %s without returning; the server ended the call", n, final.Type))
 			}
 			return ev, false
 		}
-		return event.Event{Type: event.HTTPDisconnect}, true
+		return final, true
 	}
 	if len(c.inbox) > 0 {
+		c.conv.Received(&c.inbox[0]) // not &ev: that would escape, an allocation per receive
 		ev = c.inbox[0]
 		c.inbox[0] = event.Event{}
 		c.inbox = c.inbox[1:]
@@ -170,7 +195,7 @@ func (c *Call) Receive(wake Waker) (ev event.Event, ok bool) {
 		return ev, true
 	}
 	c.recvWake = wake
-	notify := c.bodyDone && !c.watch
+	notify := c.conv.Drained() && !c.watch
 	if notify {
 		c.watch = true
 	}
@@ -181,29 +206,27 @@ func (c *Call) Receive(wake Waker) (ev event.Event, ok bool) {
 	return ev, false
 }
 
-// Send checks ev against the response so far and queues it for the wire. A
-// broken rule or a gone client comes back as an error for the engine to raise
-// in the app. wait == true means the app must pause until wake is woken,
-// because the client is not keeping up.
+// Send checks ev with the call's conversation (the response so far, for
+// http) and queues it for the wire. A broken rule or a gone client comes back
+// as an error for the engine to raise in the app. wait == true means the app
+// must pause until wake is woken, because the client is not keeping up.
 func (c *Call) Send(ev *event.Event, wake Waker) (wait bool, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.disconnected && !c.resp.Complete && !c.Fault.Is(mutant.SendAfterDisconnectAccepted) {
+	if c.disconnected && !c.conv.Done() && !c.Fault.Is(mutant.SendAfterDisconnectAccepted) {
 		return false, ErrDisconnected
 	}
-	if !c.resp.Complete && !c.Scope.Offers(event.ExtensionTrailers) {
-		switch {
-		case ev.Type == event.HTTPResponseStart && ev.Trailers:
-			return false, event.Violationf(event.RuleTrailersOffered, "trailers = true, but the scope does not offer the %s extension", event.ExtensionTrailers)
-		case ev.Type == event.HTTPResponseTrailers:
-			return false, event.Violationf(event.RuleOfferedOnly, "%s sent, but the scope does not offer that extension", ev.Type)
-		}
-	}
-	if err := c.resp.Send(ev); err != nil && !c.Fault.Ignores(err) {
+	// The conversation checks the event in its place in the outbox, taken
+	// back when refused: handed ev itself, an interface method would make
+	// the engine's event escape, an allocation per send.
+	c.outbox = append(c.outbox, *ev)
+	queued := &c.outbox[len(c.outbox)-1]
+	if err := c.conv.Send(queued); err != nil && !c.Fault.Ignores(err) {
+		*queued = event.Event{}
+		c.outbox = c.outbox[:len(c.outbox)-1]
 		return false, err
 	}
-	c.outbox = append(c.outbox, *ev)
-	c.outBytes += len(ev.Body)
+	c.outBytes += len(ev.Body) + len(ev.Message) // a WebSocket message counts as body bytes do
 	// The head alone is not worth a wake-up: it goes out with the first body.
 	if ev.Type != event.HTTPResponseStart {
 		c.signal()
@@ -266,9 +289,6 @@ func (c *Call) Room() <-chan struct{} {
 func (c *Call) Push(ev event.Event) {
 	c.mu.Lock()
 	c.inbox = append(c.inbox, ev)
-	if ev.Type == event.HTTPRequest && !ev.MoreBody {
-		c.bodyDone = true
-	}
 	wake := c.recvWake
 	c.recvWake = nil
 	c.mu.Unlock()
@@ -348,11 +368,12 @@ func (c *Call) Written(n int) {
 
 // State is a snapshot of how the call stands.
 type State struct {
-	Started, Complete bool // the response as sent by the app
-	Finished          bool // the app returned or failed
-	Err               error
-	Disconnected      bool
-	Watch             bool // the app waits for http.disconnect: watch the socket
+	Started      bool // the response as sent by the app: its start (http only)
+	Complete     bool // the app's side is complete: the response, for http (event.Conversation.Done)
+	Finished     bool // the app returned or failed
+	Err          error
+	Disconnected bool
+	Watch        bool // the app waits for http.disconnect: watch the socket
 }
 
 // State returns a snapshot.
@@ -360,14 +381,15 @@ func (c *Call) State() State {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return State{
-		Started: c.resp.Started, Complete: c.resp.Complete,
+		Started: c.http.Started, Complete: c.conv.Done(),
 		Finished: c.finished, Err: c.err,
 		Disconnected: c.disconnected, Watch: c.watch,
 	}
 }
 
 // Findings returns the SHOULD-level rules the app broke in the events Send
-// accepted, in order, as event.Response.Findings gives them: the server put
+// accepted, in order, as the conversation's Findings gives them (for http,
+// event.Response.Findings): the server put
 // each event right (lowercased header names, discarded body bytes of a 204,
 // 205 or 304) and did not raise. A checker reports them as warnings, at the
 // level the catalog gives the rule (spec.Lookup(v.Rule).Level). The slice is
@@ -375,14 +397,15 @@ func (c *Call) State() State {
 func (c *Call) Findings() []*event.Violation {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return append([]*event.Violation(nil), c.resp.Findings()...)
+	return append([]*event.Violation(nil), c.conv.Findings()...)
 }
 
-// Response returns a copy of the response state as sent so far.
+// Response returns a copy of the response state as sent so far; the zero
+// Response for a call of another protocol.
 func (c *Call) Response() event.Response {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.resp
+	return c.http
 }
 
 // faultDisconnectOnce reports, for mutant.DisconnectOnce, whether an

@@ -113,3 +113,21 @@ func TestCallDisconnectSpin(t *testing.T) {
 		}
 	}
 }
+
+// A scope type no protocol has is held to the http checks, as every call was
+// before protocols were told apart: the app checker's unknown-type case
+// judges an app by whether it raises, not by what it sends.
+func TestCallUnknownTypeGetsHTTPChecks(t *testing.T) {
+	c := bridge.NewCall(&event.Scope{Type: "x-unknown"}, time.Time{})
+	if _, err := c.Send(&event.Event{Type: event.HTTPResponseStart, Status: 200, Trailers: true}, noWake{}); err == nil || !strings.HasPrefix(err.Error(), "lasgi: "+event.RuleTrailersOffered+": ") {
+		t.Errorf("start with trailers not offered: %v; want %s", err, event.RuleTrailersOffered)
+	}
+	for _, ev := range []*event.Event{{Type: event.HTTPResponseStart, Status: 201}, {Type: event.HTTPResponseBody, Body: "x"}} {
+		if _, err := c.Send(ev, noWake{}); err != nil {
+			t.Fatalf("Send(%s): %v", ev.Type, err)
+		}
+	}
+	if st, resp := c.State(), c.Response(); !st.Started || !st.Complete || resp.Status != 201 {
+		t.Errorf("state %+v, response status %d; want started, complete, 201", st, resp.Status)
+	}
+}

@@ -137,8 +137,8 @@ func eventTable(L *lua.LState, ev *event.Event) *lua.LTable {
 }
 
 // decodeEvent reads an event the app sent, checking each key's Lua type
-// against the spec. Order and value checks are event.Response's. f is a
-// fault to inject (tests only).
+// against the spec. Order and value checks are the call's conversation's
+// (event.Response for http). f is a fault to inject (tests only).
 func decodeEvent(v lua.LValue, f mutant.Fault) (event.Event, error) {
 	var ev event.Event
 	t, ok := v.(*lua.LTable)
