@@ -91,7 +91,7 @@ func tcpPair() (serverEnd, clientEnd net.Conn) {
 	Expect(serverEnd).NotTo(BeNil())
 	for _, c := range []net.Conn{serverEnd, clientEnd} {
 		Expect(c.SetDeadline(time.Now().Add(ioDeadline))).To(Succeed())
-		DeferCleanup(c.Close)
+		DeferCleanup(func() { _ = c.Close() }) // a test may have closed it already
 	}
 	return serverEnd, clientEnd
 }

@@ -152,8 +152,8 @@ var _ = Describe("writing", func() {
 
 	It("never interleaves frames written from many goroutines while ReadMessage answers pings", func() {
 		serverEnd, clientEnd := net.Pipe()
-		DeferCleanup(serverEnd.Close)
-		DeferCleanup(clientEnd.Close)
+		DeferCleanup(func() { _ = serverEnd.Close() })
+		DeferCleanup(func() { _ = clientEnd.Close() })
 		sv := websocket.NewConn(serverEnd, serverEnd, websocket.Options{})
 		var pongs atomic.Int32
 		cl := websocket.NewConn(clientEnd, clientEnd, websocket.Options{Client: true,
