@@ -70,26 +70,41 @@ func (w *worker) retire() {
 }
 
 // replace loads a fresh worker into old's slot, retrying each second while
-// the app file fails to load, unless the engine is closing.
+// the app file fails to load, unless the engine is closing. The fresh
+// worker makes its lifespan startup before it takes the slot (it serves
+// nothing before, lifespan.startup.wait); when that fails, the slot stays
+// with the abandoned worker, retired: the calls the engine hands out go to
+// the other workers, and the log says so. A worker abandoned before the
+// engine is ready (in its own startup) is not replaced: Load fails.
 func (e *Engine) replace(old *worker) {
+	if !e.ready.Load() || e.slots[old.slot].Load() != old {
+		return
+	}
+	e.replMu.Lock()
+	defer e.replMu.Unlock()
 	select {
-	case <-e.stop:
+	case <-e.closing:
 		return
 	default:
 	}
-	e.wg.Add(1) // the watchdog, which calls this, holds the group open
+	e.replacing.Add(1)
 	go func() {
-		defer e.wg.Done()
+		defer e.replacing.Done()
 		for {
 			w, err := newWorker(e, old.slot)
 			if err == nil {
+				if err := e.startup(w); err != nil {
+					w.close()
+					e.logf("lasgi-serve: replacing an abandoned worker: %v; the slot stays retired, serving nothing", err)
+					return
+				}
 				e.slots[old.slot].Store(w)
 				close(old.replaced)
 				return
 			}
 			e.logf("lasgi-serve: worker %d could not be replaced: %v (trying again in a second)", old.slot, err)
 			select {
-			case <-e.stop:
+			case <-e.closing:
 				return
 			case <-time.After(time.Second):
 			}

@@ -42,8 +42,9 @@ func b2i(b bool) int {
 	return 0
 }
 
-// scopeTable builds the Lua scope table (spec/http.md#scope).
-func scopeTable(L *lua.LState, s *event.Scope) *lua.LTable {
+// scopeTable builds the Lua scope table (spec/http.md#scope), with state as
+// its state table.
+func scopeTable(L *lua.LState, s *event.Scope, state *lua.LTable) *lua.LTable {
 	version := s.LASGIVersion
 	if version == "" {
 		version = event.LASGIVersion
@@ -68,7 +69,7 @@ func scopeTable(L *lua.LState, s *event.Scope) *lua.LTable {
 	if s.Server != nil {
 		v = append(v, addrList(L, s.Server))
 	}
-	v = append(v, L.CreateTable(0, 0), extensionsTable(L, s.Extensions))
+	v = append(v, state, extensionsTable(L, s.Extensions))
 	return scopeShapes[b2i(s.Client != nil)][b2i(s.Server != nil)].table(L, v)
 }
 
@@ -91,6 +92,7 @@ var common, commonLen = func() (map[string]lua.LValue, int) {
 	for _, s := range []string{
 		"", "/", "http", "https", "1.0", "1.1", "2", event.ASGIVersion, event.ASGISpecVersion, event.LASGIVersion,
 		event.HTTPRequest, event.HTTPDisconnect,
+		event.ScopeLifespan, event.LifespanSpecVersion, event.LifespanStartup, event.LifespanShutdown,
 		"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS",
 		"host", "user-agent", "accept", "accept-encoding", "accept-language", "connection",
 		"content-type", "content-length", "cookie", "keep-alive", "close",
@@ -136,10 +138,13 @@ func eventTable(L *lua.LState, ev *event.Event) *lua.LTable {
 	return typeOnly.table(L, []lua.LValue{str(ev.Type)})
 }
 
-// decodeEvent reads an event the app sent, checking each key's Lua type
-// against the spec. Order and value checks are the call's conversation's
-// (event.Response for http). f is a fault to inject (tests only).
-func decodeEvent(v lua.LValue, f mutant.Fault) (event.Event, error) {
+// decodeEvent reads an event the app sent in a scope of type scope, checking
+// each key's Lua type against the spec. Only the keys of the scope's own
+// events are read: any other type is core.send.type, which comes before any
+// rule on the event's keys (core.send.check-order). Order and value checks
+// are the call's conversation's (event.Response for http). f is a fault to
+// inject (tests only).
+func decodeEvent(v lua.LValue, f mutant.Fault, scope string) (event.Event, error) {
 	var ev event.Event
 	t, ok := v.(*lua.LTable)
 	if !ok {
@@ -150,6 +155,9 @@ func decodeEvent(v lua.LValue, f mutant.Fault) (event.Event, error) {
 		return ev, event.Violationf(event.RuleEventType, "event type must be a string, got %s", describe(t.RawGetString("type")))
 	}
 	ev.Type = string(typ)
+	if scope == event.ScopeLifespan {
+		return decodeLifespan(t, ev)
+	}
 	var err error
 	switch ev.Type {
 	case event.HTTPResponseStart:

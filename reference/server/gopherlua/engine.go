@@ -11,6 +11,7 @@
 package gopherlua
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -64,6 +65,13 @@ type Options struct {
 	// abandoned, a replacement that failed to load); nil: the standard
 	// logger.
 	ErrorLog *log.Logger
+	// Lifespan says whether each worker makes a lifespan call before it
+	// serves (lifespan.go); the zero value, LifespanOff, makes none.
+	Lifespan LifespanMode
+	// LifespanTimeout bounds the wait for the app's reply to
+	// lifespan.startup, and to lifespan.shutdown; 0 means
+	// DefaultLifespanTimeout (10 seconds).
+	LifespanTimeout time.Duration
 }
 
 // Engine hosts one app file on a set of workers. It implements bridge.Engine.
@@ -76,7 +84,28 @@ type Engine struct {
 	name  string             // the app file, for messages and replacements
 	proto *lua.FunctionProto // the compiled app file, run by every new worker
 	stop  chan struct{}
-	wg    sync.WaitGroup // the watchdog and worker replacements
+	wg    sync.WaitGroup // the watchdog
+
+	// ready is set once every worker has made its startup: from then on an
+	// abandoned worker is replaced (abandon.go), and replacing counts the
+	// replacements under way. closing is closed, under replMu, when the
+	// engine begins to stop: no replacement starts after it. draining
+	// makes new calls end at once.
+	ready     atomic.Bool
+	draining  atomic.Bool
+	closing   chan struct{}
+	replMu    sync.Mutex
+	replacing sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+
+	// pending are workers running their lifespan startup outside a slot
+	// (replacements), for the watchdog to watch too.
+	pendingMu sync.Mutex
+	pending   map[*worker]struct{}
+	// unsupportedLogged: the app's lack of lifespan was logged, once for
+	// all workers.
+	unsupportedLogged atomic.Bool
 }
 
 // LoadFile loads the app returned by the Lua file at path.
@@ -112,7 +141,10 @@ func Load(name string, src []byte, opts Options) (*Engine, error) {
 	if opts.MaxVMBytes <= 0 {
 		opts.MaxVMBytes = DefaultMaxVMBytes
 	}
-	e := &Engine{opts: opts, name: name, proto: proto, stop: make(chan struct{})}
+	if opts.LifespanTimeout <= 0 {
+		opts.LifespanTimeout = DefaultLifespanTimeout
+	}
+	e := &Engine{opts: opts, name: name, proto: proto, stop: make(chan struct{}), closing: make(chan struct{}), pending: map[*worker]struct{}{}}
 	e.slots = make([]atomic.Pointer[worker], opts.Workers)
 	for i := range e.slots {
 		w, err := newWorker(e, i)
@@ -126,7 +158,36 @@ func Load(name string, src []byte, opts Options) (*Engine, error) {
 	}
 	e.wg.Add(1)
 	go e.watchdog()
+	if err := e.startupAll(); err != nil {
+		return nil, err
+	}
+	e.ready.Store(true)
 	return e, nil
+}
+
+// startupAll runs every worker's lifespan startup, all at once, before the
+// engine serves anything (lifespan.startup.wait). When one fails, none may
+// serve (lifespan.startup.failed): the engine is stopped, the workers whose
+// startup completed getting their lifespan.shutdown, and the error names
+// each worker that failed.
+func (e *Engine) startupAll() error {
+	errs := make([]error, len(e.slots))
+	var wg sync.WaitGroup
+	for i := range e.slots {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = e.startup(e.slots[i].Load())
+		}()
+	}
+	wg.Wait()
+	err := errors.Join(errs...)
+	if err != nil {
+		if stopErr := e.Close(); stopErr != nil {
+			err = errors.Join(err, stopErr)
+		}
+	}
+	return err
 }
 
 // Start implements bridge.Engine. The call goes to the next worker in turn,
@@ -204,7 +265,7 @@ func (e *Engine) begin(w *worker, c *bridge.Call) bool {
 	switch {
 	case w.abandoned.Load():
 		return false
-	case w.closed:
+	case w.closed || e.draining.Load():
 		c.Finish(errors.New("the server is shutting down"))
 	case c.Expired(time.Now()):
 		// The deadline counts from the request, time spent queued included.
@@ -215,14 +276,50 @@ func (e *Engine) begin(w *worker, c *bridge.Call) bool {
 	return true
 }
 
-// Close stops the engine. A call still running is cancelled, so Close
-// returns even when an app loops; a worker that goes on in Go code the
-// cancellation cannot reach (string.find backtracking) is abandoned after a
-// grace (at most a second), and Close says so. Calls still suspended are
-// dropped.
-func (e *Engine) Close() error {
+// Close stops the engine as Shutdown does, each worker's lifespan shutdown
+// bounded by Options.LifespanTimeout alone.
+func (e *Engine) Close() error { return e.Shutdown(context.Background()) }
+
+// Shutdown stops the engine: new calls end at once; each worker with a
+// lifespan call still running has its other calls cancelled, receives
+// lifespan.shutdown and gets Options.LifespanTimeout (and at most until ctx
+// is done) to reply; then its Lua state is closed. A call still running is
+// cancelled, so Shutdown returns even when an app loops; a worker that goes
+// on in Go code the cancellation cannot reach (string.find backtracking) is
+// abandoned after a grace (at most a second), and Shutdown says so, as it
+// says which lifespan shutdowns failed. Calls still suspended are dropped.
+// Only the first call does this; later ones return its error.
+func (e *Engine) Shutdown(ctx context.Context) error {
+	e.closeOnce.Do(func() { e.closeErr = e.stopAll(ctx) })
+	return e.closeErr
+}
+
+func (e *Engine) stopAll(ctx context.Context) error {
+	e.draining.Store(true)
+	e.replMu.Lock()
+	close(e.closing)
+	e.replMu.Unlock()
+	// A replacement still making its startup is let finish, so that a
+	// state whose startup completed gets its shutdown too.
+	replaced := make(chan struct{})
+	go func() { e.replacing.Wait(); close(replaced) }()
+	select {
+	case <-replaced:
+	case <-ctx.Done():
+	}
+	errs := make([]error, len(e.slots))
+	var wg sync.WaitGroup
+	for i := range e.slots {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = e.shutdown(ctx, e.slots[i].Load())
+		}()
+	}
+	wg.Wait()
+
 	close(e.stop)
-	e.wg.Wait() // the watchdog, and replacements being loaded
+	e.wg.Wait() // the watchdog
 	var stuck []string
 	for i := range e.slots {
 		if w := e.slots[i].Load(); !w.close() {
@@ -230,9 +327,9 @@ func (e *Engine) Close() error {
 		}
 	}
 	if len(stuck) > 0 {
-		return fmt.Errorf("gopherlua: worker %s still running Go code %v after it was cancelled: abandoned", strings.Join(stuck, ", "), e.abandonGrace())
+		errs = append(errs, fmt.Errorf("gopherlua: worker %s still running Go code %v after it was cancelled: abandoned", strings.Join(stuck, ", "), e.abandonGrace()))
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // watchdog cancels a coroutine that has run too long without yielding. A Lua
@@ -253,6 +350,11 @@ func (e *Engine) watchdog() {
 		case now := <-tick.C:
 			for i := range e.slots {
 				e.slots[i].Load().checkBusy(now, e.opts.BusyTimeout)
+			}
+			for _, w := range e.pendingWorkers() {
+				if e.slots[w.slot].Load() != w {
+					w.checkBusy(now, e.opts.BusyTimeout)
+				}
 			}
 		}
 	}

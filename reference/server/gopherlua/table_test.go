@@ -137,7 +137,7 @@ var _ = Describe("Tables of a shape", func() {
 		bare := &event.Scope{Type: "http", HTTPVersion: "1.0", Method: "GET", Scheme: "http", Path: "/", RawPath: "/",
 			Extensions: []string{"x.one", "x.two"}, LASGIVersion: "2.0"}
 		for _, s := range []*event.Scope{full, bare} {
-			build := func(L *lua.LState) *lua.LTable { return scopeTable(L, s) }
+			build := func(L *lua.LState) *lua.LTable { return scopeTable(L, s, L.CreateTable(0, 0)) }
 			direct := seen(build)
 			Expect(strings.Count(direct, "lasgi = {")).To(Equal(2))
 			if diff := cmp.Diff(viaAPI(func() string { return seen(build) }), direct); diff != "" {
@@ -160,7 +160,7 @@ func BenchmarkScopeTable(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		scopeTable(L, s)
+		scopeTable(L, s, L.CreateTable(0, 0))
 	}
 }
 

@@ -40,6 +40,13 @@ type worker struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
+	// state is the worker's lifespan state: the state table of its
+	// lifespan scope, which each connection scope gets a copy of; nil
+	// without lifespan. life is its lifespan call, for the shutdown. Both
+	// are set before the worker serves, and not changed after.
+	state *lua.LTable
+	life  *lifespan
+
 	// spare holds coroutines of calls that returned normally, for reuse:
 	// a new gopher-lua thread costs a whole state (its profile's biggest
 	// allocation per request).
@@ -252,14 +259,32 @@ func (w *worker) lock() bool {
 	return true
 }
 
-// begin starts the app for c as a new coroutine. The VM is held.
+// begin starts the app for c as a new coroutine. The VM is held. A
+// connection scope gets a copy of the worker's lifespan state; a lifespan
+// scope (the engine's own lifespan call is started with run) a new state.
 func (w *worker) begin(c *bridge.Call) {
+	if c.Scope.Type == event.ScopeLifespan {
+		scope, _ := lifespanScopeTable(w.L, c.Scope)
+		w.run(c, scope)
+		return
+	}
 	cc := &coCall{w: w, c: c, th: w.thread()}
 	w.link(cc)
-	scope := scopeTable(w.L, c.Scope)
+	scope := scopeTable(w.L, c.Scope, stateCopy(w.L, w.state))
 	if c.Fault.ID() != 0 {
 		faultScopeTable(c.Fault, scope)
 	}
+	w.start(cc, scope)
+}
+
+// run starts the app for c with the scope table given. The VM is held.
+func (w *worker) run(c *bridge.Call, scope *lua.LTable) {
+	cc := &coCall{w: w, c: c, th: w.thread()}
+	w.link(cc)
+	w.start(cc, scope)
+}
+
+func (w *worker) start(cc *coCall, scope *lua.LTable) {
 	recv := w.L.NewFunction(cc.receive)
 	send := w.L.NewFunction(cc.send)
 	w.resume(cc, w.runner, scope, recv, send)
@@ -490,7 +515,7 @@ func (cc *coCall) receive(L *lua.LState) int {
 func (cc *coCall) send(L *lua.LState) int {
 	cc.checkThread(L, "send")
 	cc.bareYields = 0
-	ev, err := decodeEvent(L.Get(1), cc.c.Fault)
+	ev, err := decodeEvent(L.Get(1), cc.c.Fault, cc.c.Scope.Type)
 	if err == nil {
 		var wait bool
 		wait, err = cc.c.Send(&ev, cc)
