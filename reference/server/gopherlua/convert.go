@@ -132,6 +132,9 @@ var (
 
 // eventTable builds the Lua table of an event the server hands the app.
 func eventTable(L *lua.LState, ev *event.Event) *lua.LTable {
+	if ev.Type == event.WebSocketReceive || ev.Type == event.WebSocketDisconnect {
+		return wsEventTable(L, ev)
+	}
 	if ev.Type == event.HTTPRequest {
 		return requestShape.table(L, []lua.LValue{str(ev.Type), lua.LString(ev.Body), lua.LBool(ev.MoreBody)})
 	}
@@ -158,52 +161,69 @@ func decodeEvent(v lua.LValue, f mutant.Fault, scope string) (event.Event, error
 	if scope == event.ScopeLifespan {
 		return decodeLifespan(t, ev)
 	}
+	if scope == event.ScopeWebSocket {
+		return decodeWebSocket(t, ev, f)
+	}
 	var err error
 	switch ev.Type {
 	case event.HTTPResponseStart:
-		st := t.RawGetString("status")
-		if _, ok := st.(lua.LString); ok && f.Is(mutant.StatusStringCoerced) {
-			st = lua.LVAsNumber(st)
-		}
-		n, isNum := st.(lua.LNumber)
-		if !isNum || float64(n) != math.Trunc(float64(n)) || math.IsInf(float64(n), 0) {
-			return ev, event.Violationf(event.RuleStatusType, "status must be an integer, got %s", describe(st))
-		}
-		if n < -1e9 || n > 1e9 {
-			return ev, event.Violationf(event.RuleStatusRange, "status %v is outside 200..599", float64(n))
-		}
-		ev.Status = int(n)
-		if ev.Headers, err = decodeHeaders(t.RawGetString("headers"), event.RuleHeadersType); err != nil && !f.Is(mutant.HeadersMapAccepted) {
-			return ev, err
-		}
-		if ev.Trailers, err = decodeBool(t, "trailers", event.RuleTrailersType); err != nil {
-			return ev, err
-		}
+		err = decodeStart(t, &ev, f)
 	case event.HTTPResponseBody:
-		switch b := t.RawGetString("body").(type) {
-		case lua.LString:
-			ev.Body = string(b)
-		case lua.LNumber:
-			if !f.Is(mutant.BodyNumberCoerced) {
-				return ev, event.Violationf(event.RuleBodyType, "body must be a string, got %s", describe(b))
-			}
-			ev.Body = b.String()
-		case *lua.LNilType:
-		default:
-			return ev, event.Violationf(event.RuleBodyType, "body must be a string, got %s", describe(b))
-		}
-		if ev.MoreBody, err = decodeBool(t, "more_body", event.RuleMoreBodyType); err != nil && !f.Is(mutant.MoreBodyStringAccepted) {
-			return ev, err
-		}
+		err = decodeBody(t, &ev, f)
 	case event.HTTPResponseTrailers:
 		if ev.Headers, err = decodeHeaders(t.RawGetString("headers"), event.RuleTrailersHeaders); err != nil {
 			return ev, err
 		}
-		if ev.MoreTrailers, err = decodeBool(t, "more_trailers", event.RuleMoreTrailersType); err != nil {
-			return ev, err
-		}
+		ev.MoreTrailers, err = decodeBool(t, "more_trailers", event.RuleMoreTrailersType)
 	}
-	return ev, nil
+	return ev, err
+}
+
+// decodeStart reads the keys of http.response.start (and of the websocket
+// denial's start, which has the same).
+func decodeStart(t *lua.LTable, ev *event.Event, f mutant.Fault) error {
+	st := t.RawGetString("status")
+	if _, ok := st.(lua.LString); ok && f.Is(mutant.StatusStringCoerced) {
+		st = lua.LVAsNumber(st)
+	}
+	n, isNum := st.(lua.LNumber)
+	if !isNum || float64(n) != math.Trunc(float64(n)) || math.IsInf(float64(n), 0) {
+		return event.Violationf(event.RuleStatusType, "status must be an integer, got %s", describe(st))
+	}
+	if n < -1e9 || n > 1e9 {
+		return event.Violationf(event.RuleStatusRange, "status %v is outside 200..599", float64(n))
+	}
+	ev.Status = int(n)
+	var err error
+	if ev.Headers, err = decodeHeaders(t.RawGetString("headers"), event.RuleHeadersType); err != nil && !f.Is(mutant.HeadersMapAccepted) {
+		return err
+	}
+	if ev.Trailers, err = decodeBool(t, "trailers", event.RuleTrailersType); err != nil {
+		return err
+	}
+	return nil
+}
+
+// decodeBody reads the keys of http.response.body (and of the websocket
+// denial's body).
+func decodeBody(t *lua.LTable, ev *event.Event, f mutant.Fault) error {
+	switch b := t.RawGetString("body").(type) {
+	case lua.LString:
+		ev.Body = string(b)
+	case lua.LNumber:
+		if !f.Is(mutant.BodyNumberCoerced) {
+			return event.Violationf(event.RuleBodyType, "body must be a string, got %s", describe(b))
+		}
+		ev.Body = b.String()
+	case *lua.LNilType:
+	default:
+		return event.Violationf(event.RuleBodyType, "body must be a string, got %s", describe(b))
+	}
+	var err error
+	if ev.MoreBody, err = decodeBool(t, "more_body", event.RuleMoreBodyType); err != nil && !f.Is(mutant.MoreBodyStringAccepted) {
+		return err
+	}
+	return nil
 }
 
 func decodeBool(t *lua.LTable, key, rule string) (bool, error) {

@@ -81,7 +81,7 @@ func wsEventTable(L *lua.LState, ev *event.Event) *lua.LTable {
 // -reason, websocket.accept.subprotocol, -headers-type). The denial
 // response's events are read as the http events they stand for. An event
 // of another type is left to the conversation (core.send.type).
-func decodeWebSocket(L *lua.LState, t *lua.LTable, ev event.Event, f mutant.Fault) (event.Event, error) {
+func decodeWebSocket(t *lua.LTable, ev event.Event, f mutant.Fault) (event.Event, error) {
 	var err error
 	switch ev.Type {
 	case event.WebSocketAccept:
@@ -135,25 +135,11 @@ func decodeWebSocket(L *lua.LState, t *lua.LTable, ev event.Event, f mutant.Faul
 		default:
 			return ev, event.Violationf(event.RuleWSCloseReason, "reason must be a string, got %s", describe(r))
 		}
-	case event.WebSocketDenialStart, event.WebSocketDenialBody:
-		as := event.HTTPResponseStart
-		if ev.Type == event.WebSocketDenialBody {
-			as = event.HTTPResponseBody
-		}
-		// The http decoder reads the keys by the http type; the trailers
-		// key has no meaning here and is dropped.
-		shadow := L.CreateTable(0, 4)
-		for k, v := t.Next(lua.LNil); k != lua.LNil; k, v = t.Next(k) {
-			shadow.RawSet(k, v)
-		}
-		shadow.RawSetString("type", lua.LString(as))
-		shadow.RawSetString("trailers", lua.LNil)
-		dec, err := decodeEvent(shadow, f)
-		if err != nil {
-			return ev, err
-		}
-		dec.Type = ev.Type
-		return dec, nil
+	case event.WebSocketDenialStart:
+		err = decodeStart(t, &ev, f)
+		ev.Trailers = false // no meaning in a denial
+	case event.WebSocketDenialBody:
+		err = decodeBody(t, &ev, f)
 	}
-	return ev, nil
+	return ev, err
 }

@@ -26,7 +26,7 @@ var _ = Describe("websocket tables", func() {
 		t := L.Get(-1).(*lua.LTable)
 		L.Pop(1)
 		typ, _ := t.RawGetString("type").(lua.LString)
-		return decodeWebSocket(L, t, event.Event{Type: string(typ)}, mutant.Fault{})
+		return decodeWebSocket(t, event.Event{Type: string(typ)}, mutant.Fault{})
 	}
 
 	DescribeTable("reads what an app sends",

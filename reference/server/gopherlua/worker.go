@@ -270,7 +270,12 @@ func (w *worker) begin(c *bridge.Call) {
 	}
 	cc := &coCall{w: w, c: c, th: w.thread()}
 	w.link(cc)
-	scope := scopeTable(w.L, c.Scope, stateCopy(w.L, w.state))
+	var scope *lua.LTable
+	if c.Scope.Type == event.ScopeWebSocket {
+		scope = wsScopeTable(w.L, c.Scope, stateCopy(w.L, w.state))
+	} else {
+		scope = scopeTable(w.L, c.Scope, stateCopy(w.L, w.state))
+	}
 	if c.Fault.ID() != 0 {
 		faultScopeTable(c.Fault, scope)
 	}
