@@ -863,7 +863,7 @@ func expectScopeResponse(steps []Step, scope map[string]any, events []map[string
 
 var _ = Describe("the embedded files", func() {
 	It("lists the apps sorted", func() {
-		Expect(app.Names()).To(Equal([]string{"echo.lua", "hello.lua", "lint.lua", "probe.lua", "scope.lua", "stream.lua"}))
+		Expect(app.Names()).To(Equal([]string{"echo.lua", "hello.lua", "lint.lua", "probe.lua", "scope.lua", "stream.lua", "ws_echo.lua"}))
 	})
 
 	It("returns each app's source as on disk", func() {

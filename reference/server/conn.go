@@ -12,6 +12,7 @@ import (
 
 	"github.com/lasgi/lasgi/reference/server/bridge"
 	"github.com/lasgi/lasgi/reference/server/internal/mutant"
+	"github.com/lasgi/lasgi/reference/server/websocket"
 	"github.com/lasgi/lasgi/spec/event"
 )
 
@@ -57,6 +58,8 @@ type conn struct {
 	outReq         *request
 	outsideWritten int    // body bytes the outside writer wrote, for call.Written
 	kickFn         func() // c.kick, made once
+
+	ws atomic.Pointer[wsSession] // the WebSocket this connection became, if any
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
@@ -72,6 +75,9 @@ func newConn(s *Server, nc net.Conn) *conn {
 }
 
 func (c *conn) closeIfIdle() {
+	if ws := c.ws.Load(); ws != nil {
+		ws.goingAway()
+	}
 	if c.idle.Load() {
 		c.nc.SetReadDeadline(time.Now()) // wakes the idle read, which then closes
 	}
@@ -106,6 +112,10 @@ func (c *conn) serve() {
 			if cfg.Fault.Is(mutant.MalformedKeepsOpen) {
 				continue
 			}
+			return
+		}
+		if websocket.IsUpgrade(pairs(req.headers)) {
+			c.serveWebSocket(req, start)
 			return
 		}
 		if !c.exchange(req, start) {

@@ -238,6 +238,11 @@ var dateCache atomic.Pointer[cachedDate]
 
 // writeError writes a complete plain-text error response and asks to close.
 func writeError(bw *bufio.Writer, status int, msg string) {
+	writeErrorWith(bw, status, msg, nil)
+}
+
+// writeErrorWith is writeError with extra header fields (a 426's upgrade).
+func writeErrorWith(bw *bufio.Writer, status int, msg string, extra [][2]string) {
 	body := strconv.Itoa(status) + " " + http.StatusText(status) + "\n"
 	if msg != "" {
 		body += msg + "\n"
@@ -249,6 +254,11 @@ func writeError(bw *bufio.Writer, status int, msg string) {
 	writeHeader(bw, "connection", "close")
 	if status == http.StatusServiceUnavailable {
 		writeHeader(bw, "retry-after", "1")
+	}
+	for _, h := range extra {
+		if h[0] != "connection" { // it says close
+			writeHeader(bw, h[0], h[1])
+		}
 	}
 	bw.WriteString("\r\n")
 	bw.WriteString(body)

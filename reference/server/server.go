@@ -28,7 +28,10 @@ type Config struct {
 	ReadTimeout  time.Duration // each read of a request head or body; default 30s
 	WriteTimeout time.Duration // each write of a response; default 30s
 	IdleTimeout  time.Duration // a keep-alive connection waiting for its next request; default 60s
-	AppTimeout   time.Duration // one app call, wall clock; default 5m; -1 for none
+	AppTimeout   time.Duration // one app call, wall clock; default 5m; -1 for none (a WebSocket's call has none)
+
+	WSMaxMessage   int64         // one received WebSocket message; default 16 MiB (close 1009 beyond)
+	WSPingInterval time.Duration // a silent WebSocket is pinged, and given up after as long again; default 20s
 
 	ErrorLog *log.Logger // app errors and connection trouble; nil: the standard logger
 
@@ -65,6 +68,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.AppTimeout == 0 {
 		c.AppTimeout = DefaultAppTimeout
+	}
+	if c.WSMaxMessage <= 0 {
+		c.WSMaxMessage = DefaultWSMaxMessage
+	}
+	if c.WSPingInterval <= 0 {
+		c.WSPingInterval = DefaultWSPingInterval
 	}
 	if c.ErrorLog == nil {
 		c.ErrorLog = log.Default()

@@ -1,0 +1,415 @@
+package server
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lasgi/lasgi/reference/server/bridge"
+	"github.com/lasgi/lasgi/reference/server/websocket"
+	"github.com/lasgi/lasgi/spec/event"
+)
+
+// A WebSocket on a connection (spec/websocket.md): the handshake request's
+// scope, one app call for the socket's whole life, a reader goroutine that
+// turns frames into websocket.receive events once the app has accepted, and
+// a writer goroutine that puts what the app sends on the wire as soon as it
+// is sent, whatever the app does next (websocket.send.flush).
+
+const (
+	// maxPendingMessages is how many received messages may wait for the app
+	// before the reader stops reading: a client cannot fill the server's
+	// memory with messages the app does not take.
+	maxPendingMessages = 16
+	// DefaultWSMaxMessage bounds one received message, fragments together:
+	// past it the server closes with 1009 (websocket.receive.max-size).
+	DefaultWSMaxMessage = 16 << 20
+	// DefaultWSPingInterval is how long a socket may be silent before the
+	// server pings it, and how long it then waits for any frame before it
+	// gives the socket up (websocket.receive.keepalive).
+	DefaultWSPingInterval = 20 * time.Second
+)
+
+// wsSession is one websocket scope.
+type wsSession struct {
+	c    *conn
+	req  *request
+	call *bridge.Call
+	key  string // the client's sec-websocket-key
+
+	kick     chan struct{} // the app queued an event or finished (call.Kick)
+	gone     chan struct{} // closed when the transport has ended, from either side
+	goneOnce sync.Once
+	discOnce sync.Once // the app hears of the end once, with the first code
+	// readerDone is closed when the reader goroutine has returned (nil
+	// before accept).
+	readerDone chan struct{}
+
+	ws        *websocket.Conn // after accept
+	closeSent bool            // a close frame (or the 403, or a denial) went out
+	lastRead  atomic.Int64    // unix nanoseconds of the last frame read
+	pingSent  bool
+	rw        *responseWriter // the denial response, once started
+}
+
+// serveWebSocket runs the websocket scope whose handshake request is req.
+// The connection carries nothing after it.
+func (c *conn) serveWebSocket(req *request, start time.Time) {
+	cfg := &c.srv.cfg
+	c.acquireWriter()
+	defer c.releaseWriter()
+	key, protocols, herr := websocket.CheckUpgrade(req.method, pairs(req.headers))
+	switch {
+	case herr != nil:
+		c.refuseWith(herr.Status, herr.Reason, herr.Headers)
+		return
+	case req.minor == 0:
+		c.refuseWith(400, "a WebSocket handshake needs HTTP/1.1", nil)
+		return
+	case req.contentLength > 0 || req.chunked:
+		c.refuseWith(400, "a WebSocket handshake has no body", nil)
+		return
+	}
+	rawPath, query, err := splitTarget(req.target)
+	if err != nil {
+		c.refuse(err)
+		return
+	}
+	path, rawPath := withRootPath(cfg.RootPath, event.DecodePath(rawPath), rawPath)
+	scope := &event.Scope{
+		Type:         event.ScopeWebSocket,
+		HTTPVersion:  "1.1",
+		Scheme:       "ws",
+		Path:         path,
+		RawPath:      rawPath,
+		QueryString:  query,
+		RootPath:     cfg.RootPath,
+		Headers:      req.headers,
+		Client:       c.client,
+		Server:       c.local,
+		Subprotocols: protocols,
+		Extensions:   wsOffered,
+	}
+	// No deadline: a socket lives as long as both ends want. The busy
+	// timeout still bounds each run of the app between two waits.
+	call := bridge.NewCall(scope, time.Time{})
+	call.Fault = cfg.Fault
+	s := &wsSession{c: c, req: req, call: call, key: key, kick: make(chan struct{}, 1), gone: make(chan struct{})}
+	call.Kick = s.wake
+	call.Push(event.Event{Type: event.WebSocketConnect})
+	c.ws.Store(s)
+	defer c.ws.Store(nil)
+
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.writeLoop()
+	}()
+	// Not c.enter/leave: those hand the HTTP exchange's write side to the
+	// outside writer, and a WebSocket writes from its own goroutine.
+	cfg.Engine.Start(call)
+	<-done
+}
+
+// wsOffered are the extensions a websocket scope offers: the denial
+// response.
+var wsOffered = []string{event.ExtensionWebSocketDeny}
+
+func pairs(hs []event.Header) [][2]string {
+	out := make([][2]string, len(hs))
+	for i, h := range hs {
+		out[i] = [2]string{h.Name, h.Value}
+	}
+	return out
+}
+
+// refuseWith answers a request that does not reach the app with status,
+// msg and extra headers, and closes.
+func (c *conn) refuseWith(status int, msg string, headers [][2]string) {
+	c.nc.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout))
+	writeErrorWith(c.bw, status, msg, headers)
+	if c.bw.Flush() == nil {
+		c.lingeringClose()
+	}
+}
+
+func (s *wsSession) wake() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// transportGone marks the transport ended and closes it; the reader, if
+// any, returns.
+func (s *wsSession) transportGone() {
+	s.goneOnce.Do(func() {
+		close(s.gone)
+		s.c.nc.Close()
+	})
+}
+
+// disconnected hands the app websocket.disconnect with code and reason, and
+// from then on send() raises the disconnected error unless the app closed.
+func (s *wsSession) disconnected(code int, reason string) {
+	s.discOnce.Do(func() {
+		s.call.Push(event.Event{Type: event.WebSocketDisconnect, Code: code, Reason: reason})
+		s.call.Disconnect()
+	})
+}
+
+// writeLoop writes what the app sends, pings a silent socket, and ends the
+// socket when the app has finished.
+func (s *wsSession) writeLoop() {
+	cfg := &s.c.srv.cfg
+	interval := cfg.WSPingInterval
+	ping := time.NewTicker(interval)
+	defer ping.Stop()
+	gone := s.gone
+	for {
+		select {
+		case <-s.call.Notify():
+		case <-s.kick:
+		case <-gone:
+			gone = nil // seen: from now on the app's end is what is waited for
+		case <-ping.C:
+			s.keepAlive(interval)
+		}
+		if s.c.srv.closing.Load() && s.ws != nil && !s.closeSent {
+			// Shutdown: the socket goes away (RFC 6455 code 1001); the app
+			// hears websocket.disconnect once the client answered.
+			s.c.nc.SetWriteDeadline(time.Now().Add(s.c.srv.cfg.WriteTimeout))
+			s.closeSent = true
+			s.ws.WriteClose(websocket.CloseGoingAway, "the server is shutting down")
+			go s.awaitClose()
+		}
+		st := s.call.State()
+		n, err := s.writeEvents()
+		s.call.Written(n)
+		if err != nil {
+			s.transportGone()
+			s.disconnected(1006, "")
+		}
+		if st.Finished {
+			s.finish(st.Err)
+			return
+		}
+	}
+}
+
+// writeEvents writes the events the app has sent since the last look.
+func (s *wsSession) writeEvents() (messageBytes int, err error) {
+	events := s.call.Take()
+	for i := range events {
+		ev := &events[i]
+		if s.closeSent && s.rw == nil {
+			break // the conversation refuses anything after a close; a denial's body still goes out
+		}
+		s.c.nc.SetWriteDeadline(time.Now().Add(s.c.srv.cfg.WriteTimeout))
+		switch ev.Type {
+		case event.WebSocketAccept:
+			err = s.accept(ev)
+		case event.WebSocketSend:
+			op := websocket.OpText
+			if ev.Binary {
+				op = websocket.OpBinary
+			}
+			messageBytes += len(ev.Message)
+			err = s.ws.WriteMessage(op, []byte(ev.Message))
+		case event.WebSocketClose:
+			err = s.close(ev.Code, ev.Reason)
+		case event.WebSocketDenialStart, event.WebSocketDenialBody:
+			err = s.deny(ev)
+		}
+		if err != nil {
+			return messageBytes, err
+		}
+	}
+	return messageBytes, nil
+}
+
+// accept completes the handshake and starts reading frames.
+func (s *wsSession) accept(ev *event.Event) error {
+	if err := websocket.WriteAccept(s.c.nc, s.key, ev.Subprotocol, pairs(ev.Headers)); err != nil {
+		return err
+	}
+	cfg := &s.c.srv.cfg
+	s.lastRead.Store(time.Now().UnixNano())
+	s.ws = websocket.NewConn(s.c.br, s.c.nc, websocket.Options{
+		MaxMessageSize: cfg.WSMaxMessage,
+		OnPong:         func([]byte) { s.lastRead.Store(time.Now().UnixNano()) },
+	})
+	s.readerDone = make(chan struct{})
+	go s.readLoop()
+	return nil
+}
+
+// close answers websocket.close: before the accept, a 403 and the end of the
+// connection (websocket.close.before-accept); after it, a close frame, and
+// the transport ends once the client's close frame came or the write
+// timeout passed (websocket.close.after-accept).
+func (s *wsSession) close(code int, reason string) error {
+	s.closeSent = true
+	if s.ws == nil {
+		s.c.refuseWith(403, "", nil)
+		s.transportGone()
+		s.disconnected(1006, "")
+		return nil
+	}
+	if code == 0 {
+		code = websocket.CloseNormal
+	}
+	err := s.ws.WriteClose(code, reason)
+	go s.awaitClose()
+	return err
+}
+
+// awaitClose ends the transport when the client has answered a close frame,
+// or the write timeout has passed without an answer.
+func (s *wsSession) awaitClose() {
+	t := time.NewTimer(s.c.srv.cfg.WriteTimeout)
+	defer t.Stop()
+	select {
+	case <-s.readerDone:
+	case <-t.C:
+	}
+	s.transportGone()
+}
+
+// deny writes the denial response as the HTTP response to the handshake
+// request it stands for, and ends the connection after its last body.
+func (s *wsSession) deny(ev *event.Event) error {
+	if s.rw == nil {
+		s.rw = newResponseWriter(s.c.bw, s.req, &s.c.srv.closing)
+		s.rw.mustClose = true
+	}
+	as := *ev
+	as.Type = event.HTTPResponseStart
+	if ev.Type == event.WebSocketDenialBody {
+		as.Type = event.HTTPResponseBody
+	}
+	s.rw.write(&as)
+	if err := s.c.bw.Flush(); err != nil {
+		return err
+	}
+	if s.rw.complete {
+		s.closeSent = true
+		s.transportGone()
+		s.disconnected(1006, "")
+	}
+	return nil
+}
+
+// keepAlive pings a socket silent for interval, and gives it up when it was
+// silent for another interval after the ping.
+func (s *wsSession) keepAlive(interval time.Duration) {
+	if s.ws == nil || s.closeSent {
+		return
+	}
+	silent := time.Since(time.Unix(0, s.lastRead.Load()))
+	switch {
+	case silent < interval:
+		s.pingSent = false
+	case !s.pingSent:
+		s.pingSent = true
+		s.c.nc.SetWriteDeadline(time.Now().Add(s.c.srv.cfg.WriteTimeout))
+		if s.ws.WritePing(nil) != nil {
+			s.transportGone()
+		}
+	case silent >= 2*interval:
+		s.c.srv.cfg.ErrorLog.Printf("lasgi-serve: websocket %s: no frame for %v after a ping; closing", s.req.target, silent.Round(time.Second))
+		s.transportGone()
+	}
+}
+
+// readLoop turns the client's messages into websocket.receive events until
+// the socket closes, then hands the app websocket.disconnect.
+func (s *wsSession) readLoop() {
+	defer close(s.readerDone)
+	room := s.call.Room()
+	for {
+		s.c.nc.SetReadDeadline(time.Time{}) // silence is the keep-alive's to judge
+		op, payload, err := s.ws.ReadMessage()
+		if err != nil {
+			s.readEnded(err)
+			return
+		}
+		s.lastRead.Store(time.Now().UnixNano())
+		s.call.Push(event.Event{Type: event.WebSocketReceive, Message: string(payload), Binary: op == websocket.OpBinary})
+		for s.call.Pending() >= maxPendingMessages {
+			select {
+			case <-room:
+			case <-s.gone:
+				return
+			}
+		}
+	}
+}
+
+// readEnded hands the app the end of the socket: the client's close code
+// and reason, the code the server closed with for a broken frame, or 1006
+// when the transport ended without a close frame.
+func (s *wsSession) readEnded(err error) {
+	var ce *websocket.CloseError
+	var pe *websocket.ProtocolError
+	switch {
+	case errors.As(err, &ce):
+		// The frame layer has answered the close (or it answered ours).
+		s.transportGone()
+		s.disconnected(ce.Code, ce.Reason)
+	case errors.As(err, &pe):
+		s.c.nc.SetWriteDeadline(time.Now().Add(s.c.srv.cfg.WriteTimeout))
+		s.ws.WriteClose(pe.Code, pe.Reason)
+		s.transportGone()
+		s.disconnected(pe.Code, pe.Reason)
+	default:
+		s.transportGone()
+		s.disconnected(1006, "")
+	}
+}
+
+// finish ends the socket after the app call ended with err: while the
+// handshake waits, a 500 (websocket.error.before-accept); while it is open,
+// a close frame of 1011 for an error (websocket.error.after-accept) or 1000
+// for a return (websocket.error.return-open); a denial cut short, as an
+// HTTP response the app failed in.
+func (s *wsSession) finish(err error) {
+	if err != nil {
+		s.c.logAppEnd(s.req, err)
+	}
+	switch {
+	case s.rw != nil && !s.rw.complete:
+		if !s.rw.headerWritten {
+			status, msg := errorStatus(err)
+			s.c.refuseWith(status, msg, nil)
+		}
+	case s.closeSent && s.ws != nil:
+		s.awaitClose() // the client's answer to the close frame
+	case s.closeSent:
+	case s.ws == nil:
+		status, msg := errorStatus(err)
+		if err == nil {
+			status, msg = 500, "the application returned without answering the WebSocket handshake"
+		}
+		s.c.refuseWith(status, msg, nil)
+	default:
+		code, reason := websocket.CloseNormal, ""
+		if err != nil && !errors.Is(err, bridge.ErrDisconnected) {
+			code, reason = websocket.CloseInternalError, "the application failed"
+		}
+		s.c.nc.SetWriteDeadline(time.Now().Add(s.c.srv.cfg.WriteTimeout))
+		if s.ws.WriteClose(code, reason) == nil {
+			s.closeSent = true
+			s.awaitClose()
+		}
+	}
+	s.transportGone()
+	if s.readerDone != nil {
+		<-s.readerDone
+	}
+}
+
+// goingAway closes an open socket with 1001 on shutdown: it wakes the
+// writer, the one goroutine that writes the app's side.
+func (s *wsSession) goingAway() { s.wake() }
