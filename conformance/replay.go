@@ -14,11 +14,14 @@ import (
 // each fixture, parsed into the scope a server would build (headers in order,
 // path decoded), its body delivered in the pieces the client wrote it in, and
 // the client going away where the fixture closes the connection. Fixtures
-// whose request no server would hand an app (malformed ones) are left out.
+// whose request no server would hand an app (malformed ones) are left out,
+// and so are the other protocols'.
 func ReplayCases(cases []*Case) []*AppCase {
 	var out []*AppCase
 	for _, c := range cases {
-		if strings.HasPrefix(c.ID, "http.malformed/") {
+		// Only http cases are replayed (a WebSocket handshake is no request
+		// an app answers as http), and no malformed ones.
+		if !strings.HasPrefix(c.ID, "http.") || strings.HasPrefix(c.ID, "http.malformed/") {
 			continue
 		}
 		ac, ok := replay(c)

@@ -2,6 +2,10 @@
 -- back as it came, and closes with 1000 "bye" when a client writes the text "bye".
 -- An http request gets a page saying so; lifespan is not served.
 return function(scope, receive, send)
+  local version = type(scope.lasgi) == "table" and scope.lasgi.version
+  if type(version) == "string" and version:sub(1, 2) ~= "1." then
+    error("ws_echo.lua knows LASGI 1.x, not " .. version, 0) -- core.scope.version-check
+  end
   if scope.type == "http" then
     send({ type = "http.response.start", status = 200, headers = { { "content-type", "text/plain" } } })
     send({ type = "http.response.body", body = "this is a WebSocket echo: connect with ws://\n" })
