@@ -57,6 +57,7 @@ type Conn struct {
 	msg    []byte // the message being read; returned to the caller
 	frames int64  // frames read so far, for error positions
 	rerr   error  // sticky: once set, every ReadMessage returns it
+	rhdr   [maxHeaderSize]byte
 	ctrl   [MaxControlPayload]byte
 
 	// Write side, under wmu.

@@ -18,7 +18,9 @@ const acceptGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 // status needs (allow for 405, sec-websocket-version for 426, upgrade and
 // connection for 426 when no upgrade was asked), and Reason, a short text
 // for the response body and the log. The response is the caller's to
-// frame; the connection is to be closed after it.
+// frame; the connection is to be closed after it (a caller sending
+// connection: close along with a 426's connection: upgrade puts both
+// options in one field).
 type HandshakeError struct {
 	Status  int
 	Headers [][2]string

@@ -112,52 +112,57 @@ func (c *Conn) transportError(err error, what string, inside bool) error {
 	return fmt.Errorf("websocket: reading frame %d %s: %w", c.frames, what, err)
 }
 
-// readHeader reads the next frame header, peeking at the bufio.Reader's
-// buffer so that nothing is copied or allocated.
+// readHeader reads the next frame header into c.rhdr. It copies rather than
+// peeks: a peek at a header cut by the end of the buffer would slide its
+// first bytes to the front and refill behind them, leaving every later read
+// into the buffer misaligned, which made the payload copies of 1 KiB
+// frames up to twice as slow.
 func (c *Conn) readHeader() (header, error) {
 	c.frames++
 	var h header
-	b, err := c.br.Peek(2)
-	if err != nil {
-		return h, c.transportError(err, "header", len(b) > 0)
-	}
-	n := 2
-	if b[1]&maskBit != 0 {
-		n += 4
-	}
-	switch b[1] & lenBits {
-	case 126:
-		n += 2
-	case 127:
-		n += 8
+	b := c.rhdr[:2]
+	if n, err := io.ReadFull(c.br, b); err != nil {
+		return h, c.transportError(err, "header", n > 0)
 	}
 	h.fin = b[0]&finBit != 0
 	h.rsv = b[0] & rsvBits
 	h.op = Opcode(b[0] & opBits)
 	h.masked = b[1]&maskBit != 0
-	if b, err = c.br.Peek(n); err != nil {
+	n := 0
+	switch b[1] & lenBits {
+	case 126:
+		n = 2
+	case 127:
+		n = 8
+	}
+	if h.masked {
+		n += 4
+	}
+	if n == 0 {
+		h.length = int64(b[1] & lenBits)
+		return h, nil
+	}
+	b = c.rhdr[2 : 2+n]
+	if _, err := io.ReadFull(c.br, b); err != nil {
 		return h, c.transportError(err, "header", true)
 	}
-	i := 2
-	switch l := b[1] & lenBits; l {
+	switch l := c.rhdr[1] & lenBits; l {
 	case 126:
-		h.length = int64(binary.BigEndian.Uint16(b[2:4]))
-		i = 4
+		h.length = int64(binary.BigEndian.Uint16(b))
+		b = b[2:]
 	case 127:
-		u := binary.BigEndian.Uint64(b[2:10])
+		u := binary.BigEndian.Uint64(b)
 		if u>>63 != 0 {
-			_, _ = c.br.Discard(n)
 			return h, c.protocolError(&h, CloseProtocolError, "frame length with its most significant bit set")
 		}
 		h.length = int64(u)
-		i = 10
+		b = b[8:]
 	default:
 		h.length = int64(l)
 	}
 	if h.masked {
-		copy(h.key[:], b[i:i+4])
+		copy(h.key[:], b)
 	}
-	_, _ = c.br.Discard(n)
 	return h, nil
 }
 
