@@ -361,8 +361,12 @@ func (s *wsSession) readEnded(err error) {
 	case errors.As(err, &pe):
 		s.c.nc.SetWriteDeadline(time.Now().Add(s.c.srv.cfg.WriteTimeout))
 		s.ws.WriteClose(pe.Code, pe.Reason)
-		s.transportGone()
 		s.disconnected(pe.Code, pe.Reason)
+		// What the client still sends is read and dropped for a moment:
+		// closing with unread bytes makes the kernel reset the connection,
+		// which can destroy the close frame before the client reads it.
+		s.c.lingeringClose()
+		s.transportGone()
 	default:
 		s.transportGone()
 		s.disconnected(1006, "")
