@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -164,6 +165,22 @@ end`)
 			[]string{"--workers", "1", "--busy-timeout", "30s", "--shutdown-timeout", "1s"},
 			"lasgi-serve: shutdown: the workers' lifespan shutdown was still running after --shutdown-timeout 1s: cut"),
 	)
+
+	It("serves reference/app/lifespan.lua: a pool in each worker, opened at startup, shared by its requests, closed at SIGTERM", func() {
+		session, url := start("--workers", "2", filepath.Join("..", "..", "reference", "app", "lifespan.lua"))
+		var queries []string
+		for range 6 {
+			status, body := get(url + "/")
+			Expect(status).To(Equal(200))
+			Expect(body).To(MatchRegexp(`^pool 1: 4 open, query \d+\n$`))
+			queries = append(queries, strings.Fields(body)[5])
+		}
+		sort.Strings(queries)
+		Expect(queries).To(Equal([]string{"1", "1", "2", "2", "3", "3"}), "each worker's requests share its pool")
+		session.Signal(syscall.SIGTERM)
+		Eventually(session, 10*time.Second).Should(gexec.Exit(0))
+		Expect(strings.Count(string(session.Err.Contents()), "lifespan.lua: pool 1 closed: 4 connections, 3 queries served\n")).To(Equal(2))
+	})
 
 	DescribeTable("refuses bad lifespan flags with exit code 2",
 		func(args []string, message string) {
