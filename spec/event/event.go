@@ -22,23 +22,20 @@ type Header struct {
 
 // Event is any LASGI event. Which fields mean something depends on Type;
 // the zero value of each field is the spec's default for an absent key.
+// The booleans sit together: every call holds three events in place
+// (bridge.Call), and padding after each would take it past a size class.
 type Event struct {
 	Type string
 
-	// http.request, http.response.body
-	Body     string
-	MoreBody bool
+	Body         string // http.request, http.response.body
+	MoreBody     bool   // http.request, http.response.body
+	Trailers     bool   // http.response.start
+	MoreTrailers bool   // http.response.trailers
 
-	// http.response.start
-	Status   int
-	Headers  []Header // also http.response.trailers
-	Trailers bool
+	Status  int      // http.response.start
+	Headers []Header // http.response.start, http.response.trailers
 
-	// http.response.trailers
-	MoreTrailers bool
-
-	// lifespan.startup.failed, lifespan.shutdown.failed
-	Message string
+	Message string // lifespan.startup.failed, lifespan.shutdown.failed
 }
 
 // Addr is a host and port pair as it appears in scope.client and scope.server.
