@@ -3,6 +3,11 @@
 //	lasgi-serve [flags] [APP.lua]
 //
 // With no app file it serves the built-in reference/app/hello.lua.
+//
+// Exit codes: 0 after a clean shutdown; 1 when serving failed or the
+// shutdown was not clean (requests cut at --shutdown-timeout, a lifespan
+// shutdown that failed or timed out); 2 for bad flags or an app file that
+// does not load; 3 when a worker's lifespan startup failed, as uvicorn's.
 package main
 
 import (
@@ -17,6 +22,8 @@ import (
 	"os/signal"
 	"runtime"
 	"strconv"
+	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -53,6 +60,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "on SIGINT/SIGTERM, how long requests in flight may take to finish; the process exits by then, cutting what still runs")
 	maxVMBytes := fs.Int64("max-vm-bytes", gopherlua.DefaultMaxVMBytes, "memory budget of one worker: a string the app asks for past it is refused, and when the heap passes the budget of all workers the call that allocated the most is stopped")
 	queueTimeout := fs.Duration("queue-timeout", 5*time.Second, "longest a request may wait for a free worker when all are busy (503 with Retry-After beyond)")
+	lifespanFlag := fs.String("lifespan", "auto", "the lifespan protocol, in every worker before it serves and at shutdown: auto (an app that raises or returns before replying to lifespan.startup has none: one log line, and it is served without), on (that fails the startup too: exit code 3), off (no lifespan call; every scope gets an empty state)")
+	lifespanTimeout := fs.Duration("lifespan-timeout", gopherlua.DefaultLifespanTimeout, "longest wait for the app's reply to lifespan.startup (past it the startup failed: exit code 3) and to lifespan.shutdown (within what --shutdown-timeout leaves)")
 	gcPercent := fs.Int("gc-percent", 1000, "most the Go GC target percentage (GOGC) may be: after each collection GOGC is set so that about 32 MiB of garbage may gather before the next, within 100 and this; a small live heap then costs tens of MB of RSS for fewer collections, a large one grows at most twofold (docs/performance.md); ignored when GOGC is set")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -76,14 +85,23 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "lasgi-serve: --port must be 0..65535, got %d\n", *port)
 		return 2
 	}
+	lifespan, err := gopherlua.ParseLifespanMode(*lifespanFlag)
+	if err != nil {
+		fmt.Fprintf(stderr, "lasgi-serve: %v\n", err)
+		return 2
+	}
+	if *lifespanTimeout <= 0 {
+		fmt.Fprintf(stderr, "lasgi-serve: --lifespan-timeout must be positive, got %v\n", *lifespanTimeout)
+		return 2
+	}
 
 	if os.Getenv("GOGC") == "" {
 		defer gcpace.Start(*gcPercent, gcpace.DefaultHeadroom)()
 	}
 	logger := log.New(stderr, "", log.LstdFlags)
-	opts := gopherlua.Options{Workers: *workers, BusyTimeout: *busyTimeout, QueueTimeout: *queueTimeout, MaxVMBytes: *maxVMBytes, Sandbox: *sandbox, ErrorLog: logger}
+	opts := gopherlua.Options{Workers: *workers, BusyTimeout: *busyTimeout, QueueTimeout: *queueTimeout, MaxVMBytes: *maxVMBytes, Sandbox: *sandbox, ErrorLog: logger,
+		Lifespan: lifespan, LifespanTimeout: *lifespanTimeout}
 	var engine *gopherlua.Engine
-	var err error
 	name := "hello.lua (built in)"
 	if fs.NArg() == 1 {
 		name = fs.Arg(0)
@@ -93,6 +111,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if src, err = app.Source("hello.lua"); err == nil {
 			engine, err = gopherlua.Load("hello.lua", src, opts)
 		}
+	}
+	var startupErr *gopherlua.StartupError
+	if errors.As(err, &startupErr) {
+		// No worker serves (lifespan.startup.failed); each line names one.
+		fmt.Fprintf(stderr, "lasgi-serve: not serving: %s\n", strings.ReplaceAll(err.Error(), "\n", "\nlasgi-serve: "))
+		return 3
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "lasgi-serve: %v\n", err)
@@ -115,11 +139,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "lasgi-serve: %v\n", err)
 		return 2
 	}
-	fmt.Fprintf(stdout, "lasgi-serve: serving %s with %d workers on http://%s\n", name, *workers, ln.Addr())
-
+	// Signals are caught before the line that says the server listens: a
+	// signal sent once it is read must find the handler in place.
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
+	fmt.Fprintf(stdout, "lasgi-serve: serving %s with %d workers on http://%s\n", name, *workers, ln.Addr())
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	select {
@@ -133,16 +158,24 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return shutdown(srv, engine, *shutdownTimeout, stderr)
 }
 
-// shutdown lets requests in flight finish and stops the engine, within
-// timeout: that is a promise, so whatever still runs then (an app stuck in
-// Go code, say) is cut by the process's exit.
+// shutdown lets requests in flight finish, then ends each worker's
+// lifespan and stops the engine, all within timeout: that is a promise, so
+// whatever still runs then (an app stuck in Go code, a lifespan shutdown
+// that takes its time) is cut by the process's exit. The lifespan shutdown
+// gets what the requests left of timeout, and --lifespan-timeout at most.
 func shutdown(srv *server.Server, engine *gopherlua.Engine, timeout time.Duration, stderr io.Writer) int {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	ctx, cancel := context.WithTimeoutCause(context.Background(), timeout,
+		fmt.Errorf("--shutdown-timeout %v passed", timeout))
 	defer cancel()
+	var lifespanPhase atomic.Bool
 	stopped := make(chan error, 1)
 	go func() {
 		err := srv.Shutdown(ctx)
-		stopped <- errors.Join(err, engine.Close())
+		if err != nil {
+			err = fmt.Errorf("requests still running after --shutdown-timeout %v were cut", timeout)
+		}
+		lifespanPhase.Store(true)
+		stopped <- errors.Join(err, engine.Shutdown(ctx))
 	}()
 	// A moment past the deadline lets Shutdown close the connections it
 	// cut, so their clients see a close rather than the process vanish.
@@ -151,12 +184,16 @@ func shutdown(srv *server.Server, engine *gopherlua.Engine, timeout time.Duratio
 	select {
 	case err := <-stopped:
 		if err != nil {
-			fmt.Fprintf(stderr, "lasgi-serve: shutdown: %v\n", err)
+			fmt.Fprintf(stderr, "lasgi-serve: shutdown: %s\n", strings.ReplaceAll(err.Error(), "\n", "\nlasgi-serve: shutdown: "))
 			return 1
 		}
 		return 0
 	case <-hard.C:
-		fmt.Fprintf(stderr, "lasgi-serve: shutdown: requests still running after --shutdown-timeout %v were cut\n", timeout)
+		if lifespanPhase.Load() {
+			fmt.Fprintf(stderr, "lasgi-serve: shutdown: the workers' lifespan shutdown was still running after --shutdown-timeout %v: cut\n", timeout)
+		} else {
+			fmt.Fprintf(stderr, "lasgi-serve: shutdown: requests still running after --shutdown-timeout %v were cut\n", timeout)
+		}
 		return 1
 	}
 }

@@ -92,6 +92,7 @@ end`), 0o644)).To(Succeed())
 		app := filepath.Join(GinkgoT().TempDir(), "app.lua")
 		Expect(os.WriteFile(app, []byte(`
 return function(scope, receive, send)
+  if scope.type ~= "http" then error("http only", 0) end -- not at lifespan startup
   -- backtracks inside gopher-lua's Go code for tens of seconds
   string.find(string.rep("a", 16), string.rep("a*", 16) .. "b")
 end`), 0o644)).To(Succeed())

@@ -863,7 +863,7 @@ func expectScopeResponse(steps []Step, scope map[string]any, events []map[string
 
 var _ = Describe("the embedded files", func() {
 	It("lists the apps sorted", func() {
-		Expect(app.Names()).To(Equal([]string{"echo.lua", "hello.lua", "lint.lua", "probe.lua", "scope.lua", "stream.lua", "ws_echo.lua"}))
+		Expect(app.Names()).To(Equal([]string{"echo.lua", "hello.lua", "lifespan.lua", "lint.lua", "probe.lua", "scope.lua", "stream.lua", "ws_echo.lua"}))
 	})
 
 	It("returns each app's source as on disk", func() {
@@ -880,7 +880,7 @@ var _ = Describe("the embedded files", func() {
 		_, err := app.Source("nope.lua")
 		Expect(err).To(MatchError(And(
 			ContainSubstring(`"nope.lua"`),
-			ContainSubstring("echo.lua, hello.lua, lint.lua, probe.lua, scope.lua, stream.lua"),
+			ContainSubstring("echo.lua, hello.lua, lifespan.lua, lint.lua, probe.lua, scope.lua, stream.lua"),
 		)))
 	})
 })
@@ -891,6 +891,24 @@ var _ = Describe("hello.lua", func() {
 			[]map[string]any{req("ignored", false)})
 		expectSteps(steps, []Step{start("text/plain"), body("Hello World!", false), ret})
 	})
+})
+
+// lifespan.lua's lifespan half (the pool opened and closed) runs on lasgi-serve only
+// (cmd/lasgi-serve): the driver plays one call, and the app writes its report on
+// stderr, which the driver's runs take as a failure. Its requests run everywhere, with
+// the state a lifespan startup leaves.
+var _ = Describe("lifespan.lua", func() {
+	DescribeTable("answers from the pool in scope.state, sharing it with the other requests",
+		func(state map[string]any, want string) {
+			steps := runAll("lifespan.lua", scopeWith(func(s map[string]any) { s["state"] = state }),
+				[]map[string]any{req("", false)})
+			expectSteps(steps, []Step{start("text/plain"), body(want, false), ret})
+		},
+		Entry("a pool: one query more",
+			map[string]any{"lifespan.lua:pool": map[string]any{"number": 2, "open": 4, "queries": 6}}, "pool 2: 4 open, query 7\n"),
+		Entry("no lifespan startup, no pool",
+			map[string]any{}, "no pool: the server ran no lifespan startup\n"),
+	)
 })
 
 var _ = Describe("echo.lua", func() {

@@ -22,25 +22,23 @@ type Header struct {
 
 // Event is any LASGI event. Which fields mean something depends on Type;
 // the zero value of each field is the spec's default for an absent key.
+// The booleans sit together: every call holds three events in place
+// (bridge.Call), and padding after each would take it past a size class.
 type Event struct {
 	Type string
 
-	// http.request, http.response.body
-	Body     string
-	MoreBody bool
+	Body         string // http.request, http.response.body
+	MoreBody     bool   // http.request, http.response.body
+	Trailers     bool   // http.response.start
+	MoreTrailers bool   // http.response.trailers
+	Binary       bool   // websocket.receive, websocket.send: Message is bytes, not text
 
-	// http.response.start
-	Status   int
-	Headers  []Header // also http.response.trailers
-	Trailers bool
-
-	// http.response.trailers
-	MoreTrailers bool
+	Status  int      // http.response.start
+	Headers []Header // http.response.start, http.response.trailers
 
 	// websocket.receive, websocket.send: the message, text unless Binary;
 	// lifespan.startup.failed, lifespan.shutdown.failed: the message.
 	Message string
-	Binary  bool
 	// websocket.accept: the chosen subprotocol, "" for none (Headers are
 	// its extra response headers).
 	Subprotocol string

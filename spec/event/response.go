@@ -13,18 +13,21 @@ import (
 type Response struct {
 	Started  bool
 	Complete bool
-	Status   int
 
-	trailers  bool  // start asked for trailers
-	bodyDone  bool  // the last body event (more_body false) was sent
-	length    int64 // declared content-length, -1 if none
-	bodyBytes int64 // body bytes sent so far
-
+	// The booleans sit together, without padding between: a bridge.Call
+	// holds its Response in place.
+	trailers bool // start asked for trailers
+	bodyDone bool // the last body event (more_body false) was sent
 	// noTrailers: the scope does not offer the trailers extension, so
 	// asking for trailers breaks http.trailers.offered and sending them
 	// core.extensions.offered-only (set by ResponseFor).
 	noTrailers  bool
 	requestDone bool // the app received the last http.request
+
+	Status int
+
+	length    int64 // declared content-length, -1 if none
+	bodyBytes int64 // body bytes sent so far
 
 	findings []*Violation // SHOULD-level rules the app broke, in order
 }

@@ -185,7 +185,10 @@ func (e *Engine) shutdown(ctx context.Context, w *worker) error {
 		return nil
 	}
 	if !w.lockCtx(ctx) {
-		return nil // abandoned meanwhile, or out of time: the worker is closed as it is
+		if ctx.Err() != nil {
+			return fmt.Errorf("worker %d: lifespan shutdown failed: lifespan.shutdown was not sent, the shutdown ran out of time first (%v)", w.slot, context.Cause(ctx))
+		}
+		return nil // abandoned meanwhile: nothing of it runs Lua any more
 	}
 	w.cancelCalls(l.call)
 	w.vm.Unlock()
