@@ -119,7 +119,7 @@ func checkAppWith(checker, f string, cases []*conformance.AppCase, lint []byte, 
 		return []conformance.Result{{Case: &conformance.Case{ID: "app.load/callable", Rules: []string{event.RuleAppCallable}}, Status: conformance.Failed}}
 	}
 	eng.Close()
-	ac := &conformance.AppChecker{Timeout: time.Second, Strict: strict, Load: func() (bridge.Engine, error) {
+	ac := &conformance.AppChecker{Timeout: 3 * time.Second, Strict: strict, Load: func() (bridge.Engine, error) {
 		return gopherlua.Load(f, src, opts)
 	}}
 	defer ac.Close()
