@@ -62,6 +62,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	queueTimeout := fs.Duration("queue-timeout", 5*time.Second, "longest a request may wait for a free worker when all are busy (503 with Retry-After beyond)")
 	lifespanFlag := fs.String("lifespan", "auto", "the lifespan protocol, in every worker before it serves and at shutdown: auto (an app that raises or returns before replying to lifespan.startup has none: one log line, and it is served without), on (that fails the startup too: exit code 3), off (no lifespan call; every scope gets an empty state)")
 	lifespanTimeout := fs.Duration("lifespan-timeout", gopherlua.DefaultLifespanTimeout, "longest wait for the app's reply to lifespan.startup (past it the startup failed: exit code 3) and to lifespan.shutdown (within what --shutdown-timeout leaves)")
+	wsMaxMessage := fs.Int64("ws-max-message", server.DefaultWSMaxMessage, "largest WebSocket message a client may send, fragments together (the server closes with 1009 beyond)")
+	wsPingInterval := fs.Duration("ws-ping-interval", server.DefaultWSPingInterval, "a WebSocket silent this long is pinged, and closed when it stays silent as long again")
 	gcPercent := fs.Int("gc-percent", 1000, "most the Go GC target percentage (GOGC) may be: after each collection GOGC is set so that about 32 MiB of garbage may gather before the next, within 100 and this; a small live heap then costs tens of MB of RSS for fewer collections, a large one grows at most twofold (docs/performance.md); ignored when GOGC is set")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -88,6 +90,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	lifespan, err := gopherlua.ParseLifespanMode(*lifespanFlag)
 	if err != nil {
 		fmt.Fprintf(stderr, "lasgi-serve: %v\n", err)
+		return 2
+	}
+	if *wsMaxMessage < 1 {
+		fmt.Fprintf(stderr, "lasgi-serve: --ws-max-message must be at least 1, got %d\n", *wsMaxMessage)
+		return 2
+	}
+	if *wsPingInterval <= 0 {
+		fmt.Fprintf(stderr, "lasgi-serve: --ws-ping-interval must be positive, got %v\n", *wsPingInterval)
 		return 2
 	}
 	if *lifespanTimeout <= 0 {
@@ -127,6 +137,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		MaxHeaderBytes: *maxHeader, MaxBodyBytes: *maxBody,
 		ReadTimeout: *readTimeout, WriteTimeout: *writeTimeout, IdleTimeout: *idleTimeout,
 		AppTimeout: *appTimeout, ErrorLog: logger,
+		WSMaxMessage: *wsMaxMessage, WSPingInterval: *wsPingInterval,
 	})
 	if err != nil {
 		engine.Close()
