@@ -580,6 +580,99 @@ local function content_length(value)
   return digits
 end
 
+-- A response is one HTTP response as the app sent it: the response of an http scope, or the
+-- denial response of a websocket scope, whose start and body events the same checks judge.
+-- start_type and body_type name its events in messages.
+local function new_response(start_type, body_type)
+  return {
+    start_type = start_type, body_type = body_type,
+    started = false, complete = false, status = 0, wants_trailers = false,
+    body_done = false, length = -1, length_digits = nil, sent_bytes = 0,
+  }
+end
+
+-- start_types checks the Lua types of a start event's status and headers (headers_rule
+-- being the rule of its headers) and returns the status and the number of headers.
+local function start_types(ev, headers_rule)
+  local st = rawget(ev, "status")
+  if type(st) ~= "number" or floor(st) ~= st or st == huge or st == -huge then
+    fail("http.start.status-type", "status must be an integer, got " .. describe(st))
+  end
+  if st < -1e9 or st > 1e9 then
+    fail("http.start.status-range", "status " .. number(st) .. " is outside 200..599")
+  end
+  return st, check_headers_type(rawget(ev, "headers"), headers_rule)
+end
+
+-- body_types checks the Lua types of a body event's body and more_body and returns them.
+local function body_types(ev)
+  local body = rawget(ev, "body")
+  if body ~= nil and type(body) ~= "string" then
+    fail("http.body.body-type", "body must be a string, got " .. describe(body))
+  end
+  return body or "", check_bool(ev, "more_body", "http.body.more-body-type")
+end
+
+-- check_start checks a start event (status st, headers with nheaders entries, trailers
+-- asked for or not) against the response r and returns what it changes.
+local function check_start(r, st, headers, nheaders, trailers)
+  if r.started then
+    fail("http.start.once", r.start_type .. " sent twice")
+  end
+  if st < 200 or st > 599 then
+    fail("http.start.status-range", "status " .. number(st) .. " is outside 200..599")
+  end
+  local digits = nil
+  for i = 1, nheaders do
+    local pair = rawget(headers, i)
+    local name, value = rawget(pair, 1), rawget(pair, 2)
+    check_header(name, value, i)
+    if lower(name) == "content-length" then
+      local d = content_length(value)
+      if digits and d ~= digits then
+        fail("http.body.content-length", "content-length " .. quote(value)
+          .. " is not one non-negative decimal integer (an earlier content-length says " .. digits .. ")")
+      end
+      digits = d
+    end
+  end
+  return function()
+    r.started, r.status, r.wants_trailers = true, st, trailers
+    r.length_digits = digits
+    r.length = digits and tonumber(digits) or -1
+  end
+end
+
+-- check_body checks a body event against the response r and returns what it changes.
+local function check_body(r, body, more)
+  if not r.started then
+    fail("http.start.first", r.body_type .. " sent before " .. r.start_type)
+  end
+  if r.body_done then
+    fail("http.trailers.after-body", r.body_type .. " sent after the last body event;"
+      .. " only http.response.trailers may follow")
+  end
+  local n, status = #body, r.status
+  local no_body = status == 204 or status == 205 or status == 304
+  if n > 0 and no_body then
+    -- SHOULD: the server discards the bytes.
+    fail("http.body.no-body-status", "a " .. number(status) .. " response has no content, but " .. n
+      .. " body bytes were sent; they are discarded")
+    n = 0
+  end
+  if r.length >= 0 and not no_body and r.sent_bytes + n > r.length then
+    fail("http.body.content-length", "body exceeds the declared content-length " .. r.length_digits
+      .. " (" .. number(r.sent_bytes + n) .. " bytes sent)")
+  end
+  return function()
+    r.sent_bytes = r.sent_bytes + n
+    if not more then
+      r.body_done = true
+      r.complete = not r.wants_trailers
+    end
+  end
+end
+
 -- ---------------------------------------------------------------------------------------
 -- lint(app)
 
@@ -622,8 +715,7 @@ local function lint(app, options)
     local scope_type = rawget(scope, "type")
 
     -- The response as the app sent it.
-    local started, complete, status, wants_trailers = false, false, 0, false
-    local body_done, length, length_digits, sent_bytes = false, -1, nil, 0
+    local resp = new_response(START, BODY)
     local sent_types, sent_count = {}, 0 -- the first few types sent, and how many events
     -- The request as the server handed it.
     local body_complete, got_disconnect, after_disconnect = false, false, 0
@@ -753,28 +845,16 @@ local function lint(app, options)
       -- The Lua types of the keys.
       local st, nheaders, trailers, body, more, more_trailers
       if typ == START then
-        st = rawget(ev, "status")
-        if type(st) ~= "number" or floor(st) ~= st or st == huge or st == -huge then
-          fail("http.start.status-type", "status must be an integer, got " .. describe(st))
-        end
-        if st < -1e9 or st > 1e9 then
-          fail("http.start.status-range", "status " .. number(st) .. " is outside 200..599")
-        end
-        nheaders = check_headers_type(rawget(ev, "headers"), "http.start.headers-type")
+        st, nheaders = start_types(ev, "http.start.headers-type")
         trailers = check_bool(ev, "trailers", "http.start.trailers-type")
       elseif typ == BODY then
-        body = rawget(ev, "body")
-        if body ~= nil and type(body) ~= "string" then
-          fail("http.body.body-type", "body must be a string, got " .. describe(body))
-        end
-        body = body or ""
-        more = check_bool(ev, "more_body", "http.body.more-body-type")
+        body, more = body_types(ev)
       elseif typ == TRAILERS then
         nheaders = check_headers_type(rawget(ev, "headers"), "http.trailers.headers-type")
         more_trailers = check_bool(ev, "more_trailers", "http.trailers.more-trailers-type")
       end
       -- The extension must be offered.
-      if not complete and not offered then
+      if not resp.complete and not offered then
         if typ == START and trailers then
           fail("http.trailers.offered", "trailers = true, but the scope does not offer the "
             .. EXT_TRAILERS .. " extension")
@@ -783,71 +863,22 @@ local function lint(app, options)
         end
       end
       -- Order and values.
-      if complete then
+      if resp.complete then
         fail("http.send.after-complete", typ .. " sent after the response was complete")
       end
       if typ == START then
-        if started then
-          fail("http.start.once", "http.response.start sent twice")
-        end
-        if st < 200 or st > 599 then
-          fail("http.start.status-range", "status " .. number(st) .. " is outside 200..599")
-        end
-        local headers, digits = rawget(ev, "headers"), nil
-        for i = 1, nheaders do
-          local pair = rawget(headers, i)
-          local name, value = rawget(pair, 1), rawget(pair, 2)
-          check_header(name, value, i)
-          if lower(name) == "content-length" then
-            local d = content_length(value)
-            if digits and d ~= digits then
-              fail("http.body.content-length", "content-length " .. quote(value)
-                .. " is not one non-negative decimal integer (an earlier content-length says " .. digits .. ")")
-            end
-            digits = d
-          end
-        end
-        return function()
-          started, status, wants_trailers = true, st, trailers
-          length_digits = digits
-          length = digits and tonumber(digits) or -1
-        end
+        return check_start(resp, st, rawget(ev, "headers"), nheaders, trailers)
       elseif typ == BODY then
-        if not started then
-          fail("http.start.first", "http.response.body sent before http.response.start")
-        end
-        if body_done then
-          fail("http.trailers.after-body", "http.response.body sent after the last body event;"
-            .. " only http.response.trailers may follow")
-        end
-        local n = #body
-        local no_body = status == 204 or status == 205 or status == 304
-        if n > 0 and no_body then
-          -- SHOULD: the server discards the bytes.
-          fail("http.body.no-body-status", "a " .. number(status) .. " response has no content, but " .. n
-            .. " body bytes were sent; they are discarded")
-          n = 0
-        end
-        if length >= 0 and not no_body and sent_bytes + n > length then
-          fail("http.body.content-length", "body exceeds the declared content-length " .. length_digits
-            .. " (" .. number(sent_bytes + n) .. " bytes sent)")
-        end
-        return function()
-          sent_bytes = sent_bytes + n
-          if not more then
-            body_done = true
-            complete = not wants_trailers
-          end
-        end
+        return check_body(resp, body, more)
       elseif typ == TRAILERS then
-        if not started then
+        if not resp.started then
           fail("http.start.first", "http.response.trailers sent before http.response.start")
         end
-        if not wants_trailers then
+        if not resp.wants_trailers then
           fail("http.trailers.requires-flag", "http.response.trailers sent but http.response.start"
             .. " did not set trailers = true")
         end
-        if not body_done then
+        if not resp.body_done then
           fail("http.trailers.after-body", "http.response.trailers sent before the last http.response.body")
         end
         local headers = rawget(ev, "headers")
@@ -856,7 +887,7 @@ local function lint(app, options)
           check_header(rawget(pair, 1), rawget(pair, 2), i)
         end
         return function()
-          complete = not more_trailers
+          resp.complete = not more_trailers
         end
       end
       local ext = rawget(scope, "extensions")
@@ -903,8 +934,8 @@ local function lint(app, options)
       -- An app that returned from a scope it cannot know broke the SHOULD rule above;
       -- how it answered is not judged (as lasgi-check app's Go checker does not).
       local refused = mode ~= "http"
-      if not complete and not got_disconnect and not send_failed and not foreign and not refused then
-        if wants_trailers and body_done then
+      if not resp.complete and not got_disconnect and not send_failed and not foreign and not refused then
+        if resp.wants_trailers and resp.body_done then
           fail("http.trailers.required", "the app set trailers = true and sent its last body,"
             .. " but returned without http.response.trailers")
         end
