@@ -35,7 +35,8 @@
 -- The lint does not change what the app sees: the same scope table and event tables, the
 -- real send's results and errors; it only raises where the app broke a rule. It never
 -- yields itself and uses no pcall, so it works on servers whose pcall cannot yield.
--- Scopes of type websocket and lifespan get the core scope checks only and are passed on.
+-- Scopes of type websocket get the scope checks (their events are not checked yet); scopes
+-- of type lifespan get the core scope checks only. Both are passed on.
 --
 -- One file, no dependencies, plain Lua 5.1 that also runs on Lua 5.4, LuaJIT and
 -- gopher-lua. Rule IDs are spelled out in full so that a test can hold every one against
@@ -324,15 +325,35 @@ local function pass_on(...)
   return ...
 end
 
-local function check_pair_list(v, rule, what)
-  local n = list_len(v)
-  if n == nil then
-    fail(rule, what .. " must be a list, got " .. describe(v))
+-- In a websocket scope the keys it shares with an http scope follow the HTTP rules through
+-- the websocket rule that refers to them: WS_SCOPE_RULE maps each HTTP rule to that one.
+local WS_SCOPE_RULE = {
+  ["http.scope.path"] = "websocket.scope.target",
+  ["http.scope.raw-path"] = "websocket.scope.target",
+  ["http.scope.root-path-in-path"] = "websocket.scope.target",
+  ["http.scope.query-string"] = "websocket.scope.target",
+  ["http.scope.root-path"] = "websocket.scope.target",
+  ["http.scope.headers"] = "websocket.scope.headers",
+  ["http.scope.header-names-lowercase"] = "websocket.scope.headers",
+  ["http.scope.header-values"] = "websocket.scope.headers",
+  ["http.scope.pseudo-headers"] = "websocket.scope.headers",
+  ["http.scope.client"] = "websocket.scope.client-server",
+  ["http.scope.server"] = "websocket.scope.client-server",
+  ["http.scope.state"] = "websocket.scope.state",
+  ["http.scope.extensions"] = "websocket.scope.extensions",
+}
+
+-- scope_fail fails with the HTTP scope rule, or in a websocket scope (ws true) with the
+-- websocket rule that refers to it, the detail naming the HTTP rule.
+local function scope_fail(ws, rule, detail)
+  if ws then
+    detail = detail .. " (as " .. rule .. " describes)"
+    rule = WS_SCOPE_RULE[rule]
   end
-  return n
+  fail(rule, detail)
 end
 
-local function check_addr(v, rule, key, allow_path)
+local function check_addr(v, ws, rule, key, allow_path)
   if v == nil then
     return
   end
@@ -345,13 +366,98 @@ local function check_addr(v, rule, key, allow_path)
   end
   local shape = allow_path and "{host, port} or {path}" or "{host, port}"
   if n == nil then
-    fail(rule, "scope." .. key .. " must be a list " .. shape .. ", got " .. describe(v))
+    scope_fail(ws, rule, "scope." .. key .. " must be a list " .. shape .. ", got " .. describe(v))
   end
-  fail(rule, "scope." .. key .. " must be a list " .. shape .. " of text and an integer, got {"
+  scope_fail(ws, rule, "scope." .. key .. " must be a list " .. shape .. " of text and an integer, got {"
     .. describe(rawget(v, 1)) .. ", " .. describe(rawget(v, 2)) .. (n > 2 and ", ..." or "") .. "}")
 end
 
--- check_http_scope checks the keys of an http scope (LASGI 1.x).
+-- check_conn_scope checks the keys an http and a websocket scope (ws true) share: path,
+-- raw_path, root_path, query_string, headers (hv being the scope's http_version), client,
+-- server, state and extensions. It returns scope.extensions.
+local function check_conn_scope(scope, ws, hv)
+  local path, raw = rawget(scope, "path"), rawget(scope, "raw_path")
+  if not is_text(path) then
+    scope_fail(ws, "http.scope.path", "scope.path must be text (a string of valid UTF-8), got " .. describe(path))
+  end
+  if type(raw) ~= "string" then
+    scope_fail(ws, "http.scope.raw-path", "scope.raw_path must be a byte string, got " .. describe(raw))
+  end
+  if find(raw, "?", 1, true) then
+    scope_fail(ws, "http.scope.raw-path", "scope.raw_path must not hold the query string, got " .. describe(raw))
+  end
+  local decoded = decode_path(raw)
+  local root = rawget(scope, "root_path")
+  if type(root) == "string" and root ~= "" and path ~= "*" then
+    local prefix = (sub(root, -1) == "/") and sub(root, 1, -2) or root
+    local after = sub(path, #prefix + 1, #prefix + 1)
+    if sub(path, 1, #prefix) ~= prefix or (after ~= "" and after ~= "/") then
+      scope_fail(ws, "http.scope.root-path-in-path", "scope.path " .. quote(path) .. " does not begin with the"
+        .. " root_path " .. quote(root) .. ": the server must put root_path back in front of a stripped path")
+    end
+  end
+  if decoded ~= path then
+    scope_fail(ws, "http.scope.path", "scope.path must be scope.raw_path percent-decoded as UTF-8: raw_path "
+      .. quote(raw) .. " decodes to " .. quote(decoded) .. ", but path is " .. quote(path))
+  end
+  local qs = rawget(scope, "query_string")
+  if type(qs) ~= "string" then
+    scope_fail(ws, "http.scope.query-string", "scope.query_string must be a byte string, got " .. describe(qs))
+  end
+  if not is_text(root) then
+    scope_fail(ws, "http.scope.root-path", "scope.root_path must be text (\"\" when none is configured), got "
+      .. describe(root))
+  end
+  local headers = rawget(scope, "headers")
+  local n = list_len(headers)
+  if n == nil then
+    scope_fail(ws, "http.scope.headers", "scope.headers must be a list, got " .. describe(headers))
+  end
+  for i = 1, n do
+    local pair = rawget(headers, i)
+    local name, value = type(pair) == "table" and rawget(pair, 1), type(pair) == "table" and rawget(pair, 2)
+    if list_len(pair) ~= 2 or type(name) ~= "string" or type(value) ~= "string" or name == "" then
+      scope_fail(ws, "http.scope.headers", "scope.headers[" .. i .. "] must be a list of two byte strings"
+        .. " {name, value} with a non-empty name, got " .. (type(pair) == "table" and ("{" .. describe(name)
+          .. ", " .. describe(value) .. "}") or describe(pair)))
+    end
+    if find(name, "[A-Z]") then
+      scope_fail(ws, "http.scope.header-names-lowercase", "scope.headers[" .. i .. "] name " .. quote(name)
+        .. " is not lowercase")
+    end
+    if hv == "2" and byte(name, 1) == 58 then
+      scope_fail(ws, "http.scope.pseudo-headers", "scope.headers[" .. i .. "] is the pseudo-header " .. quote(name))
+    end
+    if find(value, "^[ \t]") or find(value, "[ \t]$") then
+      scope_fail(ws, "http.scope.header-values", "scope.headers[" .. i .. "] (" .. quote(name)
+        .. ") value has leading or trailing spaces or tabs: " .. quote(value))
+    end
+  end
+  check_addr(rawget(scope, "client"), ws, "http.scope.client", "client", false)
+  check_addr(rawget(scope, "server"), ws, "http.scope.server", "server", true)
+  local state = rawget(scope, "state")
+  if type(state) ~= "table" then
+    scope_fail(ws, "http.scope.state", "scope.state must be a table, got " .. describe(state))
+  end
+  if seen_recently(state) then
+    scope_fail(ws, "http.scope.state", "scope.state must be a new table for each call, got one an earlier call had")
+  end
+  remember(state)
+  local ext = rawget(scope, "extensions")
+  if type(ext) ~= "table" then
+    scope_fail(ws, "http.scope.extensions", "scope.extensions must be a table, got " .. describe(ext))
+  end
+  for k, v in next, ext do
+    if type(k) ~= "string" or type(v) ~= "table" then
+      fail("core.extensions.entry", "scope.extensions must map extension names to tables, got ["
+        .. describe(k) .. "] = " .. describe(v))
+    end
+  end
+  return ext
+end
+
+-- check_http_scope checks the keys of an http scope (LASGI 1.x) and returns whether it
+-- offers trailers.
 local function check_http_scope(scope)
   local asgi = rawget(scope, "asgi")
   if type(asgi) ~= "table" or rawget(asgi, "version") ~= "3.0" or rawget(asgi, "spec_version") ~= "2.5" then
@@ -371,125 +477,7 @@ local function check_http_scope(scope)
   if scheme ~= "http" and scheme ~= "https" then
     fail("http.scope.scheme", "scope.scheme must be \"http\" or \"https\", got " .. describe(scheme))
   end
-  local path, raw = rawget(scope, "path"), rawget(scope, "raw_path")
-  if not is_text(path) then
-    fail("http.scope.path", "scope.path must be text (a string of valid UTF-8), got " .. describe(path))
-  end
-  if type(raw) ~= "string" then
-    fail("http.scope.raw-path", "scope.raw_path must be a byte string, got " .. describe(raw))
-  end
-  if find(raw, "?", 1, true) then
-    fail("http.scope.raw-path", "scope.raw_path must not hold the query string, got " .. describe(raw))
-  end
-  local decoded = decode_path(raw)
-  local root = rawget(scope, "root_path")
-  if type(root) == "string" and root ~= "" and path ~= "*" then
-    local prefix = (sub(root, -1) == "/") and sub(root, 1, -2) or root
-    local after = sub(path, #prefix + 1, #prefix + 1)
-    if sub(path, 1, #prefix) ~= prefix or (after ~= "" and after ~= "/") then
-      fail("http.scope.root-path-in-path", "scope.path " .. quote(path) .. " does not begin with the root_path "
-        .. quote(root) .. ": the server must put root_path back in front of a stripped path")
-    end
-  end
-  if decoded ~= path then
-    fail("http.scope.path", "scope.path must be scope.raw_path percent-decoded as UTF-8: raw_path "
-      .. quote(raw) .. " decodes to " .. quote(decoded) .. ", but path is " .. quote(path))
-  end
-  local qs = rawget(scope, "query_string")
-  if type(qs) ~= "string" then
-    fail("http.scope.query-string", "scope.query_string must be a byte string, got " .. describe(qs))
-  end
-  if not is_text(root) then
-    fail("http.scope.root-path", "scope.root_path must be text (\"\" when none is configured), got " .. describe(root))
-  end
-  local headers = rawget(scope, "headers")
-  local n = check_pair_list(headers, "http.scope.headers", "scope.headers")
-  for i = 1, n do
-    local pair = rawget(headers, i)
-    local name, value = type(pair) == "table" and rawget(pair, 1), type(pair) == "table" and rawget(pair, 2)
-    if list_len(pair) ~= 2 or type(name) ~= "string" or type(value) ~= "string" or name == "" then
-      fail("http.scope.headers", "scope.headers[" .. i .. "] must be a list of two byte strings {name, value}"
-        .. " with a non-empty name, got " .. (type(pair) == "table" and ("{" .. describe(name) .. ", "
-          .. describe(value) .. "}") or describe(pair)))
-    end
-    if find(name, "[A-Z]") then
-      fail("http.scope.header-names-lowercase", "scope.headers[" .. i .. "] name " .. quote(name) .. " is not lowercase")
-    end
-    if hv == "2" and byte(name, 1) == 58 then
-      fail("http.scope.pseudo-headers", "scope.headers[" .. i .. "] is the pseudo-header " .. quote(name))
-    end
-    if find(value, "^[ \t]") or find(value, "[ \t]$") then
-      fail("http.scope.header-values", "scope.headers[" .. i .. "] (" .. quote(name)
-        .. ") value has leading or trailing spaces or tabs: " .. quote(value))
-    end
-  end
-  check_addr(rawget(scope, "client"), "http.scope.client", "client", false)
-  check_addr(rawget(scope, "server"), "http.scope.server", "server", true)
-  local state = rawget(scope, "state")
-  if type(state) ~= "table" then
-    fail("http.scope.state", "scope.state must be a table, got " .. describe(state))
-  end
-  if seen_recently(state) then
-    fail("http.scope.state", "scope.state must be a new table for each call, got one an earlier call had")
-  end
-  remember(state)
-  local ext = rawget(scope, "extensions")
-  if type(ext) ~= "table" then
-    fail("http.scope.extensions", "scope.extensions must be a table, got " .. describe(ext))
-  end
-  for k, v in next, ext do
-    if type(k) ~= "string" or type(v) ~= "table" then
-      fail("core.extensions.entry", "scope.extensions must map extension names to tables, got ["
-        .. describe(k) .. "] = " .. describe(v))
-    end
-  end
-  return rawget(ext, EXT_TRAILERS) ~= nil
-end
-
--- offers_trailers says whether a scope the lint does not check offers trailers.
-local function offers_trailers(scope)
-  local ext = rawget(scope, "extensions")
-  return type(ext) == "table" and rawget(ext, EXT_TRAILERS) ~= nil
-end
-
--- check_scope checks what every scope holds and returns its mode: "http", "other" (a
--- protocol the lint passes on: websocket, lifespan), "unknown-type" or "unknown-major"
--- (the app should refuse the scope), and for http whether trailers are offered.
-local function check_scope(scope)
-  for k in next, scope do
-    if type(k) ~= "string" then
-      fail("core.value.table-keys", "scope keys must be strings, got key " .. describe(k))
-    end
-  end
-  if seen_recently(scope) then
-    fail("core.scope.fresh", "the scope table was passed to an earlier call")
-  end
-  remember(scope)
-  local typ = rawget(scope, "type")
-  if not is_text(typ) or typ == "" then
-    fail("core.scope.type", "scope.type must be text naming the protocol, got " .. describe(typ))
-  end
-  local lasgi = rawget(scope, "lasgi")
-  local version = type(lasgi) == "table" and rawget(lasgi, "version")
-  local major = type(version) == "string" and match(version, "^(%d+)%.%d+$")
-  if not major then
-    fail("core.scope.lasgi", "scope.lasgi must be a table with version = \"MAJOR.MINOR\", got "
-      .. (type(lasgi) == "table" and ("{version = " .. describe(version) .. "}") or describe(lasgi)))
-  end
-  if major ~= "1" then
-    return "unknown-major", offers_trailers(scope), version
-  end
-  if typ == "http" then
-    return "http", check_http_scope(scope), version
-  end
-  local asgi = rawget(scope, "asgi")
-  if type(asgi) ~= "table" or rawget(asgi, "version") ~= "3.0" or type(rawget(asgi, "spec_version")) ~= "string" then
-    fail("core.scope.asgi", "scope.asgi must be a table with version = \"3.0\" and a spec_version, got " .. describe(asgi))
-  end
-  if typ == "websocket" or typ == "lifespan" then
-    return "other", false, version
-  end
-  return "unknown-type", offers_trailers(scope), version
+  return rawget(check_conn_scope(scope, false, hv), EXT_TRAILERS) ~= nil
 end
 
 -- ---------------------------------------------------------------------------------------
@@ -674,6 +662,101 @@ local function check_body(r, body, more)
 end
 
 -- ---------------------------------------------------------------------------------------
+-- WebSocket scopes (the WebSocket part of the spec)
+
+local EXT_DENIAL = "websocket.http.response"
+
+-- check_websocket_scope checks the keys of a websocket scope (LASGI 1.x) whose asgi key
+-- core.scope.asgi has checked, and returns whether it offers the denial response.
+local function check_websocket_scope(scope)
+  local spec_version = rawget(rawget(scope, "asgi"), "spec_version")
+  if spec_version ~= "2.5" then
+    fail("websocket.scope.asgi-version", "scope.asgi must be {version = \"3.0\", spec_version = \"2.5\"}, got"
+      .. " spec_version " .. describe(spec_version))
+  end
+  local hv = rawget(scope, "http_version")
+  if hv ~= "1.1" and hv ~= "2" then
+    fail("websocket.scope.http-version", "scope.http_version must be \"1.1\" or \"2\", got " .. describe(hv))
+  end
+  local scheme = rawget(scope, "scheme")
+  if scheme ~= "ws" and scheme ~= "wss" then
+    fail("websocket.scope.scheme", "scope.scheme must be \"ws\" or \"wss\", got " .. describe(scheme))
+  end
+  local ext = check_conn_scope(scope, true, hv)
+  local subprotocols = rawget(scope, "subprotocols")
+  local n = list_len(subprotocols)
+  if n == nil then
+    fail("websocket.scope.subprotocols", "scope.subprotocols must be a list of text ({} when the client offered"
+      .. " none), got " .. describe(subprotocols))
+  end
+  for i = 1, n do
+    local name = rawget(subprotocols, i)
+    if not is_text(name) then
+      fail("websocket.scope.subprotocols", "scope.subprotocols[" .. i .. "] must be text, got " .. describe(name))
+    end
+    if find(name, ",", 1, true) or find(name, "^[ \t]") or find(name, "[ \t]$") then
+      fail("websocket.scope.subprotocols", "scope.subprotocols[" .. i .. "] is " .. quote(name) .. ": the"
+        .. " sec-websocket-protocol values are split at commas and the spaces around each name removed")
+    end
+  end
+  return rawget(ext, EXT_DENIAL) ~= nil
+end
+
+-- ---------------------------------------------------------------------------------------
+-- Which checks a scope gets
+
+-- offers_trailers says whether a scope the lint does not check offers trailers.
+local function offers_trailers(scope)
+  local ext = rawget(scope, "extensions")
+  return type(ext) == "table" and rawget(ext, EXT_TRAILERS) ~= nil
+end
+
+-- check_scope checks what every scope holds and returns its mode: "http", "websocket",
+-- "other" (a protocol the lint passes on: lifespan), "unknown-type" or "unknown-major" (the
+-- app should refuse the scope), and whether the scope offers the extension its protocol's
+-- checks ask about: trailers for http (and the scopes checked as http), the denial
+-- response for websocket.
+local function check_scope(scope)
+  for k in next, scope do
+    if type(k) ~= "string" then
+      fail("core.value.table-keys", "scope keys must be strings, got key " .. describe(k))
+    end
+  end
+  if seen_recently(scope) then
+    fail("core.scope.fresh", "the scope table was passed to an earlier call")
+  end
+  remember(scope)
+  local typ = rawget(scope, "type")
+  if not is_text(typ) or typ == "" then
+    fail("core.scope.type", "scope.type must be text naming the protocol, got " .. describe(typ))
+  end
+  local lasgi = rawget(scope, "lasgi")
+  local version = type(lasgi) == "table" and rawget(lasgi, "version")
+  local major = type(version) == "string" and match(version, "^(%d+)%.%d+$")
+  if not major then
+    fail("core.scope.lasgi", "scope.lasgi must be a table with version = \"MAJOR.MINOR\", got "
+      .. (type(lasgi) == "table" and ("{version = " .. describe(version) .. "}") or describe(lasgi)))
+  end
+  if major ~= "1" then
+    return "unknown-major", offers_trailers(scope), version
+  end
+  if typ == "http" then
+    return "http", check_http_scope(scope), version
+  end
+  local asgi = rawget(scope, "asgi")
+  if type(asgi) ~= "table" or rawget(asgi, "version") ~= "3.0" or type(rawget(asgi, "spec_version")) ~= "string" then
+    fail("core.scope.asgi", "scope.asgi must be a table with version = \"3.0\" and a spec_version, got " .. describe(asgi))
+  end
+  if typ == "websocket" then
+    return "websocket", check_websocket_scope(scope), version
+  elseif typ == "lifespan" then
+    return "other", false, version
+  end
+  return "unknown-type", offers_trailers(scope), version
+end
+
+
+-- ---------------------------------------------------------------------------------------
 -- lint(app)
 
 -- warn_once is the default warn function: each rule's first warning goes to stderr.
@@ -709,7 +792,7 @@ local function lint(app, options)
         .. describe(scope) .. ", " .. describe(receive) .. ", " .. describe(send))
     end
     local mode, offered, version = check_scope(scope)
-    if mode == "other" then
+    if mode == "other" or mode == "websocket" then
       return pass_on(app(scope, receive, send, ...))
     end
     local scope_type = rawget(scope, "type")
