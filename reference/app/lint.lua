@@ -15,28 +15,43 @@
 -- and the app goes on; lint(app, {strict = true}) raises those too, and
 -- lint(app, {warn = function(rule, detail) ... end}) receives every warning instead.
 --
--- What the server hands the app (server-side rules):
---   * the scope: type, asgi and lasgi versions, http_version, method, scheme, path (and
---     that it is raw_path percent-decoded), raw_path, query_string, root_path, headers,
---     client, server, state and extensions; checked before the app is called;
---   * each event receive() returns: exactly one table, its type, body and more_body, and
---     their order (http.request until more_body is false, then only http.disconnect).
+-- What the server hands the app (server-side rules), in http and websocket scopes:
+--   * the scope: type, asgi and lasgi versions, http_version, method (http), scheme, path
+--     (and that it is raw_path percent-decoded), raw_path, query_string, root_path,
+--     headers, client, server, subprotocols (websocket), state and extensions; checked
+--     before the app is called. A websocket scope's keys shared with http are held to the
+--     HTTP rules under the websocket rule that refers to them (websocket.scope.target,
+--     websocket.scope.headers, ...);
+--   * each event receive() returns: exactly one table, its type, its keys, and their order.
+--     http: http.request until more_body is false, then only http.disconnect. websocket:
+--     websocket.connect first (websocket.disconnect when the client has gone), then
+--     websocket.receive with exactly one of text and bytes, only between the app's
+--     websocket.accept and its websocket.close, and once websocket.disconnect came, the
+--     same one again on every call. A websocket.connect in a scope whose type is not
+--     "websocket" breaks websocket.scope.type.
 -- What the app sends (app-side rules): every check the reference server makes, in the
--- same order, so the lint names the rule the server would name (table, type, status,
--- headers, trailers, body, more_body, ordering, 204/205/304, content-length, trailers offered
--- and flagged, nothing after the response is complete). A valid event goes on to the real
--- send unchanged; whatever the real send raises (such as the disconnected error) goes on
--- to the app unchanged, and the lint then counts the event as not sent.
+-- same order, so the lint names the rule the server would name: the event table, its type
+-- and the Lua types of its keys first, then the extension being offered, order and values.
+--   http: status, headers, trailers, body, more_body, ordering, 204/205/304,
+--   content-length, trailers offered and flagged, nothing after the response is complete.
+--   websocket: accept (once, while the handshake is pending, a subprotocol the client
+--   offered, headers without sec-websocket-protocol), send (exactly one of text and bytes,
+--   only while accepted), close (code, reason), the denial response (only where offered,
+--   in place of accept or close, checked as an HTTP response), nothing after
+--   websocket.close or after the complete denial response.
+-- A valid event goes on to the real send unchanged; whatever the real send raises (such as
+-- the disconnected error) goes on to the app unchanged, and the lint then counts the event
+-- as not sent.
 -- How the app ends: returning from an http scope without completing the response (unless
 -- receive() returned http.disconnect or a send failed), returning with trailers announced
 -- but not sent, calling receive() again and again after http.disconnect, serving a scope
--- type or a major version it cannot know.
+-- type or a major version it cannot know. A websocket app may return at any time (the
+-- server closes the socket); nothing is checked then.
 --
 -- The lint does not change what the app sees: the same scope table and event tables, the
 -- real send's results and errors; it only raises where the app broke a rule. It never
 -- yields itself and uses no pcall, so it works on servers whose pcall cannot yield.
--- Scopes of type websocket get the scope checks (their events are not checked yet); scopes
--- of type lifespan get the core scope checks only. Both are passed on.
+-- Scopes of type lifespan get the core scope checks only and are passed on.
 --
 -- One file, no dependencies, plain Lua 5.1 that also runs on Lua 5.4, LuaJIT and
 -- gopher-lua. Rule IDs are spelled out in full so that a test can hold every one against
@@ -113,6 +128,7 @@ local ADVISORY = {
   ["http.body.no-body-status"] = "SHOULD",
   ["http.disconnect.app-return"] = "SHOULD",
   ["http.headers.name-lowercase"] = "SHOULD",
+  ["websocket.disconnect.pending-messages"] = "MAY",
 }
 
 -- active holds the options of the lint wrapper whose checks are running. Every entry point
@@ -524,8 +540,8 @@ local function check_bool(ev, key, rule)
   return v == true
 end
 
--- check_header checks one header an app sends (as the server's CheckHeader).
-local function check_header(name, value, i)
+-- check_header_bytes checks one header an app sends (as the server's CheckHeader).
+local function check_header_bytes(name, value, i)
   if name == "" then
     fail("http.headers.valid-bytes", "header " .. i .. " has an empty name")
   end
@@ -546,11 +562,21 @@ local function check_header(name, value, i)
       end
     end
   end
+end
+
+-- check_header_case warns of a header name with uppercase letters.
+local function check_header_case(name, i)
   if find(name, "[A-Z]") then
     -- SHOULD: the server lowercases the name.
     fail("http.headers.name-lowercase", "header " .. i .. " name " .. quote(name) .. " is not lowercase; the server sends "
       .. quote(lower(name)))
   end
+end
+
+-- check_header checks one header of a response or its trailers.
+local function check_header(name, value, i)
+  check_header_bytes(name, value, i)
+  check_header_case(name, i)
 end
 
 -- content_length returns the declared length as {digits, number}, or fails.
@@ -664,7 +690,12 @@ end
 -- ---------------------------------------------------------------------------------------
 -- WebSocket scopes (the WebSocket part of the spec)
 
+local WS_CONNECT, WS_ACCEPT, WS_RECEIVE = "websocket.connect", "websocket.accept", "websocket.receive"
+local WS_SEND, WS_CLOSE, WS_DISCONNECT = "websocket.send", "websocket.close", "websocket.disconnect"
+local DENY_START, DENY_BODY = "websocket.http.response.start", "websocket.http.response.body"
 local EXT_DENIAL = "websocket.http.response"
+local MAX_CLOSE_REASON = 123 -- the bytes of a reason that fit a close frame
+local PROTOCOL_HEADER = "sec-websocket-protocol"
 
 -- check_websocket_scope checks the keys of a websocket scope (LASGI 1.x) whose asgi key
 -- core.scope.asgi has checked, and returns whether it offers the denial response.
@@ -700,6 +731,251 @@ local function check_websocket_scope(scope)
     end
   end
   return rawget(ext, EXT_DENIAL) ~= nil
+end
+
+local function listed(list, v)
+  for i = 1, list_len(list) do
+    if rawget(list, i) == v then
+      return true
+    end
+  end
+  return false
+end
+
+local function close_code_valid(c)
+  return (c >= 1000 and c <= 1003) or (c >= 1007 and c <= 1014) or (c >= 3000 and c <= 4999)
+end
+
+local function unchanged()
+end
+
+-- websocket_conversation follows one websocket scope: what receive() returns and what the
+-- app sends. It returns two functions, each called once the checks every scope shares have
+-- passed (an event table with a string type):
+--   received(ev, typ)  checks an event receive() returned (server side);
+--   send(ev, typ)      checks an event the app sends (app side) in the reference server's
+--                      order: the Lua types of its keys, then order and values, and returns
+--                      what the event changes once the real send has taken it.
+-- subprotocols are the scope's, ext its extensions, offered whether the denial response is.
+local function websocket_conversation(subprotocols, ext, offered)
+  -- Where the socket stands, as the app has sent it: "pending" (the handshake waits for the
+  -- app's answer), "open" (accepted), "closed" (the app sent websocket.close), "denying"
+  -- (the denial response has started) or "denied" (it is complete).
+  local state = "pending"
+  local denial = new_response(DENY_START, DENY_BODY)
+  -- What receive() returned: how many events, and the first websocket.disconnect.
+  local count, gone, gone_code, gone_reason = 0, false, nil, nil
+
+  local function received(ev, typ)
+    count = count + 1
+    if gone then
+      local code, reason = rawget(ev, "code"), rawget(ev, "reason")
+      if typ == WS_DISCONNECT and code == gone_code and reason == gone_reason then
+        return
+      end
+      if typ == WS_RECEIVE then
+        -- MAY in the catalog (a server may deliver messages ahead of the disconnect), so a
+        -- warning; its MUST NOT half is websocket.disconnect.repeat's, which follows.
+        fail("websocket.disconnect.pending-messages", "receive() returned a websocket.receive after"
+          .. " websocket.disconnect; messages may come only ahead of it")
+      end
+      fail("websocket.disconnect.repeat", "receive() returned " .. (typ == WS_DISCONNECT
+        and ("websocket.disconnect with code " .. describe(code) .. " and reason " .. describe(reason))
+        or quote(typ)) .. " after websocket.disconnect with code " .. number(gone_code) .. " and reason "
+        .. quote(gone_reason) .. "; every later call must return that one again")
+    end
+    if count == 1 and typ ~= WS_CONNECT and typ ~= WS_DISCONNECT then
+      fail("websocket.connect.first", "the first receive() returned " .. quote(typ)
+        .. ", not websocket.connect (or websocket.disconnect when the client has gone)")
+    end
+    if typ == WS_CONNECT then
+      if count > 1 then
+        fail("websocket.connect.first", "receive() returned websocket.connect again; only the first call returns it")
+      end
+    elseif typ == WS_RECEIVE then
+      if state == "closed" then
+        fail("websocket.close.then-disconnect", "receive() returned websocket.receive after the app sent"
+          .. " websocket.close; only websocket.disconnect may come")
+      end
+      if state ~= "open" then
+        fail("websocket.receive.before-accept", "receive() returned websocket.receive before the app sent websocket.accept")
+      end
+      local bytes, text = rawget(ev, "bytes"), rawget(ev, "text")
+      if (bytes == nil) == (text == nil) then
+        fail("websocket.receive.one-of", "websocket.receive must have exactly one of bytes and text, got "
+          .. (bytes == nil and "neither" or "both"))
+      end
+      if bytes ~= nil and type(bytes) ~= "string" then
+        fail("websocket.receive.binary", "websocket.receive bytes must be a byte string, got " .. describe(bytes))
+      end
+      if text ~= nil and not is_text(text) then
+        fail("websocket.receive.text", "websocket.receive text must be text (a string of valid UTF-8), got "
+          .. describe(text))
+      end
+    elseif typ == WS_DISCONNECT then
+      local code, reason = rawget(ev, "code"), rawget(ev, "reason")
+      if code == nil then
+        fail("core.receive.complete-keys", "websocket.disconnect has no code key")
+      end
+      if not is_integer(code) then
+        fail("websocket.disconnect.code", "websocket.disconnect code must be an integer, got " .. describe(code))
+      end
+      if reason == nil then
+        fail("core.receive.complete-keys", "websocket.disconnect has no reason key (\"\" when there was none)")
+      end
+      if not is_text(reason) then
+        fail("websocket.disconnect.reason", "websocket.disconnect reason must be text (a string of valid UTF-8), got "
+          .. describe(reason))
+      end
+      gone, gone_code, gone_reason = true, code, reason
+    end
+    -- Other types: a later minor version may add events; none is judged.
+  end
+
+  -- check_types checks the Lua types of the keys of an event the app sends, as the engine
+  -- does when it reads the event, and returns what the order checks need.
+  local function check_types(ev, typ)
+    if typ == WS_ACCEPT then
+      local subprotocol = rawget(ev, "subprotocol")
+      if subprotocol ~= nil and type(subprotocol) ~= "string" then
+        fail("websocket.accept.subprotocol", "subprotocol must be a string, got " .. describe(subprotocol))
+      end
+      return check_headers_type(rawget(ev, "headers"), "websocket.accept.headers-type")
+    elseif typ == WS_SEND then
+      local text, bytes = rawget(ev, "text"), rawget(ev, "bytes")
+      if (text == nil) == (bytes == nil) then
+        fail("websocket.send.one-of", "websocket.send must have exactly one of text and bytes, got "
+          .. (text == nil and "neither" or "both"))
+      end
+      if text ~= nil and type(text) ~= "string" then
+        fail("websocket.send.text-type", "text must be a string, got " .. describe(text))
+      end
+      if bytes ~= nil and type(bytes) ~= "string" then
+        fail("websocket.send.bytes-type", "bytes must be a string, got " .. describe(bytes))
+      end
+    elseif typ == WS_CLOSE then
+      local code, reason = rawget(ev, "code"), rawget(ev, "reason")
+      if code ~= nil and not is_integer(code) then
+        fail("websocket.close.code", "code must be an integer, got " .. describe(code))
+      end
+      if reason ~= nil and type(reason) ~= "string" then
+        fail("websocket.close.reason", "reason must be a string, got " .. describe(reason))
+      end
+    elseif typ == DENY_START then
+      return start_types(ev, "http.start.headers-type")
+    elseif typ == DENY_BODY then
+      return body_types(ev)
+    end
+  end
+
+  -- accept checks a websocket.accept (its headers has n entries) and returns its change.
+  local function accept(ev, n)
+    if state ~= "pending" then
+      fail("websocket.accept.once", "websocket.accept sent after the handshake was answered")
+    end
+    local subprotocol = rawget(ev, "subprotocol")
+    -- "" counts as absent, as in the reference server (which sends no subprotocol then).
+    if subprotocol ~= nil and subprotocol ~= "" and not listed(subprotocols, subprotocol) then
+      fail("websocket.accept.subprotocol", "subprotocol " .. quote(subprotocol) .. " is not one the client offered"
+        .. " in scope.subprotocols")
+    end
+    local headers = rawget(ev, "headers")
+    for i = 1, n do
+      local pair = rawget(headers, i)
+      local name = rawget(pair, 1)
+      check_header_bytes(name, rawget(pair, 2), i)
+      if lower(name) == PROTOCOL_HEADER then
+        fail("websocket.accept.no-protocol-header", "headers include " .. PROTOCOL_HEADER
+          .. "; the subprotocol key chooses one")
+      end
+    end
+    for i = 1, n do
+      check_header_case(rawget(rawget(headers, i), 1), i)
+    end
+    return function()
+      state = "open"
+    end
+  end
+
+  -- close checks a websocket.close and returns its change.
+  local function close(ev)
+    if state == "denying" then
+      fail("websocket.denial.when", "websocket.close sent while the denial response is being sent")
+    end
+    local code, reason = rawget(ev, "code"), rawget(ev, "reason")
+    -- 0 counts as absent, as in the reference server (which sends 1000 then).
+    if code ~= nil and code ~= 0 and not close_code_valid(code) then
+      fail("websocket.close.code", "code " .. number(code) .. " is not one an endpoint may send"
+        .. " (1000-1003, 1007-1014, 3000-4999)")
+    end
+    if reason ~= nil and #reason > MAX_CLOSE_REASON then
+      fail("websocket.close.reason", "reason of " .. #reason .. " bytes; at most " .. MAX_CLOSE_REASON
+        .. " fit a close frame")
+    end
+    if reason ~= nil and not is_text(reason) then
+      fail("websocket.close.reason", "reason is not valid UTF-8: " .. quote(reason))
+    end
+    return function()
+      state = "closed"
+    end
+  end
+
+  -- deny checks an event of the denial response, whose types check_types returned (a, b),
+  -- as the HTTP response event it stands for, and returns its change.
+  local function deny(ev, typ, a, b)
+    if not offered then
+      fail("websocket.denial.offered", typ .. " sent, but the scope does not offer the " .. EXT_DENIAL .. " extension")
+    end
+    if state == "open" then
+      fail("websocket.denial.when", typ .. " sent after websocket.accept")
+    end
+    local change
+    if typ == DENY_START then
+      change = check_start(denial, a, rawget(ev, "headers"), b, false)
+    else
+      change = check_body(denial, a, b)
+    end
+    return function()
+      change()
+      state = denial.complete and "denied" or "denying"
+    end
+  end
+
+  local function send(ev, typ)
+    local a, b = check_types(ev, typ)
+    -- Order and values: nothing goes after a complete denial response or a close.
+    if state == "denied" then
+      fail("websocket.denial.close", typ .. " sent after the denial response was complete")
+    end
+    if state == "closed" then
+      fail("websocket.send.after-close", typ .. " sent after websocket.close")
+    end
+    if typ == WS_ACCEPT then
+      return accept(ev, a)
+    elseif typ == WS_SEND then
+      if state == "pending" then
+        fail("websocket.send.after-accept", "websocket.send before websocket.accept")
+      elseif state == "denying" then
+        fail("websocket.connect.reply", "websocket.send while the denial response is being sent")
+      end
+      local text = rawget(ev, "text")
+      if text ~= nil and not is_text(text) then
+        fail("websocket.send.text-type", "text is not valid UTF-8: " .. quote(text))
+      end
+      return unchanged
+    elseif typ == WS_CLOSE then
+      return close(ev)
+    elseif typ == DENY_START or typ == DENY_BODY then
+      return deny(ev, typ, a, b)
+    elseif rawget(ext, typ) ~= nil then
+      -- An event of an extension the server offers and the lint does not know: the server
+      -- judges it.
+      return unchanged
+    end
+    fail("core.send.type", quote(typ) .. " is not an event an app sends in a websocket scope")
+  end
+
+  return received, send
 end
 
 -- ---------------------------------------------------------------------------------------
@@ -792,10 +1068,15 @@ local function lint(app, options)
         .. describe(scope) .. ", " .. describe(receive) .. ", " .. describe(send))
     end
     local mode, offered, version = check_scope(scope)
-    if mode == "other" or mode == "websocket" then
+    if mode == "other" then
       return pass_on(app(scope, receive, send, ...))
     end
     local scope_type = rawget(scope, "type")
+    -- A websocket scope's own checks (the http ones below are for every other mode).
+    local ws_received, ws_send
+    if mode == "websocket" then
+      ws_received, ws_send = websocket_conversation(rawget(scope, "subprotocols"), rawget(scope, "extensions"), offered)
+    end
 
     -- The response as the app sent it.
     local resp = new_response(START, BODY)
@@ -850,6 +1131,14 @@ local function lint(app, options)
       local typ = rawget(ev, "type")
       if type(typ) ~= "string" then
         fail("core.receive.event", "the event receive() returned has type " .. describe(typ) .. ", not a string")
+      end
+      if ws_received then
+        return ws_received(ev, typ)
+      end
+      if typ == WS_CONNECT and mode ~= "unknown-major" then
+        -- A WebSocket handshake, in a scope that does not say so.
+        fail("websocket.scope.type", "receive() returned websocket.connect in a scope of type " .. quote(scope_type)
+          .. "; a WebSocket scope has type \"websocket\"")
       end
       if mode ~= "http" then
         return
@@ -924,6 +1213,9 @@ local function lint(app, options)
       local typ = rawget(ev, "type")
       if type(typ) ~= "string" then
         fail("core.send.type", "event type must be a string, got " .. describe(typ))
+      end
+      if ws_send then
+        return ws_send(ev, typ)
       end
       -- The Lua types of the keys.
       local st, nheaders, trailers, body, more, more_trailers
@@ -1015,9 +1307,10 @@ local function lint(app, options)
       settle()
       refuse()
       -- An app that returned from a scope it cannot know broke the SHOULD rule above;
-      -- how it answered is not judged (as lasgi-check app's Go checker does not).
-      local refused = mode ~= "http"
-      if not resp.complete and not got_disconnect and not send_failed and not foreign and not refused then
+      -- how it answered is not judged (as lasgi-check app's Go checker does not). A
+      -- websocket app may return at any time: the server closes the socket.
+      local judged = mode == "http"
+      if judged and not resp.complete and not got_disconnect and not send_failed and not foreign then
         if resp.wants_trailers and resp.body_done then
           fail("http.trailers.required", "the app set trailers = true and sent its last body,"
             .. " but returned without http.response.trailers")

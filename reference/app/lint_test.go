@@ -449,12 +449,12 @@ var _ = Describe("lint.lua", func() {
 		It("include every rule the reference server's checks name, but the disconnected error", func() {
 			src := lintSource()
 			// core.value.integer and core.value.bytes are named by no Go check, and the
-			// disconnected error (http.send.after-disconnect) is the server's to raise: the
-			// lint passes it on. So it passes on lifespan scopes (the core scope checks
-			// only), and names none of event.Lifespan's rules.
-			skip := []string{event.RuleInteger, event.RuleBytes, event.RuleAfterDisconnect}
+			// disconnected error (http.send.after-disconnect, websocket.send.after-disconnect)
+			// is the server's to raise: the lint passes it on. It passes on lifespan scopes
+			// (the core scope checks only), and names none of event.Lifespan's rules.
+			skip := []string{event.RuleInteger, event.RuleBytes, event.RuleAfterDisconnect, event.RuleWSSendAfterDisc}
 			var missing []string
-			for _, id := range event.CheckedRules {
+			for _, id := range append(slices.Clone(event.CheckedRules), event.WebSocketRules...) {
 				if !contains(skip, id) && !strings.HasPrefix(id, "lifespan.") && !strings.Contains(src, `"`+id+`"`) {
 					missing = append(missing, id)
 				}
