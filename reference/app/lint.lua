@@ -15,27 +15,43 @@
 -- and the app goes on; lint(app, {strict = true}) raises those too, and
 -- lint(app, {warn = function(rule, detail) ... end}) receives every warning instead.
 --
--- What the server hands the app (server-side rules):
---   * the scope: type, asgi and lasgi versions, http_version, method, scheme, path (and
---     that it is raw_path percent-decoded), raw_path, query_string, root_path, headers,
---     client, server, state and extensions; checked before the app is called;
---   * each event receive() returns: exactly one table, its type, body and more_body, and
---     their order (http.request until more_body is false, then only http.disconnect).
+-- What the server hands the app (server-side rules), in http and websocket scopes:
+--   * the scope: type, asgi and lasgi versions, http_version, method (http), scheme, path
+--     (and that it is raw_path percent-decoded), raw_path, query_string, root_path,
+--     headers, client, server, subprotocols (websocket), state and extensions; checked
+--     before the app is called. A websocket scope's keys shared with http are held to the
+--     HTTP rules under the websocket rule that refers to them (websocket.scope.target,
+--     websocket.scope.headers, ...);
+--   * each event receive() returns: exactly one table, its type, its keys, and their order.
+--     http: http.request until more_body is false, then only http.disconnect. websocket:
+--     websocket.connect first (websocket.disconnect when the client has gone), then
+--     websocket.receive with exactly one of text and bytes, only between the app's
+--     websocket.accept and its websocket.close, and once websocket.disconnect came, the
+--     same one again on every call. A websocket.connect in a scope whose type is not
+--     "websocket" breaks websocket.scope.type.
 -- What the app sends (app-side rules): every check the reference server makes, in the
--- same order, so the lint names the rule the server would name (table, type, status,
--- headers, trailers, body, more_body, ordering, 204/205/304, content-length, trailers offered
--- and flagged, nothing after the response is complete). A valid event goes on to the real
--- send unchanged; whatever the real send raises (such as the disconnected error) goes on
--- to the app unchanged, and the lint then counts the event as not sent.
+-- same order, so the lint names the rule the server would name: the event table, its type
+-- and the Lua types of its keys first, then the extension being offered, order and values.
+--   http: status, headers, trailers, body, more_body, ordering, 204/205/304,
+--   content-length, trailers offered and flagged, nothing after the response is complete.
+--   websocket: accept (once, while the handshake is pending, a subprotocol the client
+--   offered, headers without sec-websocket-protocol), send (exactly one of text and bytes,
+--   only while accepted), close (code, reason), the denial response (only where offered,
+--   in place of accept or close, checked as an HTTP response), nothing after
+--   websocket.close or after the complete denial response.
+-- A valid event goes on to the real send unchanged; whatever the real send raises (such as
+-- the disconnected error) goes on to the app unchanged, and the lint then counts the event
+-- as not sent.
 -- How the app ends: returning from an http scope without completing the response (unless
 -- receive() returned http.disconnect or a send failed), returning with trailers announced
 -- but not sent, calling receive() again and again after http.disconnect, serving a scope
--- type or a major version it cannot know.
+-- type or a major version it cannot know. A websocket app may return at any time (the
+-- server closes the socket); nothing is checked then.
 --
 -- The lint does not change what the app sees: the same scope table and event tables, the
 -- real send's results and errors; it only raises where the app broke a rule. It never
 -- yields itself and uses no pcall, so it works on servers whose pcall cannot yield.
--- Scopes of type websocket and lifespan get the core scope checks only and are passed on.
+-- Scopes of type lifespan get the core scope checks only and are passed on.
 --
 -- One file, no dependencies, plain Lua 5.1 that also runs on Lua 5.4, LuaJIT and
 -- gopher-lua. Rule IDs are spelled out in full so that a test can hold every one against
@@ -112,6 +128,7 @@ local ADVISORY = {
   ["http.body.no-body-status"] = "SHOULD",
   ["http.disconnect.app-return"] = "SHOULD",
   ["http.headers.name-lowercase"] = "SHOULD",
+  ["websocket.disconnect.pending-messages"] = "MAY",
 }
 
 -- active holds the options of the lint wrapper whose checks are running. Every entry point
@@ -324,15 +341,35 @@ local function pass_on(...)
   return ...
 end
 
-local function check_pair_list(v, rule, what)
-  local n = list_len(v)
-  if n == nil then
-    fail(rule, what .. " must be a list, got " .. describe(v))
+-- In a websocket scope the keys it shares with an http scope follow the HTTP rules through
+-- the websocket rule that refers to them: WS_SCOPE_RULE maps each HTTP rule to that one.
+local WS_SCOPE_RULE = {
+  ["http.scope.path"] = "websocket.scope.target",
+  ["http.scope.raw-path"] = "websocket.scope.target",
+  ["http.scope.root-path-in-path"] = "websocket.scope.target",
+  ["http.scope.query-string"] = "websocket.scope.target",
+  ["http.scope.root-path"] = "websocket.scope.target",
+  ["http.scope.headers"] = "websocket.scope.headers",
+  ["http.scope.header-names-lowercase"] = "websocket.scope.headers",
+  ["http.scope.header-values"] = "websocket.scope.headers",
+  ["http.scope.pseudo-headers"] = "websocket.scope.headers",
+  ["http.scope.client"] = "websocket.scope.client-server",
+  ["http.scope.server"] = "websocket.scope.client-server",
+  ["http.scope.state"] = "websocket.scope.state",
+  ["http.scope.extensions"] = "websocket.scope.extensions",
+}
+
+-- scope_fail fails with the HTTP scope rule, or in a websocket scope (ws true) with the
+-- websocket rule that refers to it, the detail naming the HTTP rule.
+local function scope_fail(ws, rule, detail)
+  if ws then
+    detail = detail .. " (as " .. rule .. " describes)"
+    rule = WS_SCOPE_RULE[rule]
   end
-  return n
+  fail(rule, detail)
 end
 
-local function check_addr(v, rule, key, allow_path)
+local function check_addr(v, ws, rule, key, allow_path)
   if v == nil then
     return
   end
@@ -345,13 +382,98 @@ local function check_addr(v, rule, key, allow_path)
   end
   local shape = allow_path and "{host, port} or {path}" or "{host, port}"
   if n == nil then
-    fail(rule, "scope." .. key .. " must be a list " .. shape .. ", got " .. describe(v))
+    scope_fail(ws, rule, "scope." .. key .. " must be a list " .. shape .. ", got " .. describe(v))
   end
-  fail(rule, "scope." .. key .. " must be a list " .. shape .. " of text and an integer, got {"
+  scope_fail(ws, rule, "scope." .. key .. " must be a list " .. shape .. " of text and an integer, got {"
     .. describe(rawget(v, 1)) .. ", " .. describe(rawget(v, 2)) .. (n > 2 and ", ..." or "") .. "}")
 end
 
--- check_http_scope checks the keys of an http scope (LASGI 1.x).
+-- check_conn_scope checks the keys an http and a websocket scope (ws true) share: path,
+-- raw_path, root_path, query_string, headers (hv being the scope's http_version), client,
+-- server, state and extensions. It returns scope.extensions.
+local function check_conn_scope(scope, ws, hv)
+  local path, raw = rawget(scope, "path"), rawget(scope, "raw_path")
+  if not is_text(path) then
+    scope_fail(ws, "http.scope.path", "scope.path must be text (a string of valid UTF-8), got " .. describe(path))
+  end
+  if type(raw) ~= "string" then
+    scope_fail(ws, "http.scope.raw-path", "scope.raw_path must be a byte string, got " .. describe(raw))
+  end
+  if find(raw, "?", 1, true) then
+    scope_fail(ws, "http.scope.raw-path", "scope.raw_path must not hold the query string, got " .. describe(raw))
+  end
+  local decoded = decode_path(raw)
+  local root = rawget(scope, "root_path")
+  if type(root) == "string" and root ~= "" and path ~= "*" then
+    local prefix = (sub(root, -1) == "/") and sub(root, 1, -2) or root
+    local after = sub(path, #prefix + 1, #prefix + 1)
+    if sub(path, 1, #prefix) ~= prefix or (after ~= "" and after ~= "/") then
+      scope_fail(ws, "http.scope.root-path-in-path", "scope.path " .. quote(path) .. " does not begin with the"
+        .. " root_path " .. quote(root) .. ": the server must put root_path back in front of a stripped path")
+    end
+  end
+  if decoded ~= path then
+    scope_fail(ws, "http.scope.path", "scope.path must be scope.raw_path percent-decoded as UTF-8: raw_path "
+      .. quote(raw) .. " decodes to " .. quote(decoded) .. ", but path is " .. quote(path))
+  end
+  local qs = rawget(scope, "query_string")
+  if type(qs) ~= "string" then
+    scope_fail(ws, "http.scope.query-string", "scope.query_string must be a byte string, got " .. describe(qs))
+  end
+  if not is_text(root) then
+    scope_fail(ws, "http.scope.root-path", "scope.root_path must be text (\"\" when none is configured), got "
+      .. describe(root))
+  end
+  local headers = rawget(scope, "headers")
+  local n = list_len(headers)
+  if n == nil then
+    scope_fail(ws, "http.scope.headers", "scope.headers must be a list, got " .. describe(headers))
+  end
+  for i = 1, n do
+    local pair = rawget(headers, i)
+    local name, value = type(pair) == "table" and rawget(pair, 1), type(pair) == "table" and rawget(pair, 2)
+    if list_len(pair) ~= 2 or type(name) ~= "string" or type(value) ~= "string" or name == "" then
+      scope_fail(ws, "http.scope.headers", "scope.headers[" .. i .. "] must be a list of two byte strings"
+        .. " {name, value} with a non-empty name, got " .. (type(pair) == "table" and ("{" .. describe(name)
+          .. ", " .. describe(value) .. "}") or describe(pair)))
+    end
+    if find(name, "[A-Z]") then
+      scope_fail(ws, "http.scope.header-names-lowercase", "scope.headers[" .. i .. "] name " .. quote(name)
+        .. " is not lowercase")
+    end
+    if hv == "2" and byte(name, 1) == 58 then
+      scope_fail(ws, "http.scope.pseudo-headers", "scope.headers[" .. i .. "] is the pseudo-header " .. quote(name))
+    end
+    if find(value, "^[ \t]") or find(value, "[ \t]$") then
+      scope_fail(ws, "http.scope.header-values", "scope.headers[" .. i .. "] (" .. quote(name)
+        .. ") value has leading or trailing spaces or tabs: " .. quote(value))
+    end
+  end
+  check_addr(rawget(scope, "client"), ws, "http.scope.client", "client", false)
+  check_addr(rawget(scope, "server"), ws, "http.scope.server", "server", true)
+  local state = rawget(scope, "state")
+  if type(state) ~= "table" then
+    scope_fail(ws, "http.scope.state", "scope.state must be a table, got " .. describe(state))
+  end
+  if seen_recently(state) then
+    scope_fail(ws, "http.scope.state", "scope.state must be a new table for each call, got one an earlier call had")
+  end
+  remember(state)
+  local ext = rawget(scope, "extensions")
+  if type(ext) ~= "table" then
+    scope_fail(ws, "http.scope.extensions", "scope.extensions must be a table, got " .. describe(ext))
+  end
+  for k, v in next, ext do
+    if type(k) ~= "string" or type(v) ~= "table" then
+      fail("core.extensions.entry", "scope.extensions must map extension names to tables, got ["
+        .. describe(k) .. "] = " .. describe(v))
+    end
+  end
+  return ext
+end
+
+-- check_http_scope checks the keys of an http scope (LASGI 1.x) and returns whether it
+-- offers trailers.
 local function check_http_scope(scope)
   local asgi = rawget(scope, "asgi")
   if type(asgi) ~= "table" or rawget(asgi, "version") ~= "3.0" or rawget(asgi, "spec_version") ~= "2.5" then
@@ -371,125 +493,7 @@ local function check_http_scope(scope)
   if scheme ~= "http" and scheme ~= "https" then
     fail("http.scope.scheme", "scope.scheme must be \"http\" or \"https\", got " .. describe(scheme))
   end
-  local path, raw = rawget(scope, "path"), rawget(scope, "raw_path")
-  if not is_text(path) then
-    fail("http.scope.path", "scope.path must be text (a string of valid UTF-8), got " .. describe(path))
-  end
-  if type(raw) ~= "string" then
-    fail("http.scope.raw-path", "scope.raw_path must be a byte string, got " .. describe(raw))
-  end
-  if find(raw, "?", 1, true) then
-    fail("http.scope.raw-path", "scope.raw_path must not hold the query string, got " .. describe(raw))
-  end
-  local decoded = decode_path(raw)
-  local root = rawget(scope, "root_path")
-  if type(root) == "string" and root ~= "" and path ~= "*" then
-    local prefix = (sub(root, -1) == "/") and sub(root, 1, -2) or root
-    local after = sub(path, #prefix + 1, #prefix + 1)
-    if sub(path, 1, #prefix) ~= prefix or (after ~= "" and after ~= "/") then
-      fail("http.scope.root-path-in-path", "scope.path " .. quote(path) .. " does not begin with the root_path "
-        .. quote(root) .. ": the server must put root_path back in front of a stripped path")
-    end
-  end
-  if decoded ~= path then
-    fail("http.scope.path", "scope.path must be scope.raw_path percent-decoded as UTF-8: raw_path "
-      .. quote(raw) .. " decodes to " .. quote(decoded) .. ", but path is " .. quote(path))
-  end
-  local qs = rawget(scope, "query_string")
-  if type(qs) ~= "string" then
-    fail("http.scope.query-string", "scope.query_string must be a byte string, got " .. describe(qs))
-  end
-  if not is_text(root) then
-    fail("http.scope.root-path", "scope.root_path must be text (\"\" when none is configured), got " .. describe(root))
-  end
-  local headers = rawget(scope, "headers")
-  local n = check_pair_list(headers, "http.scope.headers", "scope.headers")
-  for i = 1, n do
-    local pair = rawget(headers, i)
-    local name, value = type(pair) == "table" and rawget(pair, 1), type(pair) == "table" and rawget(pair, 2)
-    if list_len(pair) ~= 2 or type(name) ~= "string" or type(value) ~= "string" or name == "" then
-      fail("http.scope.headers", "scope.headers[" .. i .. "] must be a list of two byte strings {name, value}"
-        .. " with a non-empty name, got " .. (type(pair) == "table" and ("{" .. describe(name) .. ", "
-          .. describe(value) .. "}") or describe(pair)))
-    end
-    if find(name, "[A-Z]") then
-      fail("http.scope.header-names-lowercase", "scope.headers[" .. i .. "] name " .. quote(name) .. " is not lowercase")
-    end
-    if hv == "2" and byte(name, 1) == 58 then
-      fail("http.scope.pseudo-headers", "scope.headers[" .. i .. "] is the pseudo-header " .. quote(name))
-    end
-    if find(value, "^[ \t]") or find(value, "[ \t]$") then
-      fail("http.scope.header-values", "scope.headers[" .. i .. "] (" .. quote(name)
-        .. ") value has leading or trailing spaces or tabs: " .. quote(value))
-    end
-  end
-  check_addr(rawget(scope, "client"), "http.scope.client", "client", false)
-  check_addr(rawget(scope, "server"), "http.scope.server", "server", true)
-  local state = rawget(scope, "state")
-  if type(state) ~= "table" then
-    fail("http.scope.state", "scope.state must be a table, got " .. describe(state))
-  end
-  if seen_recently(state) then
-    fail("http.scope.state", "scope.state must be a new table for each call, got one an earlier call had")
-  end
-  remember(state)
-  local ext = rawget(scope, "extensions")
-  if type(ext) ~= "table" then
-    fail("http.scope.extensions", "scope.extensions must be a table, got " .. describe(ext))
-  end
-  for k, v in next, ext do
-    if type(k) ~= "string" or type(v) ~= "table" then
-      fail("core.extensions.entry", "scope.extensions must map extension names to tables, got ["
-        .. describe(k) .. "] = " .. describe(v))
-    end
-  end
-  return rawget(ext, EXT_TRAILERS) ~= nil
-end
-
--- offers_trailers says whether a scope the lint does not check offers trailers.
-local function offers_trailers(scope)
-  local ext = rawget(scope, "extensions")
-  return type(ext) == "table" and rawget(ext, EXT_TRAILERS) ~= nil
-end
-
--- check_scope checks what every scope holds and returns its mode: "http", "other" (a
--- protocol the lint passes on: websocket, lifespan), "unknown-type" or "unknown-major"
--- (the app should refuse the scope), and for http whether trailers are offered.
-local function check_scope(scope)
-  for k in next, scope do
-    if type(k) ~= "string" then
-      fail("core.value.table-keys", "scope keys must be strings, got key " .. describe(k))
-    end
-  end
-  if seen_recently(scope) then
-    fail("core.scope.fresh", "the scope table was passed to an earlier call")
-  end
-  remember(scope)
-  local typ = rawget(scope, "type")
-  if not is_text(typ) or typ == "" then
-    fail("core.scope.type", "scope.type must be text naming the protocol, got " .. describe(typ))
-  end
-  local lasgi = rawget(scope, "lasgi")
-  local version = type(lasgi) == "table" and rawget(lasgi, "version")
-  local major = type(version) == "string" and match(version, "^(%d+)%.%d+$")
-  if not major then
-    fail("core.scope.lasgi", "scope.lasgi must be a table with version = \"MAJOR.MINOR\", got "
-      .. (type(lasgi) == "table" and ("{version = " .. describe(version) .. "}") or describe(lasgi)))
-  end
-  if major ~= "1" then
-    return "unknown-major", offers_trailers(scope), version
-  end
-  if typ == "http" then
-    return "http", check_http_scope(scope), version
-  end
-  local asgi = rawget(scope, "asgi")
-  if type(asgi) ~= "table" or rawget(asgi, "version") ~= "3.0" or type(rawget(asgi, "spec_version")) ~= "string" then
-    fail("core.scope.asgi", "scope.asgi must be a table with version = \"3.0\" and a spec_version, got " .. describe(asgi))
-  end
-  if typ == "websocket" or typ == "lifespan" then
-    return "other", false, version
-  end
-  return "unknown-type", offers_trailers(scope), version
+  return rawget(check_conn_scope(scope, false, hv), EXT_TRAILERS) ~= nil
 end
 
 -- ---------------------------------------------------------------------------------------
@@ -536,8 +540,8 @@ local function check_bool(ev, key, rule)
   return v == true
 end
 
--- check_header checks one header an app sends (as the server's CheckHeader).
-local function check_header(name, value, i)
+-- check_header_bytes checks one header an app sends (as the server's CheckHeader).
+local function check_header_bytes(name, value, i)
   if name == "" then
     fail("http.headers.valid-bytes", "header " .. i .. " has an empty name")
   end
@@ -558,11 +562,21 @@ local function check_header(name, value, i)
       end
     end
   end
+end
+
+-- check_header_case warns of a header name with uppercase letters.
+local function check_header_case(name, i)
   if find(name, "[A-Z]") then
     -- SHOULD: the server lowercases the name.
     fail("http.headers.name-lowercase", "header " .. i .. " name " .. quote(name) .. " is not lowercase; the server sends "
       .. quote(lower(name)))
   end
+end
+
+-- check_header checks one header of a response or its trailers.
+local function check_header(name, value, i)
+  check_header_bytes(name, value, i)
+  check_header_case(name, i)
 end
 
 -- content_length returns the declared length as {digits, number}, or fails.
@@ -579,6 +593,444 @@ local function content_length(value)
   end
   return digits
 end
+
+-- A response is one HTTP response as the app sent it: the response of an http scope, or the
+-- denial response of a websocket scope, whose start and body events the same checks judge.
+-- start_type and body_type name its events in messages.
+local function new_response(start_type, body_type)
+  return {
+    start_type = start_type, body_type = body_type,
+    started = false, complete = false, status = 0, wants_trailers = false,
+    body_done = false, length = -1, length_digits = nil, sent_bytes = 0,
+  }
+end
+
+-- start_types checks the Lua types of a start event's status and headers (headers_rule
+-- being the rule of its headers) and returns the status and the number of headers.
+local function start_types(ev, headers_rule)
+  local st = rawget(ev, "status")
+  if type(st) ~= "number" or floor(st) ~= st or st == huge or st == -huge then
+    fail("http.start.status-type", "status must be an integer, got " .. describe(st))
+  end
+  if st < -1e9 or st > 1e9 then
+    fail("http.start.status-range", "status " .. number(st) .. " is outside 200..599")
+  end
+  return st, check_headers_type(rawget(ev, "headers"), headers_rule)
+end
+
+-- body_types checks the Lua types of a body event's body and more_body and returns them.
+local function body_types(ev)
+  local body = rawget(ev, "body")
+  if body ~= nil and type(body) ~= "string" then
+    fail("http.body.body-type", "body must be a string, got " .. describe(body))
+  end
+  return body or "", check_bool(ev, "more_body", "http.body.more-body-type")
+end
+
+-- check_start checks a start event (status st, headers with nheaders entries, trailers
+-- asked for or not) against the response r and returns what it changes.
+local function check_start(r, st, headers, nheaders, trailers)
+  if r.started then
+    fail("http.start.once", r.start_type .. " sent twice")
+  end
+  if st < 200 or st > 599 then
+    fail("http.start.status-range", "status " .. number(st) .. " is outside 200..599")
+  end
+  local digits = nil
+  for i = 1, nheaders do
+    local pair = rawget(headers, i)
+    local name, value = rawget(pair, 1), rawget(pair, 2)
+    check_header(name, value, i)
+    if lower(name) == "content-length" then
+      local d = content_length(value)
+      if digits and d ~= digits then
+        fail("http.body.content-length", "content-length " .. quote(value)
+          .. " is not one non-negative decimal integer (an earlier content-length says " .. digits .. ")")
+      end
+      digits = d
+    end
+  end
+  return function()
+    r.started, r.status, r.wants_trailers = true, st, trailers
+    r.length_digits = digits
+    r.length = digits and tonumber(digits) or -1
+  end
+end
+
+-- check_body checks a body event against the response r and returns what it changes.
+local function check_body(r, body, more)
+  if not r.started then
+    fail("http.start.first", r.body_type .. " sent before " .. r.start_type)
+  end
+  if r.body_done then
+    fail("http.trailers.after-body", r.body_type .. " sent after the last body event;"
+      .. " only http.response.trailers may follow")
+  end
+  local n, status = #body, r.status
+  local no_body = status == 204 or status == 205 or status == 304
+  if n > 0 and no_body then
+    -- SHOULD: the server discards the bytes.
+    fail("http.body.no-body-status", "a " .. number(status) .. " response has no content, but " .. n
+      .. " body bytes were sent; they are discarded")
+    n = 0
+  end
+  if r.length >= 0 and not no_body and r.sent_bytes + n > r.length then
+    fail("http.body.content-length", "body exceeds the declared content-length " .. r.length_digits
+      .. " (" .. number(r.sent_bytes + n) .. " bytes sent)")
+  end
+  return function()
+    r.sent_bytes = r.sent_bytes + n
+    if not more then
+      r.body_done = true
+      r.complete = not r.wants_trailers
+    end
+  end
+end
+
+-- ---------------------------------------------------------------------------------------
+-- WebSocket scopes (the WebSocket part of the spec)
+
+local WS_CONNECT, WS_ACCEPT, WS_RECEIVE = "websocket.connect", "websocket.accept", "websocket.receive"
+local WS_SEND, WS_CLOSE, WS_DISCONNECT = "websocket.send", "websocket.close", "websocket.disconnect"
+local DENY_START, DENY_BODY = "websocket.http.response.start", "websocket.http.response.body"
+local EXT_DENIAL = "websocket.http.response"
+local MAX_CLOSE_REASON = 123 -- the bytes of a reason that fit a close frame
+local PROTOCOL_HEADER = "sec-websocket-protocol"
+
+-- check_websocket_scope checks the keys of a websocket scope (LASGI 1.x) whose asgi key
+-- core.scope.asgi has checked, and returns whether it offers the denial response.
+local function check_websocket_scope(scope)
+  local spec_version = rawget(rawget(scope, "asgi"), "spec_version")
+  if spec_version ~= "2.5" then
+    fail("websocket.scope.asgi-version", "scope.asgi must be {version = \"3.0\", spec_version = \"2.5\"}, got"
+      .. " spec_version " .. describe(spec_version))
+  end
+  local hv = rawget(scope, "http_version")
+  if hv ~= "1.1" and hv ~= "2" then
+    fail("websocket.scope.http-version", "scope.http_version must be \"1.1\" or \"2\", got " .. describe(hv))
+  end
+  local scheme = rawget(scope, "scheme")
+  if scheme ~= "ws" and scheme ~= "wss" then
+    fail("websocket.scope.scheme", "scope.scheme must be \"ws\" or \"wss\", got " .. describe(scheme))
+  end
+  local ext = check_conn_scope(scope, true, hv)
+  local subprotocols = rawget(scope, "subprotocols")
+  local n = list_len(subprotocols)
+  if n == nil then
+    fail("websocket.scope.subprotocols", "scope.subprotocols must be a list of text ({} when the client offered"
+      .. " none), got " .. describe(subprotocols))
+  end
+  for i = 1, n do
+    local name = rawget(subprotocols, i)
+    if not is_text(name) then
+      fail("websocket.scope.subprotocols", "scope.subprotocols[" .. i .. "] must be text, got " .. describe(name))
+    end
+    if find(name, ",", 1, true) or find(name, "^[ \t]") or find(name, "[ \t]$") then
+      fail("websocket.scope.subprotocols", "scope.subprotocols[" .. i .. "] is " .. quote(name) .. ": the"
+        .. " sec-websocket-protocol values are split at commas and the spaces around each name removed")
+    end
+  end
+  return rawget(ext, EXT_DENIAL) ~= nil
+end
+
+local function listed(list, v)
+  for i = 1, list_len(list) do
+    if rawget(list, i) == v then
+      return true
+    end
+  end
+  return false
+end
+
+local function close_code_valid(c)
+  return (c >= 1000 and c <= 1003) or (c >= 1007 and c <= 1014) or (c >= 3000 and c <= 4999)
+end
+
+local function unchanged()
+end
+
+-- websocket_conversation follows one websocket scope: what receive() returns and what the
+-- app sends. It returns two functions, each called once the checks every scope shares have
+-- passed (an event table with a string type):
+--   received(ev, typ)  checks an event receive() returned (server side);
+--   send(ev, typ)      checks an event the app sends (app side) in the reference server's
+--                      order: the Lua types of its keys, then order and values, and returns
+--                      what the event changes once the real send has taken it.
+-- subprotocols are the scope's, ext its extensions, offered whether the denial response is.
+local function websocket_conversation(subprotocols, ext, offered)
+  -- Where the socket stands, as the app has sent it: "pending" (the handshake waits for the
+  -- app's answer), "open" (accepted), "closed" (the app sent websocket.close), "denying"
+  -- (the denial response has started) or "denied" (it is complete).
+  local state = "pending"
+  local denial = new_response(DENY_START, DENY_BODY)
+  -- What receive() returned: how many events, and the first websocket.disconnect.
+  local count, gone, gone_code, gone_reason = 0, false, nil, nil
+
+  local function received(ev, typ)
+    count = count + 1
+    if gone then
+      local code, reason = rawget(ev, "code"), rawget(ev, "reason")
+      if typ == WS_DISCONNECT and code == gone_code and reason == gone_reason then
+        return
+      end
+      if typ == WS_RECEIVE then
+        -- MAY in the catalog (a server may deliver messages ahead of the disconnect), so a
+        -- warning; its MUST NOT half is websocket.disconnect.repeat's, which follows.
+        fail("websocket.disconnect.pending-messages", "receive() returned a websocket.receive after"
+          .. " websocket.disconnect; messages may come only ahead of it")
+      end
+      fail("websocket.disconnect.repeat", "receive() returned " .. (typ == WS_DISCONNECT
+        and ("websocket.disconnect with code " .. describe(code) .. " and reason " .. describe(reason))
+        or quote(typ)) .. " after websocket.disconnect with code " .. number(gone_code) .. " and reason "
+        .. quote(gone_reason) .. "; every later call must return that one again")
+    end
+    if count == 1 and typ ~= WS_CONNECT and typ ~= WS_DISCONNECT then
+      fail("websocket.connect.first", "the first receive() returned " .. quote(typ)
+        .. ", not websocket.connect (or websocket.disconnect when the client has gone)")
+    end
+    if typ == WS_CONNECT then
+      if count > 1 then
+        fail("websocket.connect.first", "receive() returned websocket.connect again; only the first call returns it")
+      end
+    elseif typ == WS_RECEIVE then
+      if state == "closed" then
+        fail("websocket.close.then-disconnect", "receive() returned websocket.receive after the app sent"
+          .. " websocket.close; only websocket.disconnect may come")
+      end
+      if state ~= "open" then
+        fail("websocket.receive.before-accept", "receive() returned websocket.receive before the app sent websocket.accept")
+      end
+      local bytes, text = rawget(ev, "bytes"), rawget(ev, "text")
+      if (bytes == nil) == (text == nil) then
+        fail("websocket.receive.one-of", "websocket.receive must have exactly one of bytes and text, got "
+          .. (bytes == nil and "neither" or "both"))
+      end
+      if bytes ~= nil and type(bytes) ~= "string" then
+        fail("websocket.receive.binary", "websocket.receive bytes must be a byte string, got " .. describe(bytes))
+      end
+      if text ~= nil and not is_text(text) then
+        fail("websocket.receive.text", "websocket.receive text must be text (a string of valid UTF-8), got "
+          .. describe(text))
+      end
+    elseif typ == WS_DISCONNECT then
+      local code, reason = rawget(ev, "code"), rawget(ev, "reason")
+      if code == nil then
+        fail("core.receive.complete-keys", "websocket.disconnect has no code key")
+      end
+      if not is_integer(code) then
+        fail("websocket.disconnect.code", "websocket.disconnect code must be an integer, got " .. describe(code))
+      end
+      if reason == nil then
+        fail("core.receive.complete-keys", "websocket.disconnect has no reason key (\"\" when there was none)")
+      end
+      if not is_text(reason) then
+        fail("websocket.disconnect.reason", "websocket.disconnect reason must be text (a string of valid UTF-8), got "
+          .. describe(reason))
+      end
+      gone, gone_code, gone_reason = true, code, reason
+    end
+    -- Other types: a later minor version may add events; none is judged.
+  end
+
+  -- check_types checks the Lua types of the keys of an event the app sends, as the engine
+  -- does when it reads the event, and returns what the order checks need.
+  local function check_types(ev, typ)
+    if typ == WS_ACCEPT then
+      local subprotocol = rawget(ev, "subprotocol")
+      if subprotocol ~= nil and type(subprotocol) ~= "string" then
+        fail("websocket.accept.subprotocol", "subprotocol must be a string, got " .. describe(subprotocol))
+      end
+      return check_headers_type(rawget(ev, "headers"), "websocket.accept.headers-type")
+    elseif typ == WS_SEND then
+      local text, bytes = rawget(ev, "text"), rawget(ev, "bytes")
+      if (text == nil) == (bytes == nil) then
+        fail("websocket.send.one-of", "websocket.send must have exactly one of text and bytes, got "
+          .. (text == nil and "neither" or "both"))
+      end
+      if text ~= nil and type(text) ~= "string" then
+        fail("websocket.send.text-type", "text must be a string, got " .. describe(text))
+      end
+      if bytes ~= nil and type(bytes) ~= "string" then
+        fail("websocket.send.bytes-type", "bytes must be a string, got " .. describe(bytes))
+      end
+    elseif typ == WS_CLOSE then
+      local code, reason = rawget(ev, "code"), rawget(ev, "reason")
+      if code ~= nil and not is_integer(code) then
+        fail("websocket.close.code", "code must be an integer, got " .. describe(code))
+      end
+      if reason ~= nil and type(reason) ~= "string" then
+        fail("websocket.close.reason", "reason must be a string, got " .. describe(reason))
+      end
+    elseif typ == DENY_START then
+      return start_types(ev, "http.start.headers-type")
+    elseif typ == DENY_BODY then
+      return body_types(ev)
+    end
+  end
+
+  -- accept checks a websocket.accept (its headers has n entries) and returns its change.
+  local function accept(ev, n)
+    if state ~= "pending" then
+      fail("websocket.accept.once", "websocket.accept sent after the handshake was answered")
+    end
+    local subprotocol = rawget(ev, "subprotocol")
+    -- "" counts as absent, as in the reference server (which sends no subprotocol then).
+    if subprotocol ~= nil and subprotocol ~= "" and not listed(subprotocols, subprotocol) then
+      fail("websocket.accept.subprotocol", "subprotocol " .. quote(subprotocol) .. " is not one the client offered"
+        .. " in scope.subprotocols")
+    end
+    local headers = rawget(ev, "headers")
+    for i = 1, n do
+      local pair = rawget(headers, i)
+      local name = rawget(pair, 1)
+      check_header_bytes(name, rawget(pair, 2), i)
+      if lower(name) == PROTOCOL_HEADER then
+        fail("websocket.accept.no-protocol-header", "headers include " .. PROTOCOL_HEADER
+          .. "; the subprotocol key chooses one")
+      end
+    end
+    for i = 1, n do
+      check_header_case(rawget(rawget(headers, i), 1), i)
+    end
+    return function()
+      state = "open"
+    end
+  end
+
+  -- close checks a websocket.close and returns its change.
+  local function close(ev)
+    if state == "denying" then
+      fail("websocket.denial.when", "websocket.close sent while the denial response is being sent")
+    end
+    local code, reason = rawget(ev, "code"), rawget(ev, "reason")
+    -- 0 counts as absent, as in the reference server (which sends 1000 then).
+    if code ~= nil and code ~= 0 and not close_code_valid(code) then
+      fail("websocket.close.code", "code " .. number(code) .. " is not one an endpoint may send"
+        .. " (1000-1003, 1007-1014, 3000-4999)")
+    end
+    if reason ~= nil and #reason > MAX_CLOSE_REASON then
+      fail("websocket.close.reason", "reason of " .. #reason .. " bytes; at most " .. MAX_CLOSE_REASON
+        .. " fit a close frame")
+    end
+    if reason ~= nil and not is_text(reason) then
+      fail("websocket.close.reason", "reason is not valid UTF-8: " .. quote(reason))
+    end
+    return function()
+      state = "closed"
+    end
+  end
+
+  -- deny checks an event of the denial response, whose types check_types returned (a, b),
+  -- as the HTTP response event it stands for, and returns its change.
+  local function deny(ev, typ, a, b)
+    if not offered then
+      fail("websocket.denial.offered", typ .. " sent, but the scope does not offer the " .. EXT_DENIAL .. " extension")
+    end
+    if state == "open" then
+      fail("websocket.denial.when", typ .. " sent after websocket.accept")
+    end
+    local change
+    if typ == DENY_START then
+      change = check_start(denial, a, rawget(ev, "headers"), b, false)
+    else
+      change = check_body(denial, a, b)
+    end
+    return function()
+      change()
+      state = denial.complete and "denied" or "denying"
+    end
+  end
+
+  local function send(ev, typ)
+    local a, b = check_types(ev, typ)
+    -- Order and values: nothing goes after a complete denial response or a close.
+    if state == "denied" then
+      fail("websocket.denial.close", typ .. " sent after the denial response was complete")
+    end
+    if state == "closed" then
+      fail("websocket.send.after-close", typ .. " sent after websocket.close")
+    end
+    if typ == WS_ACCEPT then
+      return accept(ev, a)
+    elseif typ == WS_SEND then
+      if state == "pending" then
+        fail("websocket.send.after-accept", "websocket.send before websocket.accept")
+      elseif state == "denying" then
+        fail("websocket.connect.reply", "websocket.send while the denial response is being sent")
+      end
+      local text = rawget(ev, "text")
+      if text ~= nil and not is_text(text) then
+        fail("websocket.send.text-type", "text is not valid UTF-8: " .. quote(text))
+      end
+      return unchanged
+    elseif typ == WS_CLOSE then
+      return close(ev)
+    elseif typ == DENY_START or typ == DENY_BODY then
+      return deny(ev, typ, a, b)
+    elseif rawget(ext, typ) ~= nil then
+      -- An event of an extension the server offers and the lint does not know: the server
+      -- judges it.
+      return unchanged
+    end
+    fail("core.send.type", quote(typ) .. " is not an event an app sends in a websocket scope")
+  end
+
+  return received, send
+end
+
+-- ---------------------------------------------------------------------------------------
+-- Which checks a scope gets
+
+-- offers_trailers says whether a scope the lint does not check offers trailers.
+local function offers_trailers(scope)
+  local ext = rawget(scope, "extensions")
+  return type(ext) == "table" and rawget(ext, EXT_TRAILERS) ~= nil
+end
+
+-- check_scope checks what every scope holds and returns its mode: "http", "websocket",
+-- "other" (a protocol the lint passes on: lifespan), "unknown-type" or "unknown-major" (the
+-- app should refuse the scope), and whether the scope offers the extension its protocol's
+-- checks ask about: trailers for http (and the scopes checked as http), the denial
+-- response for websocket.
+local function check_scope(scope)
+  for k in next, scope do
+    if type(k) ~= "string" then
+      fail("core.value.table-keys", "scope keys must be strings, got key " .. describe(k))
+    end
+  end
+  if seen_recently(scope) then
+    fail("core.scope.fresh", "the scope table was passed to an earlier call")
+  end
+  remember(scope)
+  local typ = rawget(scope, "type")
+  if not is_text(typ) or typ == "" then
+    fail("core.scope.type", "scope.type must be text naming the protocol, got " .. describe(typ))
+  end
+  local lasgi = rawget(scope, "lasgi")
+  local version = type(lasgi) == "table" and rawget(lasgi, "version")
+  local major = type(version) == "string" and match(version, "^(%d+)%.%d+$")
+  if not major then
+    fail("core.scope.lasgi", "scope.lasgi must be a table with version = \"MAJOR.MINOR\", got "
+      .. (type(lasgi) == "table" and ("{version = " .. describe(version) .. "}") or describe(lasgi)))
+  end
+  if major ~= "1" then
+    return "unknown-major", offers_trailers(scope), version
+  end
+  if typ == "http" then
+    return "http", check_http_scope(scope), version
+  end
+  local asgi = rawget(scope, "asgi")
+  if type(asgi) ~= "table" or rawget(asgi, "version") ~= "3.0" or type(rawget(asgi, "spec_version")) ~= "string" then
+    fail("core.scope.asgi", "scope.asgi must be a table with version = \"3.0\" and a spec_version, got " .. describe(asgi))
+  end
+  if typ == "websocket" then
+    return "websocket", check_websocket_scope(scope), version
+  elseif typ == "lifespan" then
+    return "other", false, version
+  end
+  return "unknown-type", offers_trailers(scope), version
+end
+
 
 -- ---------------------------------------------------------------------------------------
 -- lint(app)
@@ -620,10 +1072,14 @@ local function lint(app, options)
       return pass_on(app(scope, receive, send, ...))
     end
     local scope_type = rawget(scope, "type")
+    -- A websocket scope's own checks (the http ones below are for every other mode).
+    local ws_received, ws_send
+    if mode == "websocket" then
+      ws_received, ws_send = websocket_conversation(rawget(scope, "subprotocols"), rawget(scope, "extensions"), offered)
+    end
 
     -- The response as the app sent it.
-    local started, complete, status, wants_trailers = false, false, 0, false
-    local body_done, length, length_digits, sent_bytes = false, -1, nil, 0
+    local resp = new_response(START, BODY)
     local sent_types, sent_count = {}, 0 -- the first few types sent, and how many events
     -- The request as the server handed it.
     local body_complete, got_disconnect, after_disconnect = false, false, 0
@@ -675,6 +1131,14 @@ local function lint(app, options)
       local typ = rawget(ev, "type")
       if type(typ) ~= "string" then
         fail("core.receive.event", "the event receive() returned has type " .. describe(typ) .. ", not a string")
+      end
+      if ws_received then
+        return ws_received(ev, typ)
+      end
+      if typ == WS_CONNECT and mode ~= "unknown-major" then
+        -- A WebSocket handshake, in a scope that does not say so.
+        fail("websocket.scope.type", "receive() returned websocket.connect in a scope of type " .. quote(scope_type)
+          .. "; a WebSocket scope has type \"websocket\"")
       end
       if mode ~= "http" then
         return
@@ -750,31 +1214,22 @@ local function lint(app, options)
       if type(typ) ~= "string" then
         fail("core.send.type", "event type must be a string, got " .. describe(typ))
       end
+      if ws_send then
+        return ws_send(ev, typ)
+      end
       -- The Lua types of the keys.
       local st, nheaders, trailers, body, more, more_trailers
       if typ == START then
-        st = rawget(ev, "status")
-        if type(st) ~= "number" or floor(st) ~= st or st == huge or st == -huge then
-          fail("http.start.status-type", "status must be an integer, got " .. describe(st))
-        end
-        if st < -1e9 or st > 1e9 then
-          fail("http.start.status-range", "status " .. number(st) .. " is outside 200..599")
-        end
-        nheaders = check_headers_type(rawget(ev, "headers"), "http.start.headers-type")
+        st, nheaders = start_types(ev, "http.start.headers-type")
         trailers = check_bool(ev, "trailers", "http.start.trailers-type")
       elseif typ == BODY then
-        body = rawget(ev, "body")
-        if body ~= nil and type(body) ~= "string" then
-          fail("http.body.body-type", "body must be a string, got " .. describe(body))
-        end
-        body = body or ""
-        more = check_bool(ev, "more_body", "http.body.more-body-type")
+        body, more = body_types(ev)
       elseif typ == TRAILERS then
         nheaders = check_headers_type(rawget(ev, "headers"), "http.trailers.headers-type")
         more_trailers = check_bool(ev, "more_trailers", "http.trailers.more-trailers-type")
       end
       -- The extension must be offered.
-      if not complete and not offered then
+      if not resp.complete and not offered then
         if typ == START and trailers then
           fail("http.trailers.offered", "trailers = true, but the scope does not offer the "
             .. EXT_TRAILERS .. " extension")
@@ -783,71 +1238,22 @@ local function lint(app, options)
         end
       end
       -- Order and values.
-      if complete then
+      if resp.complete then
         fail("http.send.after-complete", typ .. " sent after the response was complete")
       end
       if typ == START then
-        if started then
-          fail("http.start.once", "http.response.start sent twice")
-        end
-        if st < 200 or st > 599 then
-          fail("http.start.status-range", "status " .. number(st) .. " is outside 200..599")
-        end
-        local headers, digits = rawget(ev, "headers"), nil
-        for i = 1, nheaders do
-          local pair = rawget(headers, i)
-          local name, value = rawget(pair, 1), rawget(pair, 2)
-          check_header(name, value, i)
-          if lower(name) == "content-length" then
-            local d = content_length(value)
-            if digits and d ~= digits then
-              fail("http.body.content-length", "content-length " .. quote(value)
-                .. " is not one non-negative decimal integer (an earlier content-length says " .. digits .. ")")
-            end
-            digits = d
-          end
-        end
-        return function()
-          started, status, wants_trailers = true, st, trailers
-          length_digits = digits
-          length = digits and tonumber(digits) or -1
-        end
+        return check_start(resp, st, rawget(ev, "headers"), nheaders, trailers)
       elseif typ == BODY then
-        if not started then
-          fail("http.start.first", "http.response.body sent before http.response.start")
-        end
-        if body_done then
-          fail("http.trailers.after-body", "http.response.body sent after the last body event;"
-            .. " only http.response.trailers may follow")
-        end
-        local n = #body
-        local no_body = status == 204 or status == 205 or status == 304
-        if n > 0 and no_body then
-          -- SHOULD: the server discards the bytes.
-          fail("http.body.no-body-status", "a " .. number(status) .. " response has no content, but " .. n
-            .. " body bytes were sent; they are discarded")
-          n = 0
-        end
-        if length >= 0 and not no_body and sent_bytes + n > length then
-          fail("http.body.content-length", "body exceeds the declared content-length " .. length_digits
-            .. " (" .. number(sent_bytes + n) .. " bytes sent)")
-        end
-        return function()
-          sent_bytes = sent_bytes + n
-          if not more then
-            body_done = true
-            complete = not wants_trailers
-          end
-        end
+        return check_body(resp, body, more)
       elseif typ == TRAILERS then
-        if not started then
+        if not resp.started then
           fail("http.start.first", "http.response.trailers sent before http.response.start")
         end
-        if not wants_trailers then
+        if not resp.wants_trailers then
           fail("http.trailers.requires-flag", "http.response.trailers sent but http.response.start"
             .. " did not set trailers = true")
         end
-        if not body_done then
+        if not resp.body_done then
           fail("http.trailers.after-body", "http.response.trailers sent before the last http.response.body")
         end
         local headers = rawget(ev, "headers")
@@ -856,7 +1262,7 @@ local function lint(app, options)
           check_header(rawget(pair, 1), rawget(pair, 2), i)
         end
         return function()
-          complete = not more_trailers
+          resp.complete = not more_trailers
         end
       end
       local ext = rawget(scope, "extensions")
@@ -901,10 +1307,11 @@ local function lint(app, options)
       settle()
       refuse()
       -- An app that returned from a scope it cannot know broke the SHOULD rule above;
-      -- how it answered is not judged (as lasgi-check app's Go checker does not).
-      local refused = mode ~= "http"
-      if not complete and not got_disconnect and not send_failed and not foreign and not refused then
-        if wants_trailers and body_done then
+      -- how it answered is not judged (as lasgi-check app's Go checker does not). A
+      -- websocket app may return at any time: the server closes the socket.
+      local judged = mode == "http"
+      if judged and not resp.complete and not got_disconnect and not send_failed and not foreign then
+        if resp.wants_trailers and resp.body_done then
           fail("http.trailers.required", "the app set trailers = true and sent its last body,"
             .. " but returned without http.response.trailers")
         end

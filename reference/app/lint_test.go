@@ -36,6 +36,7 @@ const (
 	lintName        = "lint.lua"
 	lintDriverPath  = "testdata/lint/drive.lua"
 	lintCasesPath   = "testdata/lint/cases.lua"
+	lintWSCasesPath = "testdata/lint/ws_cases.lua"
 	faultsGlob      = "testdata/faults/*.lua"
 	slipsGlob       = "testdata/slips/*.lua"
 	lintFaultPrefix = "-- fault: "
@@ -52,10 +53,17 @@ var (
 	lintRaised    = regexp.MustCompile(`lasgi-lint: ([a-z0-9]+(?:\.[a-z0-9-]+)+): `)
 )
 
+// lintCaseFiles are the driver's case files: every rule the lint names has a case in one
+// of them that makes it raise that rule.
+var lintCaseFiles = []string{lintCasesPath, lintWSCasesPath}
+
 // notRules are the names in lint.lua shaped like rule IDs that are not rules.
 var notRules = map[string]bool{
 	event.HTTPRequest: true, event.HTTPDisconnect: true, event.HTTPResponseStart: true,
 	event.HTTPResponseBody: true, event.HTTPResponseTrailers: true, // also the trailers extension's name
+	event.WebSocketConnect: true, event.WebSocketAccept: true, event.WebSocketReceive: true,
+	event.WebSocketSend: true, event.WebSocketClose: true, event.WebSocketDisconnect: true,
+	event.WebSocketDenialStart: true, event.WebSocketDenialBody: true, event.ExtensionWebSocketDeny: true,
 }
 
 // lintSource is lint.lua as embedded.
@@ -295,7 +303,14 @@ func faultOnBridge(lint, name string, src []byte, change func(*event.Scope)) str
 // ---------------------------------------------------------------------------------------
 // The driver on every interpreter
 
-func runLintDriver(ctx context.Context, interp, mode string) (string, error) {
+// lintDriver runs the driver over the case file casesPath.
+func lintDriver(casesPath string) func(ctx context.Context, interp, mode string) (string, error) {
+	return func(ctx context.Context, interp, mode string) (string, error) {
+		return runLintDriver(ctx, interp, casesPath, mode)
+	}
+}
+
+func runLintDriver(ctx context.Context, interp, casesPath, mode string) (string, error) {
 	if interp == gopherLua {
 		L := lua.NewState()
 		defer L.Close()
@@ -306,7 +321,7 @@ func runLintDriver(ctx context.Context, interp, mode string) (string, error) {
 		drive := L.Get(-1)
 		L.Pop(1)
 		if err := L.CallByParam(lua.P{Fn: drive, NRet: 1, Protect: true},
-			lua.LString(lintName), lua.LString(lintCasesPath), lua.LString(mode)); err != nil {
+			lua.LString(lintName), lua.LString(casesPath), lua.LString(mode)); err != nil {
 			return "", fmt.Errorf("gopher-lua: drive %s: %w", mode, err)
 		}
 		out, ok := L.Get(-1).(lua.LString)
@@ -315,7 +330,7 @@ func runLintDriver(ctx context.Context, interp, mode string) (string, error) {
 		}
 		return string(out), nil
 	}
-	return runScript(ctx, interp, "", lintDriverPath, lintName, lintCasesPath, mode)
+	return runScript(ctx, interp, "", lintDriverPath, lintName, casesPath, mode)
 }
 
 // lintCase is one case of the driver's transcript.
@@ -434,12 +449,12 @@ var _ = Describe("lint.lua", func() {
 		It("include every rule the reference server's checks name, but the disconnected error", func() {
 			src := lintSource()
 			// core.value.integer and core.value.bytes are named by no Go check, and the
-			// disconnected error (http.send.after-disconnect) is the server's to raise: the
-			// lint passes it on. So it passes on lifespan scopes (the core scope checks
-			// only), and names none of event.Lifespan's rules.
-			skip := []string{event.RuleInteger, event.RuleBytes, event.RuleAfterDisconnect}
+			// disconnected error (http.send.after-disconnect, websocket.send.after-disconnect)
+			// is the server's to raise: the lint passes it on. It passes on lifespan scopes
+			// (the core scope checks only), and names none of event.Lifespan's rules.
+			skip := []string{event.RuleInteger, event.RuleBytes, event.RuleAfterDisconnect, event.RuleWSSendAfterDisc}
 			var missing []string
-			for _, id := range event.CheckedRules {
+			for _, id := range append(slices.Clone(event.CheckedRules), event.WebSocketRules...) {
 				if !contains(skip, id) && !strings.HasPrefix(id, "lifespan.") && !strings.Contains(src, `"`+id+`"`) {
 					missing = append(missing, id)
 				}
@@ -781,22 +796,26 @@ var _ = Describe("lint.lua", func() {
 	})
 
 	It("gives the same outcome on gopher-lua, lua5.1, lua5.4 and luajit, the expected one for each case", func() {
-		results := runEverywhere(runLintDriver)
-		ref := expectSameTranscripts(lintCasesPath, results)
-		cases, err := parseLintTranscript(ref.out)
-		Expect(err).NotTo(HaveOccurred(), "the transcript:\n%s", ref.out)
-		Expect(len(cases)).To(BeNumerically(">=", 100))
 		var wrong []string
 		raised := map[string]bool{}
-		for _, c := range cases {
-			if c.result != c.want {
-				wrong = append(wrong, fmt.Sprintf("%s: want %s, got %s\n  %s", c.name, c.want, c.result, strings.Join(c.lines, "\n  ")))
+		count := 0
+		for _, path := range lintCaseFiles {
+			results := runEverywhere(lintDriver(path))
+			ref := expectSameTranscripts(path, results)
+			cases, err := parseLintTranscript(ref.out)
+			Expect(err).NotTo(HaveOccurred(), "the transcript of %s:\n%s", path, ref.out)
+			count += len(cases)
+			for _, c := range cases {
+				if c.result != c.want {
+					wrong = append(wrong, fmt.Sprintf("%s: %s: want %s, got %s\n  %s", path, c.name, c.want, c.result, strings.Join(c.lines, "\n  ")))
+				}
+				if c.afterWant != "" && c.after != c.afterWant {
+					wrong = append(wrong, fmt.Sprintf("%s: %s: after the call want %s, got %s", path, c.name, c.afterWant, c.after))
+				}
+				raised[c.result], raised[c.after] = true, true
 			}
-			if c.afterWant != "" && c.after != c.afterWant {
-				wrong = append(wrong, fmt.Sprintf("%s: after the call want %s, got %s", c.name, c.afterWant, c.after))
-			}
-			raised[c.result], raised[c.after] = true, true
 		}
+		Expect(count).To(BeNumerically(">=", 100))
 		Expect(wrong).To(BeEmpty())
 		// Each rule the lint's code names has a case that makes it raise that rule.
 		code := regexp.MustCompile(`--[^\n]*`).ReplaceAllString(lintSource(), "")
@@ -810,6 +829,6 @@ var _ = Describe("lint.lua", func() {
 			}
 		}
 		sort.Strings(untried)
-		Expect(untried).To(BeEmpty(), "rules lint.lua names that no case of %s makes it raise", lintCasesPath)
+		Expect(untried).To(BeEmpty(), "rules lint.lua names that no case of %v makes it raise", lintCaseFiles)
 	})
 })

@@ -141,6 +141,7 @@ return {
     scope = function(s)
       s.type = "websocket"
       s.scheme = "ws"
+      s.subprotocols = {}
     end },
   { name = "unknown-type-refused", want = "error",
     app = hello, scope = function(s) s.type = "x-unknown" end },
