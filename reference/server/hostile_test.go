@@ -280,7 +280,13 @@ end`, gopherlua.Options{Workers: 1, BusyTimeout: 30 * time.Second, MaxVMBytes: 6
 		peak := peakHeap(func() { status = s.get("/hoard").Status })
 		AddReportEntry("peak heap while an app hoarded 64 MiB strings", fmt.Sprintf("%d MiB", peak>>20))
 		Expect(status).To(Equal(500))
-		Expect(s.log.String()).To(ContainSubstring("passed --max-vm-bytes 67108864 per worker"))
+		// The call ends with the budget's error; under the race detector on a
+		// loaded machine its last string.rep may outlast the grace after the
+		// stop, and then its worker is abandoned and replaced instead: the
+		// server goes on either way.
+		Expect(s.log.String()).To(Or(ContainSubstring("passed --max-vm-bytes 67108864 per worker"),
+			ContainSubstring("worker 0 abandoned and replaced by a fresh one")))
+		DeferCleanup(waitQuiet) // an abandoned worker's last string.rep ends before the next spec measures
 		Expect(peak).To(BeNumerically("<", 1<<30), "the heap stayed within a few budgets")
 		Expect(s.get("/").Body).To(Equal("fine"))
 	})
@@ -292,6 +298,7 @@ return function(scope, receive, send)
   for i = 1, 250000 do send({type = "http.response.body", body = "", more_body = true}) end
   send({type = "http.response.body", body = "end"})
 end`, gopherlua.Options{Workers: 1, BusyTimeout: 30 * time.Second}, server.Config{})
+		waitQuiet() // nothing an earlier spec left running allocates meanwhile
 		runtime.GC()
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
