@@ -140,6 +140,7 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 	var corpus corpusFlags
 	corpus.register(fs)
 	target := fs.String("url", "", "base URL of a server running the probe app (http://host:port); default: start the built-in reference server")
+	command := fs.String("cmd", "", "start the server under test with this shell command instead of --url, e.g. 'my-server --port {port} {app}': {port} is a free port the checker picks, {app} the path of the probe file it writes; it is stopped with SIGTERM at the end")
 	rep := report{command: "server"}
 	rep.register(fs, "deadline of each network step")
 	workers := fs.Int("workers", 2, "workers of the built-in reference server")
@@ -163,10 +164,34 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "lasgi-check server: %v\n", err)
 		return ExitUsage
 	}
-	addr, stop, err := resolveTarget(*target, *workers, stderr)
-	if err != nil {
-		fmt.Fprintf(stderr, "lasgi-check server: %v\n", err)
+	var addr string
+	var stop func()
+	switch {
+	case *command != "" && *target != "":
+		fmt.Fprintf(stderr, "lasgi-check server: --cmd and --url exclude each other: one starts the server, the other names a running one\n")
 		return ExitUsage
+	case *command != "":
+		if err := checkCommand(*command); err != nil {
+			fmt.Fprintf(stderr, "lasgi-check server: %v\n", err)
+			return ExitUsage
+		}
+		var p *serverProcess
+		addr, p, err = startCommand(*command, 10*time.Second)
+		if err != nil {
+			fmt.Fprintf(stderr, "lasgi-check server: %v\n", err)
+			return ExitUsage
+		}
+		stop = func() {
+			if err := p.stop(); err != nil {
+				fmt.Fprintf(stderr, "lasgi-check server: note: the server started with --cmd %v; it printed:\n%s", err, p.out)
+			}
+		}
+	default:
+		addr, stop, err = resolveTarget(*target, *workers, stderr)
+		if err != nil {
+			fmt.Fprintf(stderr, "lasgi-check server: %v\n", err)
+			return ExitUsage
+		}
 	}
 	defer stop()
 	checker := &conformance.Checker{Addr: addr, Timeout: rep.timeout, CaseTimeout: *caseTimeout, Strict: rep.strict}
