@@ -154,8 +154,7 @@ func (s *wsSession) transportGone() {
 // from then on send() raises the disconnected error unless the app closed.
 func (s *wsSession) disconnected(code int, reason string) {
 	s.discOnce.Do(func() {
-		s.call.Push(event.Event{Type: event.WebSocketDisconnect, Code: code, Reason: reason})
-		s.call.Disconnect()
+		s.call.DisconnectWith(event.Event{Type: event.WebSocketDisconnect, Code: code, Reason: reason})
 	})
 }
 

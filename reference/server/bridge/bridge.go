@@ -165,7 +165,20 @@ func (c *Call) Receive(wake Waker) (ev event.Event, ok bool) {
 	c.mu.Lock()
 	if (c.conv.Done() || len(c.inbox) == 0 && c.disconnected) && !c.faultDisconnectOnce() {
 		final, rule, has := c.conv.Final()
+		for !has && c.conv.Done() && len(c.inbox) > 0 {
+			// The app's side is over but the protocol's final event has not
+			// come (a WebSocket the app closed, waiting for the client's
+			// close): what is queued before it is dropped, since the app
+			// can no longer answer it (websocket.close.then-disconnect).
+			c.conv.Received(&c.inbox[0])
+			c.inbox[0] = event.Event{}
+			c.inbox = c.inbox[1:]
+			final, rule, has = c.conv.Final()
+		}
 		if !has {
+			// Nothing to give yet: wait for it to be pushed (a lifespan call
+			// waits so until the engine drops it).
+			c.recvWake = wake
 			c.mu.Unlock()
 			return ev, false
 		}
@@ -312,6 +325,30 @@ func (c *Call) Disconnect() {
 		c.mu.Unlock()
 		return
 	}
+	c.disconnected = true
+	rw, sw := c.recvWake, c.sendWake
+	c.recvWake, c.sendWake = nil, nil
+	c.mu.Unlock()
+	if rw != nil {
+		rw.Wake()
+	}
+	if sw != nil {
+		sw.Wake()
+	}
+	c.signal()
+}
+
+// DisconnectWith delivers ev, the protocol's last event (websocket.disconnect
+// with its code), and marks the call disconnected at once: no send can slip
+// in between the app hearing of the end and send() raising the disconnected
+// error (websocket.send.after-disconnect).
+func (c *Call) DisconnectWith(ev event.Event) {
+	c.mu.Lock()
+	if c.disconnected {
+		c.mu.Unlock()
+		return
+	}
+	c.inbox = append(c.inbox, ev)
 	c.disconnected = true
 	rw, sw := c.recvWake, c.sendWake
 	c.recvWake, c.sendWake = nil, nil

@@ -131,3 +131,46 @@ func TestCallUnknownTypeGetsHTTPChecks(t *testing.T) {
 		t.Errorf("state %+v, response status %d; want started, complete, 201", st, resp.Status)
 	}
 }
+
+// After an app closed its WebSocket, receive() drops the messages still
+// queued and waits for websocket.disconnect, which DisconnectWith delivers
+// with send() raising the disconnected error from the same moment.
+func TestWebSocketCloseThenDisconnect(t *testing.T) {
+	c := bridge.NewCall(&event.Scope{Type: event.ScopeWebSocket}, time.Time{})
+	for _, ev := range []*event.Event{{Type: event.WebSocketAccept}, {Type: event.WebSocketClose}} {
+		if _, err := c.Send(ev, noWake{}); err != nil {
+			t.Fatalf("Send(%s): %v", ev.Type, err)
+		}
+	}
+	c.Push(event.Event{Type: event.WebSocketReceive, Message: "late"})
+	woken := 0
+	if ev, ok := c.Receive(countWake{&woken}); ok {
+		t.Fatalf("receive() after the close returned %+v; want it to wait for websocket.disconnect", ev)
+	}
+	c.DisconnectWith(event.Event{Type: event.WebSocketDisconnect, Code: 1000})
+	if woken != 1 {
+		t.Fatalf("the waiting receive() was woken %d times, want 1", woken)
+	}
+	for i := 0; i < 2; i++ {
+		ev, ok := c.Receive(noWake{})
+		if want := (event.Event{Type: event.WebSocketDisconnect, Code: 1000}); !ok || !cmp.Equal(ev, want) {
+			t.Fatalf("receive() %d: %+v, %v; want %+v", i+1, ev, ok, want)
+		}
+	}
+}
+
+// DisconnectWith marks the call disconnected as it delivers the event: a
+// send made on hearing of it raises the disconnected error.
+func TestDisconnectWithRaisesInSend(t *testing.T) {
+	c := bridge.NewCall(&event.Scope{Type: event.ScopeWebSocket}, time.Time{})
+	if _, err := c.Send(&event.Event{Type: event.WebSocketAccept}, noWake{}); err != nil {
+		t.Fatal(err)
+	}
+	c.DisconnectWith(event.Event{Type: event.WebSocketDisconnect, Code: 4001})
+	if ev, ok := c.Receive(noWake{}); !ok || ev.Code != 4001 {
+		t.Fatalf("receive(): %+v, %v", ev, ok)
+	}
+	if _, err := c.Send(&event.Event{Type: event.WebSocketSend, Message: "x"}, noWake{}); err != bridge.ErrDisconnected {
+		t.Fatalf("send after the disconnect: %v, want %v", err, bridge.ErrDisconnected)
+	}
+}
