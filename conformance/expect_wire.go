@@ -120,15 +120,7 @@ func (responsesCheck) record(e, got *Expect, _ *Observation) {
 		if w.Headers != nil {
 			w.Headers = recordHeaders(w.Headers, g.Headers)
 		}
-		if w.Body != nil {
-			w.Body = g.Body
-			if g.Body == nil {
-				w.BodySum = g.BodySum
-			}
-		}
-		if w.BodySum != nil {
-			w.BodySum = g.BodySum
-		}
+		recordPayload(&w.Body, &w.BodySum, g.Body, g.BodySum)
 		if w.Trailers != nil {
 			w.Trailers = recordHeaders(w.Trailers, g.Trailers)
 		}
@@ -247,4 +239,18 @@ func recordHeaders(pinned, got [][2]Bytes) [][2]Bytes {
 		}
 	}
 	return out
+}
+
+// recordPayload records a pinned payload: its bytes when the case pins them
+// (its sum instead when the bytes were too long to keep), or its sum.
+func recordPayload(body **Bytes, sum **BodySum, gotBody *Bytes, gotSum *BodySum) {
+	if *body != nil {
+		*body = gotBody
+		if gotBody == nil {
+			*sum = gotSum
+		}
+	}
+	if *sum != nil {
+		*sum = gotSum
+	}
 }

@@ -196,15 +196,7 @@ func (framesCheck) record(e, got *Expect, _ *Observation) {
 		}
 		w, g := &e.Frames[i], got.Frames[i]
 		w.Op = g.Op
-		if w.Data != nil {
-			w.Data = g.Data
-			if g.Data == nil {
-				w.DataSum = g.DataSum
-			}
-		}
-		if w.DataSum != nil {
-			w.DataSum = g.DataSum
-		}
+		recordPayload(&w.Data, &w.DataSum, g.Data, g.DataSum)
 		if w.Fin != nil {
 			w.Fin = g.Fin
 		}
