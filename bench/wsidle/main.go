@@ -2,7 +2,7 @@
 // server and reads the server's memory with them open: the measurement
 // behind docs/performance.md's "10,000 idle WebSockets".
 //
-//	wsidle -url ws://127.0.0.1:PORT/ [-n 10000] [-pid PID] [-settle 5s] [-check] [-parallel 64]
+//	wsidle -url ws://127.0.0.1:PORT/ [-n 10000] [-pid PID] [-settle 5s] [-check] [-hold 0s] [-parallel 64]
 //
 // It opens -n connections (-parallel handshakes at a time), each with the
 // opening handshake done by reference/server/websocket in client mode, as
@@ -12,8 +12,10 @@
 // all and per connection (over the RSS read before the first connection),
 // its open file descriptors and threads, and how long opening took. With
 // -check it then sends one text message on every connection and checks that
-// the same text comes back. Last it closes every connection with a close
-// frame and counts the ones the server answered.
+// the same text comes back, and reads the RSS again; -hold keeps the
+// connections open a while longer (to take a profile). Last it closes
+// every connection with a close frame and counts the ones the server
+// answered.
 //
 // -n 0 reads the server's RSS with no connection (the baseline). Without
 // -pid nothing is read from /proc. It raises its own RLIMIT_NOFILE to the
@@ -50,8 +52,9 @@ func main() {
 	settle := flag.Duration("settle", 5*time.Second, "time to wait after the last connection opened before reading the RSS")
 	check := flag.Bool("check", false, "after the reading, send one message on every connection and check its echo")
 	parallel := flag.Int("parallel", 64, "handshakes in flight at once")
+	hold := flag.Duration("hold", 0, "time to keep the connections open after the check, before closing (for a profile)")
 	flag.Parse()
-	if err := run(*target, *n, *pid, *settle, *check, *parallel); err != nil {
+	if err := run(*target, *n, *pid, *settle, *check, *parallel, *hold); err != nil {
 		fmt.Fprintln(os.Stderr, "wsidle:", err)
 		os.Exit(1)
 	}
@@ -67,7 +70,7 @@ type client struct {
 	err  error // valid once done is closed
 }
 
-func run(target string, n, pid int, settle time.Duration, check bool, parallel int) error {
+func run(target string, n, pid int, settle time.Duration, check bool, parallel int, hold time.Duration) error {
 	u, err := url.Parse(target)
 	if err != nil || u.Scheme != "ws" || u.Host == "" {
 		return fmt.Errorf("-url %q: want ws://HOST:PORT/PATH", target)
@@ -185,7 +188,13 @@ func run(target string, n, pid int, settle time.Duration, check bool, parallel i
 			}
 		})
 		fmt.Printf("check: %d of %d connections echoed their message\n", n-bad, n)
+		if pid != 0 {
+			if st, err := status(pid); err == nil {
+				fmt.Printf("after the check: RSS %.1f MB\n", mb(st.rss))
+			}
+		}
 	}
+	time.Sleep(hold)
 
 	bad := forEach(clients, parallel, func(i int, cl *client) error {
 		_ = cl.nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
