@@ -101,15 +101,13 @@ func (c *conn) serveWebSocket(req *request, start time.Time) {
 	c.ws.Store(s)
 	defer c.ws.Store(nil)
 
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		s.writeLoop()
-	}()
-	// Not c.enter/leave: those hand the HTTP exchange's write side to the
-	// outside writer, and a WebSocket writes from its own goroutine.
-	cfg.Engine.Start(call)
-	<-done
+	// The app starts on a goroutine of its own, which ends when the app
+	// first waits, and this one becomes the writer: a socket that then sits
+	// idle keeps two goroutines (this and the reader), and what the app
+	// sends goes out even while it computes inside Start. Not c.enter/leave:
+	// those hand an HTTP exchange's write side to the outside writer.
+	go cfg.Engine.Start(call)
+	s.writeLoop()
 }
 
 // wsOffered are the extensions a websocket scope offers: the denial
@@ -241,6 +239,11 @@ func (s *wsSession) accept(ev *event.Event) error {
 	})
 	s.readerDone = make(chan struct{})
 	go s.readLoop()
+	// From here on everything is frames, which the frame layer writes
+	// itself: the 16 KiB write buffer goes back to the pool instead of
+	// staying with an idle socket (a 403, a 500 or a denial come only
+	// before the accept).
+	s.c.releaseWriter()
 	return nil
 }
 
