@@ -165,6 +165,9 @@ func (c *Call) Receive(wake Waker) (ev event.Event, ok bool) {
 	c.mu.Lock()
 	if (c.conv.Done() || len(c.inbox) == 0 && c.disconnected) && !c.faultDisconnectOnce() {
 		final, rule, has := c.conv.Final()
+		if c.Fault.Is(mutant.WSRepeatForgetsCode) {
+			final.Code, final.Reason = 1005, ""
+		}
 		if !has {
 			c.mu.Unlock()
 			return ev, false
