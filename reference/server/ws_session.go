@@ -171,6 +171,9 @@ func (s *wsSession) writeLoop() {
 	ping := time.NewTicker(interval)
 	defer ping.Stop()
 	gone := s.gone
+	if s.call.Fault.Is(mutant.WSConnectNotHeld) {
+		s.accept(&event.Event{Type: event.WebSocketAccept})
+	}
 	for {
 		select {
 		case <-s.call.Notify():
@@ -213,7 +216,9 @@ func (s *wsSession) writeEvents() (messageBytes int, err error) {
 		s.c.nc.SetWriteDeadline(time.Now().Add(s.c.srv.cfg.WriteTimeout))
 		switch ev.Type {
 		case event.WebSocketAccept:
-			err = s.accept(ev)
+			if s.ws == nil { // accepted already only under mutant.WSConnectNotHeld
+				err = s.accept(ev)
+			}
 		case event.WebSocketSend:
 			op := websocket.OpText
 			if ev.Binary {

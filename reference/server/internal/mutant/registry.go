@@ -104,6 +104,7 @@ const (
 	WSReturnCloses1011
 	WSErrorBeforeAccept403
 	WSSendAfterCloseAccepted
+	WSConnectNotHeld
 )
 
 var registry = []Mutant{
@@ -213,4 +214,5 @@ var registry = []Mutant{
 	{ID: WSReturnCloses1011, Name: "ws-return-closes-1011", Rule: "websocket.error.return-open", Description: "an app returning on an open socket gets it closed with 1011, not 1000", MustCatch: []string{"websocket.error/return-open"}},
 	{ID: WSErrorBeforeAccept403, Name: "ws-error-before-accept-403", Rule: "websocket.error.before-accept", Description: "an app error before the accept refuses the handshake with 403, as a close would, not 500", MustCatch: []string{"websocket.error/before-accept"}},
 	{ID: WSSendAfterCloseAccepted, Name: "ws-send-after-close-accepted", Rule: "websocket.send.after-close", Description: "an event sent after websocket.close is dropped without an error", MustCatch: []string{"websocket.send/after-close"}, Ignore: event.RuleWSSendAfterClose},
+	{ID: WSConnectNotHeld, Name: "ws-connect-not-held", Rule: "websocket.connect.hold", Description: "the 101 goes out as soon as the handshake request is read, before the app answers websocket.connect", MustCatch: []string{"websocket.connect/held-until-refused"}},
 }
