@@ -252,6 +252,7 @@ func (s *wsSession) accept(ev *event.Event) error {
 	s.ws = websocket.NewConn(s.c.br, s.c.nc, websocket.Options{
 		MaxMessageSize: cfg.WSMaxMessage,
 		OnPong:         func([]byte) { s.lastRead.Store(time.Now().UnixNano()) },
+		Fault:          s.call.Fault,
 	})
 	s.readerDone = make(chan struct{})
 	go s.readLoop()

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+
+	"github.com/lasgi/lasgi/reference/server/internal/mutant"
 )
 
 // retainLimit is the largest message buffer a Conn keeps for the next
@@ -80,7 +82,7 @@ func (c *Conn) ReadMessage() (Opcode, []byte, error) {
 		if err := c.readPayload(&h); err != nil {
 			return c.fail(err)
 		}
-		if op == OpText {
+		if op == OpText && !c.fault.Is(mutant.WSInvalidUTF8Delivered) {
 			var ok bool
 			if good, ok = checkUTF8(c.msg, good, h.fin); !ok {
 				return c.fail(c.protocolError(&h, CloseInvalidPayload, "text message is not valid UTF-8"))
@@ -237,6 +239,9 @@ func (c *Conn) readControl(h *header) error {
 	}
 	switch h.op {
 	case OpPing:
+		if c.fault.Is(mutant.WSPingNotAnswered) {
+			break
+		}
 		if err := c.writeControl(OpPong, p, false); err != nil && !errors.Is(err, ErrCloseSent) {
 			return fmt.Errorf("websocket: answering the ping of frame %d: %w", c.frames, err)
 		}

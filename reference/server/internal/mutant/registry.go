@@ -105,6 +105,8 @@ const (
 	WSErrorBeforeAccept403
 	WSSendAfterCloseAccepted
 	WSConnectNotHeld
+	WSPingNotAnswered
+	WSInvalidUTF8Delivered
 )
 
 var registry = []Mutant{
@@ -215,4 +217,6 @@ var registry = []Mutant{
 	{ID: WSErrorBeforeAccept403, Name: "ws-error-before-accept-403", Rule: "websocket.error.before-accept", Description: "an app error before the accept refuses the handshake with 403, as a close would, not 500", MustCatch: []string{"websocket.error/before-accept"}},
 	{ID: WSSendAfterCloseAccepted, Name: "ws-send-after-close-accepted", Rule: "websocket.send.after-close", Description: "an event sent after websocket.close is dropped without an error", MustCatch: []string{"websocket.send/after-close"}, Ignore: event.RuleWSSendAfterClose},
 	{ID: WSConnectNotHeld, Name: "ws-connect-not-held", Rule: "websocket.connect.hold", Description: "the 101 goes out as soon as the handshake request is read, before the app answers websocket.connect", MustCatch: []string{"websocket.connect/held-until-refused"}},
+	{ID: WSPingNotAnswered, Name: "ws-ping-not-answered", Rule: "websocket.receive.control-frames", Description: "a ping from the client gets no pong", MustCatch: []string{"websocket.receive/fragmented"}},
+	{ID: WSInvalidUTF8Delivered, Name: "ws-invalid-utf8-delivered", Rule: "websocket.receive.invalid-utf8", Description: "a text message that is not valid UTF-8 is delivered to the app, not closed with 1007", MustCatch: []string{"websocket.receive/invalid-utf8"}},
 }
