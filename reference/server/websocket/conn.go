@@ -60,6 +60,9 @@ type Conn struct {
 	client bool
 	onPong func([]byte)
 	fault  mutant.Fault
+	// fragOp is the opcode of a message whose fragments are returned one
+	// by one (mutant.WSFragmentsSeparate only).
+	fragOp Opcode
 
 	// Read side, owned by the goroutine in ReadMessage.
 	msg    []byte // the message being read; returned to the caller

@@ -58,6 +58,9 @@ func (c *Conn) ReadMessage() (Opcode, []byte, error) {
 	c.msg = c.msg[:0]
 	var op Opcode // the message's opcode, once its first frame is in
 	good := 0     // how far a text message is known to be valid UTF-8
+	if c.fault.Is(mutant.WSFragmentsSeparate) {
+		op, c.fragOp = c.fragOp, 0
+	}
 	for {
 		h, err := c.readHeader()
 		if err != nil {
@@ -89,6 +92,10 @@ func (c *Conn) ReadMessage() (Opcode, []byte, error) {
 			}
 		}
 		if h.fin {
+			return op, c.msg, nil
+		}
+		if c.fault.Is(mutant.WSFragmentsSeparate) {
+			c.fragOp = op
 			return op, c.msg, nil
 		}
 	}

@@ -107,6 +107,7 @@ const (
 	WSConnectNotHeld
 	WSPingNotAnswered
 	WSInvalidUTF8Delivered
+	WSFragmentsSeparate
 )
 
 var registry = []Mutant{
@@ -219,4 +220,5 @@ var registry = []Mutant{
 	{ID: WSConnectNotHeld, Name: "ws-connect-not-held", Rule: "websocket.connect.hold", Description: "the 101 goes out as soon as the handshake request is read, before the app answers websocket.connect", MustCatch: []string{"websocket.connect/held-until-refused"}},
 	{ID: WSPingNotAnswered, Name: "ws-ping-not-answered", Rule: "websocket.receive.control-frames", Description: "a ping from the client gets no pong", MustCatch: []string{"websocket.receive/fragmented"}},
 	{ID: WSInvalidUTF8Delivered, Name: "ws-invalid-utf8-delivered", Rule: "websocket.receive.invalid-utf8", Description: "a text message that is not valid UTF-8 is delivered to the app, not closed with 1007", MustCatch: []string{"websocket.receive/invalid-utf8"}},
+	{ID: WSFragmentsSeparate, Name: "ws-fragments-separate", Rule: "websocket.receive.whole-messages", Description: "each fragment of a fragmented message is delivered as a websocket.receive of its own", MustCatch: []string{"websocket.receive/fragmented"}},
 }
