@@ -10,6 +10,7 @@ import (
 
 	"github.com/lasgi/lasgi/reference/server/bridge"
 	"github.com/lasgi/lasgi/reference/server/internal/mutant"
+	"github.com/lasgi/lasgi/reference/server/websocket"
 	"github.com/lasgi/lasgi/spec/event"
 )
 
@@ -152,4 +153,70 @@ func knownMethod(m string) bool {
 		return true
 	}
 	return false
+}
+
+// faultWSScope breaks one key of a websocket scope.
+func faultWSScope(f mutant.Fault, s *event.Scope) {
+	switch f.ID() {
+	case mutant.WSSchemeHTTP:
+		s.Scheme = "http"
+	case mutant.WSSubprotocolsUnsplit:
+		s.Subprotocols = nil
+		for _, h := range s.Headers {
+			if h.Name == "sec-websocket-protocol" {
+				s.Subprotocols = append(s.Subprotocols, h.Value)
+			}
+		}
+	}
+}
+
+// faultAccept breaks the key the accept is computed from, or the
+// subprotocol the 101 names; offered is scope.subprotocols.
+func faultAccept(f mutant.Fault, key, subprotocol string, offered []string) (string, string) {
+	switch f.ID() {
+	case mutant.WSAcceptKeyWrong:
+		key = strings.TrimRight(key, "=")
+	case mutant.WSSubprotocolHeaderDropped:
+		subprotocol = ""
+	case mutant.WSSubprotocolHeaderOffered:
+		if subprotocol == "" && len(offered) > 0 {
+			subprotocol = offered[0]
+		}
+	}
+	return key, subprotocol
+}
+
+// faultBinary breaks which key a received message is delivered under.
+func faultBinary(f mutant.Fault, binary bool) bool {
+	switch f.ID() {
+	case mutant.WSTextAsBytes:
+		return true
+	case mutant.WSBinaryAsText:
+		return false
+	}
+	return binary
+}
+
+// faultDisconnect breaks the code or the reason of the client's close
+// frame as websocket.disconnect hands them on.
+func faultDisconnect(f mutant.Fault, code int, reason string) (int, string) {
+	switch f.ID() {
+	case mutant.WSDisconnectCode1000:
+		code = 1000
+	case mutant.WSDisconnectReasonDropped:
+		reason = ""
+	}
+	return code, reason
+}
+
+// faultFinishCode breaks the close code of an open socket whose app call
+// ended with err.
+func faultFinishCode(f mutant.Fault, err error, code int, reason string) (int, string) {
+	switch {
+	case f.Is(mutant.WSErrorCloses1000) && code == websocket.CloseInternalError:
+		return websocket.CloseNormal, ""
+	case f.Is(mutant.WSReturnCloses1011) && err == nil:
+		return websocket.CloseInternalError, "the application failed"
+	}
+	return code, reason
 }

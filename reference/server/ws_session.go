@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/lasgi/lasgi/reference/server/bridge"
+	"github.com/lasgi/lasgi/reference/server/internal/mutant"
 	"github.com/lasgi/lasgi/reference/server/websocket"
 	"github.com/lasgi/lasgi/spec/event"
 )
@@ -91,6 +92,9 @@ func (c *conn) serveWebSocket(req *request, start time.Time) {
 		Subprotocols: protocols,
 		Extensions:   wsOffered,
 	}
+	if cfg.Fault.ID() != 0 {
+		faultWSScope(cfg.Fault, scope)
+	}
 	// No deadline: a socket lives as long as both ends want. The busy
 	// timeout still bounds each run of the app between two waits.
 	call := bridge.NewCall(scope, time.Time{})
@@ -164,6 +168,9 @@ func (s *wsSession) writeLoop() {
 	ping := time.NewTicker(interval)
 	defer ping.Stop()
 	gone := s.gone
+	if s.call.Fault.Is(mutant.WSConnectNotHeld) {
+		s.accept(&event.Event{Type: event.WebSocketAccept})
+	}
 	for {
 		select {
 		case <-s.call.Notify():
@@ -206,7 +213,9 @@ func (s *wsSession) writeEvents() (messageBytes int, err error) {
 		s.c.nc.SetWriteDeadline(time.Now().Add(s.c.srv.cfg.WriteTimeout))
 		switch ev.Type {
 		case event.WebSocketAccept:
-			err = s.accept(ev)
+			if s.ws == nil { // accepted already only under mutant.WSConnectNotHeld
+				err = s.accept(ev)
+			}
 		case event.WebSocketSend:
 			op := websocket.OpText
 			if ev.Binary {
@@ -228,7 +237,11 @@ func (s *wsSession) writeEvents() (messageBytes int, err error) {
 
 // accept completes the handshake and starts reading frames.
 func (s *wsSession) accept(ev *event.Event) error {
-	if err := websocket.WriteAccept(s.c.nc, s.key, ev.Subprotocol, pairs(ev.Headers)); err != nil {
+	key, subprotocol := s.key, ev.Subprotocol
+	if s.call.Fault.ID() != 0 {
+		key, subprotocol = faultAccept(s.call.Fault, key, subprotocol, s.call.Scope.Subprotocols)
+	}
+	if err := websocket.WriteAccept(s.c.nc, key, subprotocol, pairs(ev.Headers)); err != nil {
 		return err
 	}
 	cfg := &s.c.srv.cfg
@@ -236,6 +249,7 @@ func (s *wsSession) accept(ev *event.Event) error {
 	s.ws = websocket.NewConn(s.c.br, s.c.nc, websocket.Options{
 		MaxMessageSize: cfg.WSMaxMessage,
 		OnPong:         func([]byte) { s.lastRead.Store(time.Now().UnixNano()) },
+		Fault:          s.call.Fault,
 	})
 	s.readerDone = make(chan struct{})
 	go s.readLoop()
@@ -253,13 +267,18 @@ func (s *wsSession) accept(ev *event.Event) error {
 // timeout passed (websocket.close.after-accept).
 func (s *wsSession) close(code int, reason string) error {
 	s.closeSent = true
+	if s.ws == nil && s.call.Fault.Is(mutant.WSCloseBeforeAccept101) {
+		if err := s.accept(&event.Event{Type: event.WebSocketAccept}); err != nil {
+			return err
+		}
+	}
 	if s.ws == nil {
 		s.c.refuseWith(403, "", nil)
 		s.transportGone()
 		s.disconnected(1006, "")
 		return nil
 	}
-	if code == 0 {
+	if code == 0 || s.call.Fault.Is(mutant.WSCloseCodeIgnored) {
 		code = websocket.CloseNormal
 	}
 	err := s.ws.WriteClose(code, reason)
@@ -338,7 +357,11 @@ func (s *wsSession) readLoop() {
 			return
 		}
 		s.lastRead.Store(time.Now().UnixNano())
-		s.call.Push(event.Event{Type: event.WebSocketReceive, Message: string(payload), Binary: op == websocket.OpBinary})
+		binary := op == websocket.OpBinary
+		if s.call.Fault.ID() != 0 {
+			binary = faultBinary(s.call.Fault, binary)
+		}
+		s.call.Push(event.Event{Type: event.WebSocketReceive, Message: string(payload), Binary: binary})
 		for s.call.Pending() >= maxPendingMessages {
 			select {
 			case <-room:
@@ -359,7 +382,11 @@ func (s *wsSession) readEnded(err error) {
 	case errors.As(err, &ce):
 		// The frame layer has answered the close (or it answered ours).
 		s.transportGone()
-		s.disconnected(ce.Code, ce.Reason)
+		code, reason := ce.Code, ce.Reason
+		if s.call.Fault.ID() != 0 {
+			code, reason = faultDisconnect(s.call.Fault, code, reason)
+		}
+		s.disconnected(code, reason)
 	case errors.As(err, &pe):
 		s.c.nc.SetWriteDeadline(time.Now().Add(s.c.srv.cfg.WriteTimeout))
 		s.ws.WriteClose(pe.Code, pe.Reason)
@@ -398,11 +425,17 @@ func (s *wsSession) finish(err error) {
 		if err == nil {
 			status, msg = 500, "the application returned without answering the WebSocket handshake"
 		}
+		if s.call.Fault.Is(mutant.WSErrorBeforeAccept403) {
+			status, msg = 403, ""
+		}
 		s.c.refuseWith(status, msg, nil)
 	default:
 		code, reason := websocket.CloseNormal, ""
 		if err != nil && !errors.Is(err, bridge.ErrDisconnected) {
 			code, reason = websocket.CloseInternalError, "the application failed"
+		}
+		if s.call.Fault.ID() != 0 {
+			code, reason = faultFinishCode(s.call.Fault, err, code, reason)
 		}
 		s.c.nc.SetWriteDeadline(time.Now().Add(s.c.srv.cfg.WriteTimeout))
 		if s.ws.WriteClose(code, reason) == nil {

@@ -175,6 +175,9 @@ func (c *Call) Receive(wake Waker) (ev event.Event, ok bool) {
 			c.inbox = c.inbox[1:]
 			final, rule, has = c.conv.Final()
 		}
+		if has && c.Fault.Is(mutant.WSRepeatForgetsCode) {
+			final.Code, final.Reason = 1005, ""
+		}
 		if !has {
 			// Nothing to give yet: wait for it to be pushed (a lifespan call
 			// waits so until the engine drops it).

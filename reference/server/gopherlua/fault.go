@@ -20,6 +20,10 @@ func faultScopeTable(f mutant.Fault, scope *lua.LTable) {
 		if asgi, ok := scope.RawGetString("asgi").(*lua.LTable); ok {
 			asgi.RawSetString("version", lua.LString("2.0"))
 		}
+	case mutant.WSSpecVersionWrong:
+		if asgi, ok := scope.RawGetString("asgi").(*lua.LTable); ok {
+			asgi.RawSetString("spec_version", lua.LString("2.4"))
+		}
 	}
 }
 

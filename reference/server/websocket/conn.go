@@ -5,6 +5,8 @@ import (
 	"io"
 	"net"
 	"sync"
+
+	"github.com/lasgi/lasgi/reference/server/internal/mutant"
 )
 
 // DefaultMaxMessageSize is the message limit of a Conn whose
@@ -35,6 +37,11 @@ type Options struct {
 	// frames from the server. For load generators and tests; the reference
 	// server never sets it.
 	Client bool
+
+	// Fault is the reference server's injected fault (its mutants of the
+	// frame layer); the zero Fault, the only one code outside
+	// reference/server can give, injects none.
+	Fault mutant.Fault
 }
 
 // Conn is one end of a WebSocket connection after the opening handshake.
@@ -52,6 +59,10 @@ type Conn struct {
 	max    int64
 	client bool
 	onPong func([]byte)
+	fault  mutant.Fault
+	// fragOp is the opcode of a message whose fragments are returned one
+	// by one (mutant.WSFragmentsSeparate only).
+	fragOp Opcode
 
 	// Read side, owned by the goroutine in ReadMessage.
 	msg    []byte // the message being read; returned to the caller
@@ -85,7 +96,7 @@ func NewConn(r io.Reader, w io.Writer, opts Options) *Conn {
 	if max <= 0 {
 		max = DefaultMaxMessageSize
 	}
-	return &Conn{br: br, w: w, max: max, client: opts.Client, onPong: opts.OnPong}
+	return &Conn{br: br, w: w, max: max, client: opts.Client, onPong: opts.OnPong, fault: opts.Fault}
 }
 
 // MaxMessageSize is the message limit this Conn reads with.

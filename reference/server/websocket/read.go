@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+
+	"github.com/lasgi/lasgi/reference/server/internal/mutant"
 )
 
 // retainLimit is the largest message buffer a Conn keeps for the next
@@ -56,6 +58,9 @@ func (c *Conn) ReadMessage() (Opcode, []byte, error) {
 	c.msg = c.msg[:0]
 	var op Opcode // the message's opcode, once its first frame is in
 	good := 0     // how far a text message is known to be valid UTF-8
+	if c.fault.Is(mutant.WSFragmentsSeparate) {
+		op, c.fragOp = c.fragOp, 0
+	}
 	for {
 		h, err := c.readHeader()
 		if err != nil {
@@ -80,13 +85,17 @@ func (c *Conn) ReadMessage() (Opcode, []byte, error) {
 		if err := c.readPayload(&h); err != nil {
 			return c.fail(err)
 		}
-		if op == OpText {
+		if op == OpText && !c.fault.Is(mutant.WSInvalidUTF8Delivered) {
 			var ok bool
 			if good, ok = checkUTF8(c.msg, good, h.fin); !ok {
 				return c.fail(c.protocolError(&h, CloseInvalidPayload, "text message is not valid UTF-8"))
 			}
 		}
 		if h.fin {
+			return op, c.msg, nil
+		}
+		if c.fault.Is(mutant.WSFragmentsSeparate) {
+			c.fragOp = op
 			return op, c.msg, nil
 		}
 	}
@@ -237,6 +246,9 @@ func (c *Conn) readControl(h *header) error {
 	}
 	switch h.op {
 	case OpPing:
+		if c.fault.Is(mutant.WSPingNotAnswered) {
+			break
+		}
 		if err := c.writeControl(OpPong, p, false); err != nil && !errors.Is(err, ErrCloseSent) {
 			return fmt.Errorf("websocket: answering the ping of frame %d: %w", c.frames, err)
 		}

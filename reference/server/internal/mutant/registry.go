@@ -85,6 +85,29 @@ const (
 	ASGIVersionWrong
 	MoreBodyKeyMissing
 	HostUnchecked
+
+	// WebSocket (ws_session.go, gopherlua, bridge).
+	WSSchemeHTTP
+	WSSubprotocolsUnsplit
+	WSSpecVersionWrong
+	WSAcceptKeyWrong
+	WSSubprotocolHeaderDropped
+	WSSubprotocolHeaderOffered
+	WSTextAsBytes
+	WSBinaryAsText
+	WSDisconnectCode1000
+	WSDisconnectReasonDropped
+	WSRepeatForgetsCode
+	WSCloseBeforeAccept101
+	WSCloseCodeIgnored
+	WSErrorCloses1000
+	WSReturnCloses1011
+	WSErrorBeforeAccept403
+	WSSendAfterCloseAccepted
+	WSConnectNotHeld
+	WSPingNotAnswered
+	WSInvalidUTF8Delivered
+	WSFragmentsSeparate
 )
 
 var registry = []Mutant{
@@ -175,4 +198,27 @@ var registry = []Mutant{
 	{ID: ASGIVersionWrong, Name: "asgi-version-wrong", Rule: "http.scope.asgi-version", Description: `scope.asgi.version is "2.0"`, MustCatch: []string{"http.scope/type-and-versions"}},
 	{ID: MoreBodyKeyMissing, Name: "more-body-key-missing", Rule: "core.receive.complete-keys", Description: "http.request events leave out more_body when it is false", MustCatch: []string{"http.request/no-body-one-event", "http.request/content-length-body", "http.request/empty-content-length"}},
 	{ID: HostUnchecked, Name: "host-unchecked", Rule: "http.malformed", Description: "host header fields are not checked: none in HTTP/1.1, two, or an invalid one get 200", MustCatch: []string{"http.malformed/http-1.1-without-host", "http.malformed/two-hosts", "http.malformed/host-with-space"}},
+
+	// WebSocket (ws_session.go, gopherlua, bridge).
+	{ID: WSSchemeHTTP, Name: "ws-scheme-http", Rule: "websocket.scope.scheme", Description: `scope.scheme of a websocket is "http", the handshake request's scheme`, MustCatch: []string{"websocket.scope/keys"}},
+	{ID: WSSubprotocolsUnsplit, Name: "ws-subprotocols-unsplit", Rule: "websocket.scope.subprotocols", Description: "scope.subprotocols holds each sec-websocket-protocol field value whole, not split at commas", MustCatch: []string{"websocket.scope/keys"}},
+	{ID: WSSpecVersionWrong, Name: "ws-spec-version-wrong", Rule: "websocket.scope.asgi-version", Description: `scope.asgi.spec_version of a websocket is "2.4"`, MustCatch: []string{"websocket.scope/keys"}},
+	{ID: WSAcceptKeyWrong, Name: "ws-accept-key-wrong", Rule: "websocket.accept.handshake", Description: "sec-websocket-accept is computed from the key with its base64 padding dropped", MustCatch: []string{"websocket.accept/handshake"}},
+	{ID: WSSubprotocolHeaderDropped, Name: "ws-subprotocol-header-dropped", Rule: "websocket.accept.subprotocol-header", Description: "the subprotocol the app chose is not sent in sec-websocket-protocol", MustCatch: []string{"websocket.accept/subprotocol-header"}},
+	{ID: WSSubprotocolHeaderOffered, Name: "ws-subprotocol-header-offered", Rule: "websocket.accept.subprotocol-header", Description: "an accept without a subprotocol answers with the client's first offer in sec-websocket-protocol", MustCatch: []string{"websocket.accept/no-subprotocol"}},
+	{ID: WSTextAsBytes, Name: "ws-text-as-bytes", Rule: "websocket.receive.text", Description: "a text message is delivered under bytes", MustCatch: []string{"websocket.receive/text-and-binary"}},
+	{ID: WSBinaryAsText, Name: "ws-binary-as-text", Rule: "websocket.receive.binary", Description: "a binary message is delivered under text", MustCatch: []string{"websocket.receive/text-and-binary"}},
+	{ID: WSDisconnectCode1000, Name: "ws-disconnect-code-1000", Rule: "websocket.disconnect.code", Description: "websocket.disconnect says 1000 whatever code the client's close frame carried", MustCatch: []string{"websocket.disconnect/client-code"}},
+	{ID: WSDisconnectReasonDropped, Name: "ws-disconnect-reason-dropped", Rule: "websocket.disconnect.reason", Description: "websocket.disconnect has an empty reason whatever the client's close frame said", MustCatch: []string{"websocket.disconnect/client-code"}},
+	{ID: WSRepeatForgetsCode, Name: "ws-repeat-forgets-code", Rule: "websocket.disconnect.repeat", Description: "a receive() after websocket.disconnect returns one with code 1005 and no reason, not the first one's", MustCatch: []string{"websocket.disconnect/client-code"}},
+	{ID: WSCloseBeforeAccept101, Name: "ws-close-before-accept-101", Rule: "websocket.close.before-accept", Description: "websocket.close before the accept completes the handshake and sends a close frame instead of a 403", MustCatch: []string{"websocket.close/before-accept"}},
+	{ID: WSCloseCodeIgnored, Name: "ws-close-code-ignored", Rule: "websocket.close.after-accept", Description: "the close frame for websocket.close carries 1000 whatever code the app gave", MustCatch: []string{"websocket.accept/handshake"}},
+	{ID: WSErrorCloses1000, Name: "ws-error-closes-1000", Rule: "websocket.error.after-accept", Description: "an app error on an open socket closes it with 1000, not 1011", MustCatch: []string{"websocket.error/after-accept"}},
+	{ID: WSReturnCloses1011, Name: "ws-return-closes-1011", Rule: "websocket.error.return-open", Description: "an app returning on an open socket gets it closed with 1011, not 1000", MustCatch: []string{"websocket.error/return-open"}},
+	{ID: WSErrorBeforeAccept403, Name: "ws-error-before-accept-403", Rule: "websocket.error.before-accept", Description: "an app error before the accept refuses the handshake with 403, as a close would, not 500", MustCatch: []string{"websocket.error/before-accept"}},
+	{ID: WSSendAfterCloseAccepted, Name: "ws-send-after-close-accepted", Rule: "websocket.send.after-close", Description: "an event sent after websocket.close is dropped without an error", MustCatch: []string{"websocket.send/after-close"}, Ignore: event.RuleWSSendAfterClose},
+	{ID: WSConnectNotHeld, Name: "ws-connect-not-held", Rule: "websocket.connect.hold", Description: "the 101 goes out as soon as the handshake request is read, before the app answers websocket.connect", MustCatch: []string{"websocket.connect/held-until-refused"}},
+	{ID: WSPingNotAnswered, Name: "ws-ping-not-answered", Rule: "websocket.receive.control-frames", Description: "a ping from the client gets no pong", MustCatch: []string{"websocket.receive/fragmented"}},
+	{ID: WSInvalidUTF8Delivered, Name: "ws-invalid-utf8-delivered", Rule: "websocket.receive.invalid-utf8", Description: "a text message that is not valid UTF-8 is delivered to the app, not closed with 1007", MustCatch: []string{"websocket.receive/invalid-utf8"}},
+	{ID: WSFragmentsSeparate, Name: "ws-fragments-separate", Rule: "websocket.receive.whole-messages", Description: "each fragment of a fragmented message is delivered as a websocket.receive of its own", MustCatch: []string{"websocket.receive/fragmented"}},
 }
