@@ -66,7 +66,7 @@ func (k *InterpreterChecker) RunAll(ctx context.Context, appPath string, cases [
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	files := map[string][]byte{"harness.lua": harness.Source, "lint.lua": k.Lint, "cases.lua": casesLua(cases, timeout)}
+	files := map[string][]byte{"harness.lua": harness.Source, "lint.lua": k.Lint, "cases.lua": casesLua(httpOnly(cases), timeout)}
 	for name, data := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
 			return nil, err
@@ -124,6 +124,9 @@ func (k *InterpreterChecker) RunAll(ctx context.Context, appPath string, cases [
 	results := make([]Result, 0, len(cases))
 	for _, c := range cases {
 		r, ok := got[c.ID]
+		if c.WS != nil {
+			r, ok = Result{Case: &Case{ID: c.ID, Rules: c.Rules, File: "app.json"}, Status: Skipped, Message: "not played: the interpreter harness plays http cases only, not websocket ones"}, true
+		}
 		if !ok && parent.Err() != nil {
 			// The run's budget (or an interrupt) stopped the interpreter.
 			r, ok = Result{Case: &Case{ID: c.ID, Rules: c.Rules, File: "app.json"}, Status: Failed, Message: "not run: " + context.Cause(parent).Error()}, true
@@ -187,6 +190,17 @@ func unhexOr(s string) string {
 		return s
 	}
 	return string(b)
+}
+
+// httpOnly leaves out the WebSocket cases, which the harness does not play.
+func httpOnly(cases []*AppCase) []*AppCase {
+	var out []*AppCase
+	for _, c := range cases {
+		if c.WS == nil {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // casesLua writes the cases as a Lua chunk returning them, strings in
