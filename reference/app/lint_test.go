@@ -262,6 +262,30 @@ func faultInServer(lint, name string, src []byte) string {
 	return s.Log.String()
 }
 
+// wsFaultPrefix starts the names of the seeded faults of websocket scopes, which
+// faultOnWSCases plays.
+const wsFaultPrefix = "ws-"
+
+// faultOnWSCases plays lasgi-check app's websocket cases against the fault wrapped in
+// the lint, on the reference engine, and returns the results' messages: how each app
+// call ended.
+func faultOnWSCases(lint, name string, src []byte) string {
+	wrapped := withLint(lint, src)
+	opts := gopherlua.Options{Workers: 1, BusyTimeout: 10 * time.Second, Async: true}
+	if _, err := gopherlua.Load(name, wrapped, opts); err != nil {
+		return err.Error()
+	}
+	ac := &conformance.AppChecker{Timeout: 3 * time.Second, Load: func() (bridge.Engine, error) {
+		return gopherlua.Load(name, wrapped, opts)
+	}}
+	defer ac.Close()
+	var out []string
+	for _, r := range ac.RunAll(context.Background(), conformance.AppCasesOf("websocket"), nil) {
+		out = append(out, r.Case.ID+": "+string(r.Status)+": "+r.Message)
+	}
+	return strings.Join(out, "\n")
+}
+
 // faultOnBridge plays one GET in the changed scope against the fault wrapped in the lint,
 // on the reference engine, and returns how the app call ended.
 func faultOnBridge(lint, name string, src []byte, change func(*event.Scope)) string {
@@ -628,6 +652,8 @@ var _ = Describe("lint.lua", func() {
 				var text string
 				if change, ok := scopeOnlyFaults[base]; ok {
 					text = faultOnBridge(lint, base, src, change)
+				} else if strings.HasPrefix(base, wsFaultPrefix) {
+					text = faultOnWSCases(lint, base, src)
 				} else {
 					text = faultInServer(lint, base, src)
 				}
