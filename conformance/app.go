@@ -27,6 +27,10 @@ type AppCase struct {
 	// WantRaise names the rule by which the app must end with an error (a
 	// scope it cannot serve), or is "".
 	WantRaise string
+	// WS, when set, makes the case a WebSocket exchange (Scope.Type
+	// "websocket"): Body and DisconnectAfter are then unused, and the client
+	// acts as WS says (app_ws.go).
+	WS *WSScript
 }
 
 // AppChecker checks an app by playing the server. Load starts an engine
@@ -97,6 +101,10 @@ func appResult(c *AppCase, problems []string, strict bool, elapsed time.Duration
 		}
 	}
 	res := Result{Case: &Case{ID: c.ID, Rules: rules, File: "app.json"}, Broken: broken, Elapsed: elapsed}
+	if len(problems) == 1 && strings.HasPrefix(problems[0], declinedPrefix) {
+		res.Status, res.Message = Passed, strings.TrimPrefix(problems[0], declinedPrefix)
+		return res
+	}
 	if len(problems) == 0 {
 		res.Status = Passed
 		return res
@@ -137,6 +145,9 @@ func (a *AppChecker) play(ctx context.Context, c *AppCase) (problems []string, s
 	timeout := a.Timeout
 	if timeout <= 0 {
 		timeout = 5 * time.Second
+	}
+	if c.WS != nil {
+		return a.playWS(ctx, c, timeout)
 	}
 	// Every step (the app taking a piece, then returning) has the timeout;
 	// the call as a whole has as many.

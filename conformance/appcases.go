@@ -79,3 +79,90 @@ func httpAppCases() []*AppCase {
 	}
 	return cases
 }
+
+// wsAppScope is the scope the WebSocket app cases start from: a ws:// GET
+// upgraded over HTTP/1.1, offering the subprotocols chat and superchat and,
+// as lasgi-serve does, the denial response extension.
+func wsAppScope(change func(*event.Scope)) event.Scope {
+	s := event.Scope{
+		Type: event.ScopeWebSocket, HTTPVersion: "1.1", Scheme: "ws",
+		Path: "/ws", RawPath: "/ws", QueryString: "",
+		Headers: []event.Header{
+			{Name: "host", Value: "app.test"},
+			{Name: "upgrade", Value: "websocket"},
+			{Name: "connection", Value: "Upgrade"},
+			{Name: "sec-websocket-key", Value: "dGhlIHNhbXBsZSBub25jZQ=="},
+			{Name: "sec-websocket-version", Value: "13"},
+			{Name: "sec-websocket-protocol", Value: "chat, superchat"},
+		},
+		Subprotocols: []string{"chat", "superchat"},
+		Client:       &event.Addr{Host: "127.0.0.1", Port: 50000},
+		Server:       &event.Addr{Host: "127.0.0.1", Port: 8000},
+		Extensions:   []string{event.ExtensionWebSocketDeny},
+	}
+	if change != nil {
+		change(&s)
+	}
+	return s
+}
+
+// wsSendRules are checked in every WebSocket app case: the answer to the
+// handshake, and whatever the app sends after it.
+var wsSendRules = []string{
+	event.RuleWSConnectReply, event.RuleEventType, event.RuleWSAcceptOnce, event.RuleWSSubprotocol,
+	event.RuleWSAcceptHeaders, event.RuleWSNoProtocolHeader, event.RuleWSSendOneOf, event.RuleWSSendText,
+	event.RuleWSSendBytes, event.RuleWSSendAfterAccept, event.RuleWSSendAfterClose, event.RuleWSCloseCode,
+	event.RuleWSCloseReason, event.RuleWSDenialOffered, event.RuleWSDenialWhen, event.RuleWSDenialClose,
+}
+
+func wsText(s string) WSAction  { return WSAction{Message: s} }
+func wsBytes(s string) WSAction { return WSAction{Message: s, Binary: true} }
+func wsClose(code int, reason string) WSAction {
+	return WSAction{Close: true, Code: code, Reason: reason}
+}
+
+// websocketAppCases are the exchanges of the websocket scope: messages of
+// each kind, a large one, the client closing with several codes or the
+// transport ending, at each point.
+func websocketAppCases() []*AppCase {
+	big := strings.Repeat("0123456789abcdef", 1<<16) // 1 MiB
+	all := strings.Repeat("\x00\x01\x02\xfe\xff binary ", 100)
+	ws := func(id string, rules []string, scope event.Scope, script WSScript) *AppCase {
+		return &AppCase{ID: id, Rules: rules, Scope: scope, DisconnectAfter: -1, WS: &script}
+	}
+	cases := []*AppCase{
+		ws("app.websocket/text-messages", []string{"websocket.receive.text"}, wsAppScope(nil),
+			WSScript{Actions: []WSAction{wsText("hello"), wsText("caf\u00e9 \u2603"), wsText(""), wsClose(1000, "")}}),
+		ws("app.websocket/bytes-messages", []string{"websocket.receive.binary"}, wsAppScope(nil),
+			WSScript{Actions: []WSAction{wsBytes(all), wsBytes(""), wsText("and text"), wsClose(1000, "")}}),
+		ws("app.websocket/message-1-mib", []string{"websocket.receive.whole-messages"}, wsAppScope(nil),
+			WSScript{Actions: []WSAction{wsText(big), wsBytes(big), wsClose(1000, "")}}),
+		ws("app.websocket/no-subprotocols", []string{"websocket.scope.subprotocols"}, wsAppScope(func(s *event.Scope) {
+			s.Subprotocols = nil
+			s.Headers = s.Headers[:len(s.Headers)-1]
+		}), WSScript{Actions: []WSAction{wsText("hello"), wsClose(1000, "")}}),
+		ws("app.websocket/no-denial-extension", []string{event.RuleWSDenialOffered, "core.extensions.offered-only"},
+			wsAppScope(func(s *event.Scope) { s.Extensions = nil }),
+			WSScript{Actions: []WSAction{wsText("hello"), wsClose(1000, "")}}),
+		ws("app.websocket.close/1000", []string{"websocket.disconnect.code"}, wsAppScope(nil),
+			WSScript{Actions: []WSAction{wsText("hello"), wsClose(1000, "")}}),
+		ws("app.websocket.close/1001-going-away", []string{"websocket.disconnect.code"}, wsAppScope(nil),
+			WSScript{Actions: []WSAction{wsText("hello"), wsClose(1001, "going away")}}),
+		ws("app.websocket.close/4000-with-reason", []string{"websocket.disconnect.reason"}, wsAppScope(nil),
+			WSScript{Actions: []WSAction{wsClose(4000, "the client's own reason")}}),
+		ws("app.websocket.close/no-code", []string{"websocket.disconnect.code"}, wsAppScope(nil),
+			WSScript{Actions: []WSAction{wsText("hello"), wsClose(1005, "")}}),
+		ws("app.websocket.close/transport-ends", []string{"websocket.disconnect.on-close"}, wsAppScope(nil),
+			WSScript{Actions: []WSAction{wsText("hello"), {Gone: true}}}),
+		ws("app.websocket.close/right-after-accept", []string{"websocket.disconnect.on-close"}, wsAppScope(nil),
+			WSScript{Actions: []WSAction{wsClose(1000, "")}}),
+		ws("app.websocket.close/before-accept", []string{"websocket.send.after-disconnect", "core.send.disconnected-normal"}, wsAppScope(nil),
+			WSScript{Eager: true, Actions: []WSAction{wsClose(1001, "")}}),
+		ws("app.websocket.close/transport-ends-before-accept", []string{"websocket.send.after-disconnect", "core.send.disconnected-normal"}, wsAppScope(nil),
+			WSScript{Eager: true, Actions: []WSAction{{Gone: true}}}),
+	}
+	for _, c := range cases {
+		c.Rules = append(c.Rules, wsSendRules...)
+	}
+	return cases
+}

@@ -25,7 +25,8 @@
 // app, running in an engine its Load function starts (the reference
 // server's gopher-lua engine, with gopherlua.Options.Async), the exchanges
 // of [AppCases] (scopes, request bodies in one piece or many, the client
-// going away at each point) and of [ReplayCases] (the corpus's requests as a
+// going away at each point; WebSocket messages and the client's close or
+// the transport ending, a [WSScript]) and of [ReplayCases] (the corpus's requests as a
 // server would hand them over), and holds everything the app sends against
 // the app-side rules. An [InterpreterChecker] does the same under a real
 // Lua interpreter (lua5.1, lua5.4, luajit), with the lint naming the rules.

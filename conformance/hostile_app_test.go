@@ -149,7 +149,7 @@ var _ = Describe("lasgi-check app against hostile apps", func() {
 		})
 
 		It("passes an app that calls receive() a couple of times after http.disconnect ("+checker+")", func() {
-			for _, r := range run(receiveTwiceMore, 5*time.Second, conformance.AppCases()) {
+			for _, r := range run(receiveTwiceMore, 5*time.Second, conformance.AppCasesOf("http")) {
 				Expect(r.Status).To(Equal(conformance.Passed), "%s:\n%s", r.Case.ID, r.Message)
 			}
 		})
@@ -157,9 +157,9 @@ var _ = Describe("lasgi-check app against hostile apps", func() {
 		It("keeps bounded memory and clipped messages against a 50 MB error and an endless body ("+checker+")", func() {
 			const heapBound = 256 << 20
 			var results []conformance.Result
-			peak := peakHeap(func() { results = run(hugeError, 5*time.Second, conformance.AppCases()) })
+			peak := peakHeap(func() { results = run(hugeError, 5*time.Second, conformance.AppCasesOf("http")) })
 			AddReportEntry(checker+" peak heap, 50 MB error in every case", fmt.Sprintf("%d MiB", peak>>20))
-			Expect(results).To(HaveLen(len(conformance.AppCases())))
+			Expect(results).To(HaveLen(len(conformance.AppCasesOf("http"))))
 			for _, r := range results {
 				if r.Case.ID == "app.scope/unknown-type" || r.Case.ID == "app.scope/unknown-major-version" {
 					continue // raising is right there
@@ -190,7 +190,7 @@ var _ = Describe("lasgi-check app against hostile apps", func() {
 		Expect(err).NotTo(HaveOccurred())
 		k := &conformance.InterpreterChecker{Interpreter: "lua5.4", Lint: lint, Timeout: 5 * time.Second}
 		conformance.SetMaxHarnessOutput(k, 512) // a few result lines
-		results, err := k.RunAll(context.Background(), path, conformance.AppCases())
+		results, err := k.RunAll(context.Background(), path, conformance.AppCasesOf("http"))
 		Expect(err).NotTo(HaveOccurred())
 		lost := 0
 		for _, r := range results {

@@ -160,16 +160,25 @@ func judgeInterp(c *AppCase, status string, disconnected bool, detail string, ti
 	problems := warnings
 	switch status {
 	case "timeout":
-		problems = append(problems, notReturned(disconnected, timeout))
+		switch {
+		case c.WS != nil && disconnected:
+			problems = append(problems, fmt.Sprintf("the app did not return within %v after receive() returned websocket.disconnect", timeout))
+		case c.WS != nil:
+			problems = append(problems, fmt.Sprintf("the app did not return within %v", timeout))
+		default:
+			problems = append(problems, notReturned(disconnected, timeout))
+		}
 	case "ended":
 		problems = append(problems, detail)
-	case "error":
+	case "error", "declined":
 		rule := lintRuleInError.FindStringSubmatch(detail)
 		switch {
 		case rule != nil:
 			problems = append(problems, fmt.Sprintf("lasgi: %s: the lint stopped the app: %s", rule[1], detail))
 		case strings.Contains(detail, "lasgi: disconnected:") && disconnected:
 		case c.WantRaise != "":
+		case status == "declined":
+			problems = append(problems, declinedPrefix+"the app raised an error before answering websocket.connect, as an app that does not serve websocket scopes does: "+detail)
 		default:
 			problems = append(problems, "the app raised an error: "+detail)
 		}
@@ -203,7 +212,24 @@ func casesLua(cases []*AppCase, timeout time.Duration) []byte {
 		for _, p := range pieces {
 			b.WriteString(luaQuote(p) + ", ")
 		}
-		b.WriteString("}, scope = " + scopeLua(&c.Scope) + "},\n")
+		b.WriteString("}, ")
+		if c.WS != nil {
+			fmt.Fprintf(&b, "ws = {eager = %v, actions = {", c.WS.Eager)
+			for _, a := range c.WS.Actions {
+				switch {
+				case a.Gone:
+					b.WriteString("{gone = true}, ")
+				case a.Close:
+					fmt.Fprintf(&b, "{close = true, code = %d, reason = %s}, ", a.Code, luaQuote(a.Reason))
+				case a.Binary:
+					b.WriteString("{bytes = " + luaQuote(a.Message) + "}, ")
+				default:
+					b.WriteString("{text = " + luaQuote(a.Message) + "}, ")
+				}
+			}
+			b.WriteString("}}, ")
+		}
+		b.WriteString("scope = " + scopeLua(&c.Scope) + "},\n")
 	}
 	b.WriteString("}\n")
 	return []byte(b.String())
@@ -218,11 +244,25 @@ func scopeLua(s *event.Scope) string {
 	field := func(k, v string) { fmt.Fprintf(&b, "%s = %s, ", k, v) }
 	b.WriteString("{")
 	field("type", luaQuote(s.Type))
-	field("asgi", fmt.Sprintf("{version = %s, spec_version = %s}", luaQuote(event.ASGIVersion), luaQuote(event.ASGISpecVersion)))
+	spec := event.ASGISpecVersion
+	if s.Type == event.ScopeWebSocket {
+		spec = "2.5" // as the reference server's (gopherlua/convert_ws.go)
+	}
+	field("asgi", fmt.Sprintf("{version = %s, spec_version = %s}", luaQuote(event.ASGIVersion), luaQuote(spec)))
 	field("lasgi", fmt.Sprintf("{version = %s}", luaQuote(version)))
 	for _, kv := range [][2]string{{"http_version", s.HTTPVersion}, {"method", s.Method}, {"scheme", s.Scheme}, {"path", s.Path},
 		{"raw_path", s.RawPath}, {"query_string", s.QueryString}, {"root_path", s.RootPath}} {
+		if kv[0] == "method" && s.Type == event.ScopeWebSocket {
+			continue // a websocket scope has none
+		}
 		field(kv[0], luaQuote(kv[1]))
+	}
+	if s.Type == event.ScopeWebSocket {
+		b.WriteString("subprotocols = {")
+		for _, p := range s.Subprotocols {
+			b.WriteString(luaQuote(p) + ", ")
+		}
+		b.WriteString("}, ")
 	}
 	b.WriteString("headers = {")
 	for _, h := range s.Headers {

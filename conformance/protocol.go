@@ -81,3 +81,14 @@ func AppCases() []*AppCase {
 	}
 	return out
 }
+
+// AppCasesOf are the app cases of one protocol ("http", "websocket"); none
+// for a name no protocol has.
+func AppCasesOf(name string) []*AppCase {
+	for _, p := range protocols {
+		if p.name == name && p.appCases != nil {
+			return p.appCases()
+		}
+	}
+	return nil
+}

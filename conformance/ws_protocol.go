@@ -17,6 +17,7 @@ var websocketProtocol = protocol{
 	},
 	checks:   []fieldCheck{framesCheck{}},
 	verbs:    websocketVerbs,
+	appCases: websocketAppCases,
 	readRest: (*exchange).readRestFrames,
 }
 

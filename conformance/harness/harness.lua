@@ -4,11 +4,13 @@
 --   lua harness.lua APP.lua CASES.lua [LINT.lua [strict] [sandbox]]
 --
 -- CASES.lua returns the cases lasgi-check wrote: {id, scope, body = {pieces},
--- disconnect_after, timeout}. The app (wrapped in the lint when given) runs
+-- disconnect_after, timeout}, and for a websocket case ws = {eager, actions = {{text}
+-- | {bytes} | {close, code, reason} | {gone}}} (ws_functions). The app (wrapped in the lint when given) runs
 -- once per case in a coroutine of its own; receive() hands over the body
 -- pieces and then http.disconnect; send() passes events on to nothing (the
 -- lint judges them). One line per case goes to stdout:
---   result <id-hex> ok|error|timeout|ended <disconnected 0|1> <detail-hex>
+--   result <id-hex> ok|error|declined|timeout|ended <disconnected 0|1> <detail-hex>
+-- ("declined": a websocket case's app raised before it sent anything)
 -- ("ended": the harness ended the call, as a server would, for the rule the detail names)
 -- preceded by one line for each warning the lint gave in that case (a rule
 -- of level SHOULD, SHOULD NOT or MAY broken; with "strict" the lint raises):
@@ -112,9 +114,71 @@ local cases = dofile(cases_path)
 -- receive() would otherwise cost the case's whole timeout.
 local MAX_DISCONNECTS = 1000
 
+-- ws_functions are receive() and send() of a websocket case: websocket.connect, then,
+-- once the app has answered it (or at once when the case is eager, the client gone
+-- before the answer), each action of the script in turn; its end (the client's close,
+-- or the transport gone: 1006) every time after. With nothing to hand over, a server's
+-- receive() would wait: the harness ends the case as one the app did not finish.
+-- st holds disconnected (the server has seen the end), disconnects, ended and stuck.
+local function ws_functions(c, st)
+  local acts, nxt, connected = c.ws.actions, 1, false
+  local answered, done = false, false -- the app answered the handshake; sent its last event
+  local final -- the websocket.disconnect, once the end has come
+  local function the_end(a)
+    final = {type = "websocket.disconnect", code = a.gone and 1006 or a.code, reason = a.gone and "" or a.reason}
+    st.disconnected = true
+  end
+  if c.ws.eager then the_end(acts[#acts]) end
+  local function receive()
+    if st.ended then error(st.ended, 0) end
+    if not connected then
+      connected = true
+      return {type = "websocket.connect"}
+    end
+    if final and (c.ws.eager or nxt > #acts) then
+      st.disconnects = st.disconnects + 1
+      if st.disconnects > MAX_DISCONNECTS then
+        st.ended = "lasgi: websocket.disconnect.repeat: the app called receive() " .. st.disconnects
+          .. " times after websocket.disconnect without returning; the server ended the call"
+        error(st.ended, 0)
+      end
+      return {type = final.type, code = final.code, reason = final.reason}
+    end
+    if done or not answered then
+      st.stuck = true
+      error("lasgi-check: timeout", 0)
+    end
+    local a = acts[nxt]
+    nxt = nxt + 1
+    if a.close or a.gone then
+      the_end(a)
+      st.disconnects = 1
+      return {type = final.type, code = final.code, reason = final.reason}
+    elseif a.bytes then
+      return {type = "websocket.receive", bytes = a.bytes}
+    end
+    return {type = "websocket.receive", text = a.text}
+  end
+  local function send(event)
+    if st.disconnected and not done and event ~= nil then
+      error("lasgi: disconnected: the client went away", 0)
+    end
+    -- The lint has judged the event: only what it changes is followed here.
+    st.sent = st.sent + 1
+    local t = type(event) == "table" and event.type
+    if t == "websocket.accept" or t == "websocket.http.response.start" then
+      answered = true
+    elseif t == "websocket.close" or t == "websocket.http.response.body" and not event.more_body then
+      answered, done = true, true
+    end
+  end
+  return receive, send
+end
+
 for _, c in ipairs(cases) do
   local pieces, next_piece, disconnected = c.body, 1, false
   local disconnects, ended = 0, nil -- ended: why the harness ended the case
+  local st = {disconnected = false, disconnects = 0, sent = 0} -- a websocket case's (ws_functions)
   local function receive()
     if ended then error(ended, 0) end
     if not disconnected and c.disconnect_after >= 0 and next_piece > c.disconnect_after then
@@ -141,6 +205,7 @@ for _, c in ipairs(cases) do
     end
   end
 
+  if c.ws then receive, send = ws_functions(c, st) end
   warnings = {}
   local deadline = os.clock() + c.timeout
   local co = coroutine.create(function() return app(c.scope, receive, send) end)
@@ -149,7 +214,9 @@ for _, c in ipairs(cases) do
   debug.sethook(co, function()
     local running, main = coroutine.running()
     if running == nil or main then return end
+    ended = ended or st.ended
     if ended then error(ended, 0) end -- the app caught it: raise again
+    if st.stuck then error("lasgi-check: timeout", 0) end
     if os.clock() > deadline then error("lasgi-check: timeout", 0) end
   end, "", 1000)
   local status, detail = "ok", ""
@@ -163,6 +230,12 @@ for _, c in ipairs(cases) do
     if coroutine.status(co) == "dead" then break end
     -- A bare coroutine.yield() from the app: resume it.
   end
+  ended = ended or st.ended
+  if c.ws then disconnected = st.disconnected end
+  if st.stuck then status, detail = "timeout", "" end
+  -- An error before the app sent anything: how an app that does not serve websocket
+  -- scopes refuses them (lasgi-check judges the detail).
+  if c.ws and status == "error" and st.sent == 0 then status = "declined" end
   if ended then status, detail = "ended", ended end
   debug.sethook(co)
   if jit then debug.sethook() end
