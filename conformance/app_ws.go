@@ -65,13 +65,27 @@ func (a *AppChecker) playWS(ctx context.Context, c *AppCase, timeout time.Durati
 
 	var sent sentLog
 	answered := false // accept, close or a denial response came
+	accepted := false
+	closeCode := 0 // the code of the app's close, once it sent one
 	collect := func() {
 		n := 0
 		for _, ev := range call.Take() {
 			sent.add(&ev)
 			n += len(ev.Message) + len(ev.Body)
 			switch ev.Type {
-			case event.WebSocketAccept, event.WebSocketClose, event.WebSocketDenialStart:
+			case event.WebSocketAccept:
+				answered, accepted = true, true
+			case event.WebSocketClose:
+				answered = true
+				switch {
+				case !accepted:
+					closeCode = 1006 // a 403: the connection just ends
+				case ev.Code == 0:
+					closeCode = 1000
+				default:
+					closeCode = ev.Code
+				}
+			case event.WebSocketDenialStart:
 				answered = true
 			}
 		}
@@ -132,7 +146,17 @@ func (a *AppChecker) playWS(ctx context.Context, c *AppCase, timeout time.Durati
 			}
 		}
 	}
-	if !wait(finished) {
+	// A client answers the app's close with its own, and the connection
+	// ends: the app hears websocket.disconnect with the code
+	// (websocket.close.then-disconnect).
+	answerClose := func() bool {
+		if !ended && closeCode != 0 {
+			call.DisconnectWith(event.Event{Type: event.WebSocketDisconnect, Code: closeCode})
+			ended = true
+		}
+		return finished()
+	}
+	if !wait(answerClose) {
 		if ended {
 			// No app-side rule covers it in a websocket scope (unlike
 			// http.disconnect.app-return): a hang, named by no rule.

@@ -3,6 +3,9 @@ package conformance_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -10,6 +13,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/lasgi/lasgi/conformance"
+	"github.com/lasgi/lasgi/reference/app"
 	"github.com/lasgi/lasgi/reference/server/bridge"
 	"github.com/lasgi/lasgi/reference/server/gopherlua"
 )
@@ -74,6 +78,30 @@ var _ = Describe("lasgi-check app's websocket cases", func() {
 		Expect(codes).To(HaveKey(1000))
 		Expect(codes).To(HaveKey(1001))
 		Expect(codes).To(HaveKey(4000))
+	})
+
+	It("answers an app's close as a client does: the app that closes and then waits for websocket.disconnect passes, on the embedded engine and under lua5.4", func() {
+		src := fmt.Sprintf(wsAccepting, `send({type = "websocket.accept"})
+  send({type = "websocket.close", code = 4001})
+  local ev = receive()
+  assert(ev.type == "websocket.disconnect" and ev.code == 4001, ev.type .. " " .. tostring(ev.code))
+  ev = receive()
+  assert(ev.type == "websocket.disconnect" and ev.code == 4001, "the same disconnect again")`)
+		for _, r := range playWS(src, 2*time.Second) {
+			Expect(r.Status).To(Equal(conformance.Passed), "%s: %s", r.Case.ID, r.Message)
+		}
+		lua54, err := exec.LookPath("lua5.4")
+		Expect(err).NotTo(HaveOccurred())
+		path := filepath.Join(GinkgoT().TempDir(), "closewait.lua")
+		Expect(os.WriteFile(path, []byte(src), 0o644)).To(Succeed())
+		lint, err := app.Source("lint.lua")
+		Expect(err).NotTo(HaveOccurred())
+		k := &conformance.InterpreterChecker{Interpreter: lua54, Lint: lint, Timeout: 2 * time.Second}
+		results, err := k.RunAll(context.Background(), path, conformance.AppCasesOf("websocket"))
+		Expect(err).NotTo(HaveOccurred())
+		for _, r := range results {
+			Expect(r.Status).To(Equal(conformance.Passed), "lua5.4 %s: %s", r.Case.ID, r.Message)
+		}
 	})
 
 	It("passes an http-only app that raises for websocket scopes, keeping its error as the message", func() {

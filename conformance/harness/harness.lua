@@ -123,6 +123,7 @@ local MAX_DISCONNECTS = 1000
 local function ws_functions(c, st)
   local acts, nxt, connected = c.ws.actions, 1, false
   local answered, done = false, false -- the app answered the handshake; sent its last event
+  local accepted, close_code = false, nil -- the code of the app's close, once sent
   local final -- the websocket.disconnect, once the end has come
   local function the_end(a)
     final = {type = "websocket.disconnect", code = a.gone and 1006 or a.code, reason = a.gone and "" or a.reason}
@@ -142,6 +143,14 @@ local function ws_functions(c, st)
           .. " times after websocket.disconnect without returning; the server ended the call"
         error(st.ended, 0)
       end
+      return {type = final.type, code = final.code, reason = final.reason}
+    end
+    if close_code and not final then
+      -- The client answers the app's close with its own, and the connection
+      -- ends (websocket.close.then-disconnect).
+      final = {type = "websocket.disconnect", code = close_code, reason = ""}
+      st.disconnected, nxt = true, #acts + 1
+      st.disconnects = 1
       return {type = final.type, code = final.code, reason = final.reason}
     end
     if done or not answered then
@@ -168,8 +177,12 @@ local function ws_functions(c, st)
     local t = type(event) == "table" and event.type
     if t == "websocket.accept" or t == "websocket.http.response.start" then
       answered = true
+      accepted = accepted or t == "websocket.accept"
     elseif t == "websocket.close" or t == "websocket.http.response.body" and not event.more_body then
       answered, done = true, true
+      if t == "websocket.close" and not close_code then
+        close_code = accepted and (event.code or 1000) or 1006 -- before the accept: a 403
+      end
     end
   end
   return receive, send
