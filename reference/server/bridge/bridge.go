@@ -322,36 +322,25 @@ func (c *Call) Pending() int {
 
 // Disconnect records that the client has gone (or the call was aborted):
 // receive returns http.disconnect and send raises from now on.
-func (c *Call) Disconnect() {
-	c.mu.Lock()
-	if c.disconnected {
-		c.mu.Unlock()
-		return
-	}
-	c.disconnected = true
-	rw, sw := c.recvWake, c.sendWake
-	c.recvWake, c.sendWake = nil, nil
-	c.mu.Unlock()
-	if rw != nil {
-		rw.Wake()
-	}
-	if sw != nil {
-		sw.Wake()
-	}
-	c.signal()
-}
+func (c *Call) Disconnect() { c.disconnect(nil) }
 
 // DisconnectWith delivers ev, the protocol's last event (websocket.disconnect
 // with its code), and marks the call disconnected at once: no send can slip
 // in between the app hearing of the end and send() raising the disconnected
 // error (websocket.send.after-disconnect).
-func (c *Call) DisconnectWith(ev event.Event) {
+func (c *Call) DisconnectWith(ev event.Event) { c.disconnect(&ev) }
+
+// disconnect marks the call disconnected, with last queued first when given,
+// and wakes whatever waits.
+func (c *Call) disconnect(last *event.Event) {
 	c.mu.Lock()
 	if c.disconnected {
 		c.mu.Unlock()
 		return
 	}
-	c.inbox = append(c.inbox, ev)
+	if last != nil {
+		c.inbox = append(c.inbox, *last)
+	}
 	c.disconnected = true
 	rw, sw := c.recvWake, c.sendWake
 	c.recvWake, c.sendWake = nil, nil
