@@ -220,3 +220,19 @@ func faultFinishCode(f mutant.Fault, err error, code int, reason string) (int, s
 	}
 	return code, reason
 }
+
+// faultErrorStatus is the error response the mutants of it give (answer
+// false: none at all), for the outside writer, which answers a call that
+// ended while the connection's goroutine was in the engine (faultFinished
+// answers the others).
+func faultErrorStatus(f mutant.Fault, err error, status int, msg string) (int, string, bool) {
+	switch {
+	case f.Is(mutant.ErrorBefore200) && err != nil:
+		return 200, "", true
+	case f.Is(mutant.ErrorDetailsShown) && err != nil:
+		return 500, err.Error(), true
+	case f.Is(mutant.ReturnWithoutResponseCloses) && err == nil:
+		return 0, "", false
+	}
+	return status, msg, true
+}

@@ -119,8 +119,17 @@ func (c *conn) writeFromOutside(seq uint64) {
 	}
 	if err == nil && !w.headerWritten {
 		status, msg := errorStatus(st.Err)
-		writeError(c.bw, status, msg)
-		c.bw.Flush()
+		answer := true
+		if f := c.srv.cfg.Fault; f.ID() != 0 {
+			// The mutants of the error response take this way too: under
+			// load the app's end may come while the connection's goroutine
+			// is still in the engine.
+			status, msg, answer = faultErrorStatus(f, st.Err, status, msg)
+		}
+		if answer {
+			writeError(c.bw, status, msg)
+			c.bw.Flush()
+		}
 	}
 	c.nc.Close()
 	c.srv.untrack(c) // shutdown need not wait for it
