@@ -18,14 +18,16 @@ import (
 // pending names the rules no case checks yet, and why. It may only shrink:
 // the test fails when a listed rule gains a case, so the entry goes.
 var pending = map[string]string{
-	"core.value.absent": "binds applications too; the server side needs probe events with absent optional keys",
+	"core.value.absent":                     "binds applications too; the server side needs probe events with absent optional keys",
+	"websocket.receive.max-size":            "a MAY: a case needs a message past the limit of the server under test, which it does not know; the reference server's own spec checks its 1009",
+	"websocket.receive.before-accept":       "needs the client to send frames before the 101 and the probe to wait in receive() before it accepts; not written yet",
+	"websocket.disconnect.pending-messages": "a MAY whose MUST NOT half websocket.disconnect.repeat's cases check; not written yet",
+	"websocket.denial.keys":                 "an app rule checked through the http rules it refers to; a seeded fault of its own is not written yet",
 }
 
 // pendingReason says why a rule has no case yet, or "" when it should have one.
 func pendingReason(r spec.Rule) string {
 	switch {
-	case strings.HasPrefix(r.ID, "websocket."):
-		return "the WebSocket corpus (fixtures/websocket) is being written: the rules without a case yet are checked by the reference server's own specs (reference/server ws_test.go) and spec/event's websocket checks"
 	case strings.HasPrefix(r.ID, "lifespan."):
 		return "no case plays lifespan yet; the reference server's own specs (reference/server, cmd/lasgi-serve) check its lifespan, spec/event's the app's send rules"
 	}
