@@ -24,15 +24,11 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
 	"net"
-	"net/textproto"
 	"net/url"
 	"os"
 	"strconv"
@@ -42,6 +38,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/lasgi/lasgi/bench/internal/wsclient"
 	"github.com/lasgi/lasgi/reference/server/websocket"
 )
 
@@ -265,46 +262,13 @@ func forEach(clients []*client, parallel int, f func(int, *client) error) int {
 	return int(bad.Load())
 }
 
-// dial opens a connection and does the opening handshake (as bench/wsload).
+// dial opens a connection and does the opening handshake.
 func dial(addr, host, path string) (*client, error) {
-	nc, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	nc, c, err := wsclient.Dial(addr, host, path, 10*time.Second, 512)
 	if err != nil {
 		return nil, err
 	}
-	_ = nc.SetDeadline(time.Now().Add(10 * time.Second))
-	var raw [16]byte
-	_, _ = rand.Read(raw[:])
-	key := base64.StdEncoding.EncodeToString(raw[:])
-	req := "GET " + path + " HTTP/1.1\r\nhost: " + host + "\r\nupgrade: websocket\r\nconnection: Upgrade\r\n" +
-		"sec-websocket-key: " + key + "\r\nsec-websocket-version: 13\r\n\r\n"
-	if _, err := nc.Write([]byte(req)); err != nil {
-		nc.Close()
-		return nil, err
-	}
-	br := bufio.NewReaderSize(nc, 512)
-	tp := textproto.NewReader(br)
-	line, err := tp.ReadLine()
-	if err == nil && !strings.HasPrefix(line, "HTTP/1.1 101 ") {
-		err = fmt.Errorf("handshake answered %q", line)
-	}
-	var mh textproto.MIMEHeader
-	if err == nil {
-		mh, err = tp.ReadMIMEHeader()
-	}
-	if err == nil && mh.Get("Sec-Websocket-Accept") != websocket.AcceptKey(key) {
-		err = fmt.Errorf("sec-websocket-accept %q, want %q", mh.Get("Sec-Websocket-Accept"), websocket.AcceptKey(key))
-	}
-	if err != nil {
-		nc.Close()
-		return nil, err
-	}
-	_ = nc.SetDeadline(time.Time{})
-	return &client{
-		nc:   nc,
-		c:    websocket.NewConn(br, nc, websocket.Options{Client: true}),
-		msgs: make(chan []byte, 1),
-		done: make(chan struct{}),
-	}, nil
+	return &client{nc: nc, c: c, msgs: make(chan []byte, 1), done: make(chan struct{})}, nil
 }
 
 // raiseNofile lifts this process's open files limit to the hard limit and

@@ -12,22 +12,18 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
 	"net"
-	"net/textproto"
 	"net/url"
 	"os"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/lasgi/lasgi/bench/internal/wsclient"
 	"github.com/lasgi/lasgi/reference/server/websocket"
 )
 
@@ -143,39 +139,11 @@ func (w *worker) loop(payload []byte, end time.Time) {
 
 // dial opens a connection and does the opening handshake.
 func dial(addr, host, path string) (*worker, error) {
-	nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	nc, c, err := wsclient.Dial(addr, host, path, 5*time.Second, 4096)
 	if err != nil {
 		return nil, err
 	}
-	_ = nc.SetDeadline(time.Now().Add(5 * time.Second))
-	var raw [16]byte
-	_, _ = rand.Read(raw[:])
-	key := base64.StdEncoding.EncodeToString(raw[:])
-	req := "GET " + path + " HTTP/1.1\r\nhost: " + host + "\r\nupgrade: websocket\r\nconnection: Upgrade\r\n" +
-		"sec-websocket-key: " + key + "\r\nsec-websocket-version: 13\r\n\r\n"
-	if _, err := nc.Write([]byte(req)); err != nil {
-		nc.Close()
-		return nil, err
-	}
-	br := bufio.NewReaderSize(nc, 4096)
-	tp := textproto.NewReader(br)
-	status, err := tp.ReadLine()
-	if err == nil && !strings.HasPrefix(status, "HTTP/1.1 101 ") {
-		err = fmt.Errorf("handshake answered %q", status)
-	}
-	var mh textproto.MIMEHeader
-	if err == nil {
-		mh, err = tp.ReadMIMEHeader()
-	}
-	if err == nil && mh.Get("Sec-Websocket-Accept") != websocket.AcceptKey(key) {
-		err = fmt.Errorf("sec-websocket-accept %q, want %q", mh.Get("Sec-Websocket-Accept"), websocket.AcceptKey(key))
-	}
-	if err != nil {
-		nc.Close()
-		return nil, err
-	}
-	_ = nc.SetDeadline(time.Time{})
-	return &worker{nc: nc, c: websocket.NewConn(br, nc, websocket.Options{Client: true})}, nil
+	return &worker{nc: nc, c: c}, nil
 }
 
 func pct(sorted []time.Duration, p int) time.Duration {
