@@ -237,17 +237,11 @@ func judge(c *AppCase, call *bridge.Call, sent *sentLog, disconnected bool) []st
 	switch {
 	case st.Err == nil && c.WantRaise != "":
 		add("%s", servedUnknownScope(c))
-	case st.Err != nil && strings.Contains(errText, bridge.DisconnectedPrefix):
-		if !disconnected {
-			add("the app ended with a disconnected error, but the client never went away: %s", errText)
-		}
 	case st.Err != nil:
-		var v *event.Violation
-		if errors.As(st.Err, &v) {
-			// The server itself ended the call for a rule (bridge.Call.Receive).
-			add("%s", errText)
-		} else if sub := ruleInError.FindStringSubmatch(errText); sub != nil {
-			add("the app broke rule %s; the server raised into it: %s", sub[1], errText)
+		if p, ok := errorProblem(st.Err, errText, disconnected); ok {
+			if p != "" {
+				add("%s", p)
+			}
 		} else if c.WantRaise == "" {
 			add("the app raised an error: %s", errText)
 		}
@@ -260,9 +254,36 @@ func judge(c *AppCase, call *bridge.Call, sent *sentLog, disconnected bool) []st
 			add("lasgi: %s: the app returned without completing its response (events sent: %s)", event.RuleAppCompleteResponse, sent)
 		}
 	}
-	// The SHOULD rules the server put right for the app (a 204's body, an
-	// uppercase header name), once per rule: their level makes them warnings.
-	var seen []string
+	return append(problems, findingProblems(call)...)
+}
+
+// errorProblem judges the errors a call ends with the same way in every
+// protocol: the disconnected error (a problem only when the client never
+// went away: ""), a rule the server itself ended the call for
+// (bridge.Call.Receive), or an error naming a rule the server raised into
+// the app. ok is false for any other error, which the protocol judges.
+func errorProblem(err error, errText string, disconnected bool) (problem string, ok bool) {
+	var v *event.Violation
+	switch {
+	case strings.Contains(errText, bridge.DisconnectedPrefix):
+		if !disconnected {
+			return "the app ended with a disconnected error, but the client never went away: " + errText, true
+		}
+		return "", true
+	case errors.As(err, &v):
+		return errText, true
+	}
+	if sub := ruleInError.FindStringSubmatch(errText); sub != nil {
+		return fmt.Sprintf("the app broke rule %s; the server raised into it: %s", sub[1], errText), true
+	}
+	return "", false
+}
+
+// findingProblems are the SHOULD rules the server put right for the app (a
+// 204's body, an uppercase header name), once per rule: their level makes
+// them warnings.
+func findingProblems(call *bridge.Call) []string {
+	var seen, problems []string
 	for _, f := range call.Findings() {
 		if !contains(seen, f.Rule) {
 			seen = append(seen, f.Rule)

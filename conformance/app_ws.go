@@ -2,9 +2,7 @@ package conformance
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/lasgi/lasgi/reference/server/bridge"
@@ -179,7 +177,10 @@ func judgeWS(c *AppCase, call *bridge.Call, sent *sentLog, ended bool) []string 
 	if st.Err != nil {
 		errText = ClipText(st.Err.Error())
 	}
-	var v *event.Violation
+	problem, classified := "", false
+	if st.Err != nil {
+		problem, classified = errorProblem(st.Err, errText, ended)
+	}
 	switch {
 	case st.Err == nil && c.WantRaise != "":
 		add("%s", servedUnknownScope(c))
@@ -188,26 +189,15 @@ func judgeWS(c *AppCase, call *bridge.Call, sent *sentLog, ended bool) []string 
 		// refuses the handshake with a 500 (websocket.error.before-accept),
 		// and websocket.connect.reply binds only what the app sends; the lint
 		// judges it so too (ws_cases.lua, ws-return-before-answering).
-	case strings.Contains(errText, bridge.DisconnectedPrefix):
-		if !ended {
-			add("the app ended with a disconnected error, but the client never went away: %s", errText)
+	case classified:
+		if problem != "" {
+			add("%s", problem)
 		}
-	case errors.As(st.Err, &v):
-		add("%s", errText)
-	case ruleInError.FindStringSubmatch(errText) != nil:
-		add("the app broke rule %s; the server raised into it: %s", ruleInError.FindStringSubmatch(errText)[1], errText)
 	case c.WantRaise != "":
 	case sent.events == 0:
 		add("%sthe app raised an error before answering websocket.connect, as an app that does not serve websocket scopes does: %s", declinedPrefix, errText)
 	default:
 		add("the app raised an error: %s", errText)
 	}
-	var seen []string
-	for _, f := range call.Findings() {
-		if !contains(seen, f.Rule) {
-			seen = append(seen, f.Rule)
-			problems = append(problems, f.Error())
-		}
-	}
-	return problems
+	return append(problems, findingProblems(call)...)
 }
