@@ -19,7 +19,7 @@ type protocol struct {
 	readRest func(x *exchange)
 }
 
-var protocols = []*protocol{&coreProtocol, &httpProtocol, &websocketProtocol}
+var protocols = []*protocol{&coreProtocol, &httpProtocol, &websocketProtocol, &lifespanProtocol}
 
 // coreProtocol is what every scope type shares (spec/core.md): pauses
 // between steps, the scope as a whole, the coroutine the app runs in, and

@@ -1,0 +1,4 @@
+package conformance
+
+// lifespanAppCases are the exchanges of the lifespan scope.
+func lifespanAppCases() []*AppCase { return nil }
