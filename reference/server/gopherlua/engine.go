@@ -28,6 +28,7 @@ import (
 	"github.com/yuin/gopher-lua/parse"
 
 	"github.com/lasgi/lasgi/reference/server/bridge"
+	"github.com/lasgi/lasgi/reference/server/internal/mutant"
 )
 
 // Options configure an Engine. The zero value is usable.
@@ -72,6 +73,10 @@ type Options struct {
 	// lifespan.startup, and to lifespan.shutdown; 0 means
 	// DefaultLifespanTimeout (10 seconds).
 	LifespanTimeout time.Duration
+	// Fault is the mutant the engine's lifespan runs as (tests under
+	// reference/server only; the zero Fault injects nothing). A call's own
+	// fault comes with the call (bridge.Call.Fault).
+	Fault mutant.Fault
 }
 
 // Engine hosts one app file on a set of workers. It implements bridge.Engine.
