@@ -50,6 +50,9 @@ type Checker struct {
 	// response and got none (a server that accepts and never answers): the
 	// rest are not run, and StopReason says why. 0 means 5; negative, never.
 	GiveUpAfter int
+	// Launcher starts the server under test afresh for the cases that
+	// must see it start and stop (lifespan); nil skips them.
+	Launcher Launcher
 
 	stopReason string
 

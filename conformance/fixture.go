@@ -30,6 +30,9 @@ type Case struct {
 	// field breaks the rules listed for it, or else the rules listed for no
 	// field. A case's verdict comes from the levels of the rules it broke.
 	FieldRules map[string][]string `json:"field_rules,omitempty"`
+	// Launch makes the case start the server under test afresh (a
+	// Launcher), its probe told what to do in its lifespan call.
+	Launch *Launch `json:"launch,omitempty"`
 
 	File string `json:"-"` // where it was loaded from
 }
@@ -51,6 +54,9 @@ type Step struct {
 	// this many frames from the server now.
 	Frame      *FrameStep `json:"frame,omitempty"`
 	ReadFrames int        `json:"read_frames,omitempty"`
+	// Terminate asks a launched server to shut down, as SIGTERM does, and
+	// goes on at once.
+	Terminate bool `json:"terminate,omitempty"`
 }
 
 // maxAwait bounds an await step's bytes (they must show up in the client's
@@ -67,7 +73,7 @@ type Fill struct {
 
 // A step that is only data is written as a plain string.
 func (s Step) MarshalJSON() ([]byte, error) {
-	if s.Conn == 0 && s.Repeat == 0 && s.PauseMS == 0 && !s.Read && !s.Close && s.Fill == nil && s.Await == "" && s.Frame == nil && s.ReadFrames == 0 {
+	if s.Conn == 0 && s.Repeat == 0 && s.PauseMS == 0 && !s.Read && !s.Close && s.Fill == nil && s.Await == "" && s.Frame == nil && s.ReadFrames == 0 && !s.Terminate {
 		return s.Data.MarshalJSON()
 	}
 	type plain Step
@@ -106,6 +112,15 @@ type Expect struct {
 	// NoMoreResponses: the server sends nothing after the responses listed
 	// (with connection "closed", whose close proves that nothing followed).
 	NoMoreResponses bool `json:"no_more_responses,omitempty"`
+	// A launched server's (lifespan_fixture.go): how it exited, whether it
+	// served, each Lua state's lifespan record, when its calls ran, and the
+	// probe's state report.
+	Exit                string           `json:"exit,omitempty"`
+	Served              *bool            `json:"served,omitempty"`
+	Record              []map[string]any `json:"record,omitempty"`
+	CallsAfterStartup   bool             `json:"calls_after_startup,omitempty"`
+	CallsBeforeShutdown bool             `json:"calls_before_shutdown,omitempty"`
+	Lifespan            map[string]any   `json:"lifespan,omitempty"`
 	// OneOf lists outcomes the spec permits alike: at least one must be
 	// observed in full, on top of the fields above. Each says what it is.
 	OneOf   []Expect `json:"one_of,omitempty"`

@@ -66,6 +66,9 @@ func (c *Case) check() error {
 	if err := c.Expect.check(bad, "expect", c.Report, true); err != nil {
 		return err
 	}
+	if err := c.checkLaunch(bad); err != nil {
+		return err
+	}
 	return c.checkFieldRules(bad)
 }
 

@@ -10,13 +10,14 @@ import (
 // Observation is everything a case run saw.
 type Observation struct {
 	Responses []*wireResponse
-	Frames    []*wireFrame // WebSocket frames from the server, after the handshake
-	Report    *ProbeReport // the probe's report, nil when none came
-	Closed    bool         // the server closed the connection
-	AppCalled *bool        // for app_not_called: nil when unknown
-	Client    []any        // the first connection's local end, as scope.client should show it
-	Server    []any        // and its remote end, as scope.server should show it
-	notes     []string     // things worth saying when the case fails
+	Frames    []*wireFrame       // WebSocket frames from the server, after the handshake
+	Report    *ProbeReport       // the probe's report, nil when none came
+	Closed    bool               // the server closed the connection
+	AppCalled *bool              // for app_not_called: nil when unknown
+	Client    []any              // the first connection's local end, as scope.client should show it
+	Server    []any              // and its remote end, as scope.server should show it
+	notes     []string           // things worth saying when the case fails
+	launch    *launchObservation // a launched server's end and record
 
 	probeSent bool   // a lasgi-probe header went out with the request
 	noProbe   error  // a success came without evidence that the probe ran (probeEvidence)
@@ -42,6 +43,8 @@ type exchange struct {
 	obs   *Observation
 	token string // the probe's report is kept under it; "" when not needed
 	conns map[int]*clientConn
+	addr  string     // the server's: the Checker's, or the launched one's
+	life  *launching // the launched server, for a Launch case
 }
 
 // clientConn is one of a case's client connections.
@@ -65,7 +68,10 @@ func (x *exchange) conn(i int) (*clientConn, error) {
 	if cc, ok := x.conns[i]; ok {
 		return cc, nil
 	}
-	w, err := dialWire(x.k.Addr, x.k.timeout())
+	if x.addr == "" {
+		return nil, errNotListening
+	}
+	w, err := dialWire(x.addr, x.k.timeout())
 	if err != nil {
 		return nil, err
 	}
@@ -84,13 +90,27 @@ func (x *exchange) closeAll() {
 
 // Observe runs c's exchange and gathers what happened, without judging it.
 func (k *Checker) Observe(ctx context.Context, c *Case) (*Observation, error) {
-	x := &exchange{k: k, c: c, ctx: ctx, obs: &Observation{}, conns: map[int]*clientConn{}}
+	x := &exchange{k: k, c: c, ctx: ctx, obs: &Observation{}, conns: map[int]*clientConn{}, addr: k.Addr}
 	if c.Report == "kept" || c.wantsAppNotCalled() || c.Probe != "" && c.sendsProbe() {
 		x.token = fmt.Sprintf("t%d-%d", time.Now().UnixNano(), k.tokens.Add(1))
 	}
 	defer x.closeAll()
 	stop := context.AfterFunc(ctx, x.closeAll)
 	defer stop()
+	for _, p := range protocols {
+		if p.begin != nil {
+			if err := p.begin(x); err != nil {
+				return x.obs, err
+			}
+		}
+	}
+	defer func() {
+		for _, p := range protocols {
+			if p.cleanup != nil {
+				p.cleanup(x)
+			}
+		}
+	}()
 
 	for i := range c.Send {
 		s := &c.Send[i]
@@ -100,7 +120,9 @@ func (k *Checker) Observe(ctx context.Context, c *Case) (*Observation, error) {
 		}
 		var cc *clientConn
 		if kind.conn {
-			if cc, err = x.conn(s.Conn); err != nil {
+			if cc, err = x.conn(s.Conn); errors.Is(err, errNotListening) {
+				continue // a launched server that exited first: nothing to send to
+			} else if err != nil {
 				return x.obs, err
 			}
 			if cc.closed {
@@ -118,13 +140,21 @@ func (k *Checker) Observe(ctx context.Context, c *Case) (*Observation, error) {
 	}
 	x.waitClosed()
 	obs := x.obs
-	if err := k.collectReport(ctx, c, x.token, obs); err != nil {
+	if err := k.collectReport(ctx, c, x.addr, x.token, obs); err != nil {
 		if errors.Is(err, errSkip) || ctx.Err() != nil {
 			return obs, err
 		}
 		obs.reportErr = err
 	}
-	obs.noProbe = k.probeEvidence(ctx, c, x.token, obs)
+	obs.noProbe = k.probeEvidence(ctx, c, x.addr, x.token, obs)
+	// A launched server is stopped only now: a kept report is fetched from it.
+	for _, p := range protocols {
+		if p.end != nil {
+			if err := p.end(x); err != nil {
+				return obs, err
+			}
+		}
+	}
 	for _, ext := range c.Requires {
 		if obs.Report != nil && !obs.Report.offers(ext) {
 			return obs, &skipError{fmt.Sprintf("the server does not offer the %s extension", ext)}

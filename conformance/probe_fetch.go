@@ -15,7 +15,7 @@ import (
 // called and a success came: a response carries its report, or it kept one
 // under the token. A plain HTTP server that is not running the probe passes
 // no case.
-func (k *Checker) probeEvidence(ctx context.Context, c *Case, token string, obs *Observation) error {
+func (k *Checker) probeEvidence(ctx context.Context, c *Case, addr, token string, obs *Observation) error {
 	if c.wantsAppNotCalled() || obs.Report != nil {
 		return nil
 	}
@@ -33,7 +33,7 @@ func (k *Checker) probeEvidence(ctx context.Context, c *Case, token string, obs 
 		return nil
 	}
 	if token != "" {
-		kept, err := k.fetchReport(ctx, token, false)
+		kept, err := k.fetchReport(ctx, addr, token, false)
 		if err != nil {
 			return fmt.Errorf("%w (%v)", errNoProbe, err)
 		}
@@ -71,9 +71,9 @@ func scriptFrom(obs *Observation) string {
 
 // collectReport finds the probe's report: kept under the token, or in the
 // head of the first response that carries one.
-func (k *Checker) collectReport(ctx context.Context, c *Case, token string, obs *Observation) error {
+func (k *Checker) collectReport(ctx context.Context, c *Case, addr, token string, obs *Observation) error {
 	if c.wantsAppNotCalled() {
-		kept, err := k.fetchReport(ctx, token, false)
+		kept, err := k.fetchReport(ctx, addr, token, false)
 		if err != nil {
 			return err
 		}
@@ -88,7 +88,7 @@ func (k *Checker) collectReport(ctx context.Context, c *Case, token string, obs 
 		return nil
 	}
 	if c.Report == "kept" {
-		kept, err := k.fetchReport(ctx, token, true)
+		kept, err := k.fetchReport(ctx, addr, token, true)
 		if err != nil {
 			return err
 		}
@@ -114,12 +114,12 @@ func (k *Checker) collectReport(ctx context.Context, c *Case, token string, obs 
 	return fmt.Errorf("no response carried the probe's %s header: is the server running the probe app (lasgi-check probe)?", ReportHeader)
 }
 
-// fetchReport asks for the report kept under token, on fresh connections,
+// fetchReport asks the server at addr for the report kept under token, on fresh connections,
 // until one answers 200 (nil, nil: not found). A report that must exist is
 // waited for until the step deadline: the app may still be finishing, or the
 // requests may keep reaching other workers. One that should not exist is
 // asked for a few times only.
-func (k *Checker) fetchReport(ctx context.Context, token string, patient bool) (*ProbeReport, error) {
+func (k *Checker) fetchReport(ctx context.Context, addr, token string, patient bool) (*ProbeReport, error) {
 	deadline := time.Now().Add(k.timeout())
 	pause := 5 * time.Millisecond
 	for i := 0; ; i++ {
@@ -129,7 +129,7 @@ func (k *Checker) fetchReport(ctx context.Context, token string, patient bool) (
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		w, err := dialWire(k.Addr, k.timeout())
+		w, err := dialWire(addr, k.timeout())
 		if err != nil {
 			return nil, fmt.Errorf("fetching the probe report: %w", err)
 		}

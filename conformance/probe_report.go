@@ -21,6 +21,9 @@ type ProbeReport struct {
 	Sends      []ProbeSend // the outcome of each send() the script made
 	ScriptFrom string      // "header": the script came with the request; "default": it did not
 	Running    bool        // a kept report of a call that had not returned: partial
+	// Lifespan is what the state verb saw of scope.state, compared by key
+	// as the scope is.
+	Lifespan map[string]any
 }
 
 // ProbeSend is one send() the probe made: whether it succeeded and, if not,
@@ -80,6 +83,7 @@ func newProbeReport(m map[string]any) *ProbeReport {
 	}
 	r.ScriptFrom, _ = m["script_from"].(string)
 	r.Running, _ = m["running"].(bool)
+	r.Lifespan, _ = m["lifespan"].(map[string]any)
 	return r
 }
 

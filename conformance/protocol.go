@@ -17,6 +17,11 @@ type protocol struct {
 	// first connection (responses, frames); then the checker waits for the
 	// close when the case wants one.
 	readRest func(x *exchange)
+	// begin runs before the steps, end after readRest, and cleanup when
+	// the case is over, whatever happened (each nil when not needed); an
+	// error from begin or end ends the observation (errSkip: a skip).
+	begin, end func(x *exchange) error
+	cleanup    func(x *exchange)
 }
 
 var protocols = []*protocol{&coreProtocol, &httpProtocol, &websocketProtocol, &lifespanProtocol}

@@ -16,6 +16,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -166,24 +167,26 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 	}
 	var addr string
 	var stop func()
+	var launcher conformance.Launcher // for the cases that start the server afresh
 	switch {
 	case *command != "" && *target != "":
 		fmt.Fprintf(stderr, "lasgi-check server: --cmd and --url exclude each other: one starts the server, the other names a running one\n")
 		return ExitUsage
 	case *command != "":
-		if err := checkCommand(*command); err != nil {
+		if err := conformance.CheckCommand(*command); err != nil {
 			fmt.Fprintf(stderr, "lasgi-check server: %v\n", err)
 			return ExitUsage
 		}
-		var p *serverProcess
-		addr, p, err = startCommand(*command, 10*time.Second)
+		var stopCmd func() error
+		addr, stopCmd, err = startCommand(*command, 10*time.Second)
 		if err != nil {
 			fmt.Fprintf(stderr, "lasgi-check server: %v\n", err)
 			return ExitUsage
 		}
+		launcher = conformance.CommandLauncher{Command: *command}
 		stop = func() {
-			if err := p.stop(); err != nil {
-				fmt.Fprintf(stderr, "lasgi-check server: note: the server started with --cmd %v; it printed:\n%s", err, p.out)
+			if err := stopCmd(); err != nil {
+				fmt.Fprintf(stderr, "lasgi-check server: note: the server started with --cmd %v", err)
 			}
 		}
 	default:
@@ -192,9 +195,12 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "lasgi-check server: %v\n", err)
 			return ExitUsage
 		}
+		if *target == "" {
+			launcher = ReferenceLauncher(*workers)
+		}
 	}
 	defer stop()
-	checker := &conformance.Checker{Addr: addr, Timeout: rep.timeout, CaseTimeout: *caseTimeout, Strict: rep.strict}
+	checker := &conformance.Checker{Addr: addr, Timeout: rep.timeout, CaseTimeout: *caseTimeout, Strict: rep.strict, Launcher: launcher}
 	if err := checker.Ping(); err != nil {
 		fmt.Fprintf(stderr, "lasgi-check server: nothing to check: %v\n", err)
 		return ExitUsage
@@ -257,6 +263,13 @@ func StartReference(workers int) (string, func(), error) {
 		return "", nil, err
 	}
 	return s.Addr, func() { s.Stop() }, nil
+}
+
+// ReferenceLauncher starts lasgi-serve in this process for each case that
+// needs a fresh server: workers Lua states, short lifespan and shutdown
+// timeouts so that a case that waits for one ends soon.
+func ReferenceLauncher(workers int) conformance.Launcher {
+	return servertest.Launcher{Args: []string{"--workers", strconv.Itoa(workers), "--lifespan-timeout", "2s", "--shutdown-timeout", "5s"}}
 }
 
 func cmdApp(args []string, stdout, stderr io.Writer) int {

@@ -1,163 +1,61 @@
 package cli
 
 import (
-	"bytes"
-	"errors"
+	"context"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
-	"strings"
-	"sync"
-	"syscall"
 	"time"
 
 	"github.com/lasgi/lasgi/conformance"
-	"github.com/lasgi/lasgi/reference/app"
-)
-
-// The placeholders of --cmd: the free port the checker picked, and the path
-// of the probe file it wrote.
-const (
-	portPlaceholder = "{port}"
-	appPlaceholder  = "{app}"
 )
 
 // stopGrace is how long a server started with --cmd has to exit after
 // SIGTERM before it is killed.
 const stopGrace = 5 * time.Second
 
-// checkCommand says what is wrong with a --cmd template: it must name both
-// placeholders, and no other word in braces.
-func checkCommand(tmpl string) error {
-	for _, p := range []string{portPlaceholder, appPlaceholder} {
-		if !strings.Contains(tmpl, p) {
-			return fmt.Errorf("--cmd %q: it must contain %s (the port the checker picks) and %s (the probe file it writes)", tmpl, portPlaceholder, appPlaceholder)
-		}
-	}
-	rest := strings.NewReplacer(portPlaceholder, "", appPlaceholder, "").Replace(tmpl)
-	if i := strings.Index(rest, "{"); i >= 0 && strings.Contains(rest[i:], "}") {
-		return fmt.Errorf("--cmd %q: the only placeholders are %s and %s", tmpl, portPlaceholder, appPlaceholder)
-	}
-	return nil
-}
-
-// serverProcess is a server under test that the checker started itself.
-type serverProcess struct {
-	cmd    *exec.Cmd
-	out    *lockedBuffer // what it printed, the first 64 KiB
-	exited chan struct{}
-	err    error // how it exited, once exited is closed
-	dir    string
-}
-
-// startCommand writes the probe to a temporary file, picks a free loopback
-// port, runs tmpl with both filled in through /bin/sh, and waits (at most
-// wait) until the port accepts connections. It fails, with what the server
-// printed, when the server exits first or never listens.
-func startCommand(tmpl string, wait time.Duration) (string, *serverProcess, error) {
+// startCommand starts the server under test with --cmd's template once, for
+// every case that needs no fresh server: the plain probe written to a
+// temporary directory. It fails, with what the server printed, when the
+// server exits before it listens. stop sends SIGTERM, kills the server
+// after stopGrace, and says how it exited when that was not cleanly.
+func startCommand(tmpl string, wait time.Duration) (addr string, stop func() error, err error) {
 	dir, err := os.MkdirTemp("", "lasgi-check-")
 	if err != nil {
 		return "", nil, err
 	}
-	probe := filepath.Join(dir, "probe.lua")
-	src, err := app.Source("probe.lua")
-	if err == nil {
-		err = os.WriteFile(probe, src, 0o644)
-	}
+	probe, err := conformance.WriteProbe(dir, nil)
 	if err != nil {
 		os.RemoveAll(dir)
 		return "", nil, err
 	}
-	port, err := freePort()
+	p, err := conformance.CommandLauncher{Command: tmpl, ListenWait: wait}.Launch(context.Background(), probe)
 	if err != nil {
 		os.RemoveAll(dir)
 		return "", nil, err
 	}
-	line := strings.NewReplacer(portPlaceholder, strconv.Itoa(port), appPlaceholder, shellQuote(probe)).Replace(tmpl)
-	p := &serverProcess{cmd: exec.Command("/bin/sh", "-c", "exec "+line), out: &lockedBuffer{}, exited: make(chan struct{}), dir: dir}
-	w := conformance.LimitWriter(p.out, 64<<10)
-	p.cmd.Stdout, p.cmd.Stderr = w, w
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // its children go with it
-	if err := p.cmd.Start(); err != nil {
+	if p.Addr() == "" {
 		os.RemoveAll(dir)
-		return "", nil, fmt.Errorf("--cmd: starting %q: %w", line, err)
-	}
-	go func() {
-		p.err = p.cmd.Wait()
-		close(p.exited)
-	}()
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	deadline := time.Now().Add(wait)
-	for {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return addr, p, nil
-		}
 		select {
-		case <-p.exited:
-			p.cleanup()
-			return "", nil, fmt.Errorf("--cmd: %q exited (%v) before it listened on %s; it printed:\n%s", line, p.err, addr, p.out)
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			p.stop()
-			return "", nil, fmt.Errorf("--cmd: %q did not listen on %s within %v; it printed:\n%s", line, addr, wait, p.out)
+		case <-p.Exited():
+			return "", nil, fmt.Errorf("--cmd: %q exited (exit status %d) before it listened; it printed:\n%s", tmpl, p.ExitCode(), p.Output())
+		default:
+			p.Kill()
+			return "", nil, fmt.Errorf("--cmd: %q did not listen on its port within %v; it printed:\n%s", tmpl, wait, p.Output())
 		}
 	}
-}
-
-// stop sends the server SIGTERM and waits for it to exit, killing it after
-// stopGrace; it returns how it exited (nil: code 0).
-func (p *serverProcess) stop() error {
-	defer p.cleanup()
-	syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
-	select {
-	case <-p.exited:
-		return p.err
-	case <-time.After(stopGrace):
-		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-		<-p.exited
-		return errors.New("it did not exit within " + stopGrace.String() + " of SIGTERM and was killed")
+	stop = func() error {
+		defer os.RemoveAll(dir)
+		p.Terminate()
+		select {
+		case <-p.Exited():
+		case <-time.After(stopGrace):
+			p.Kill()
+			return fmt.Errorf("did not exit within %v of SIGTERM and was killed; it printed:\n%s", stopGrace, p.Output())
+		}
+		if code := p.ExitCode(); code != 0 {
+			return fmt.Errorf("exited with status %d after SIGTERM; it printed:\n%s", code, p.Output())
+		}
+		return nil
 	}
-}
-
-func (p *serverProcess) cleanup() { os.RemoveAll(p.dir) }
-
-// freePort asks the kernel for a free loopback port. Another program may
-// take it before the server does; the server then fails to listen, which
-// startCommand reports.
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
-// shellQuote quotes s as one word for /bin/sh.
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
-// lockedBuffer is what a server printed, readable while it still prints.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	return p.Addr(), stop, nil
 }

@@ -13,4 +13,4 @@ var _ = ginkgosuite.DescribeServer("the reference server", func() (string, func(
 	addr, stop, err := cli.StartReference(2)
 	Expect(err).NotTo(HaveOccurred())
 	return addr, stop
-}, ginkgosuite.Options{})
+}, ginkgosuite.Options{Launcher: cli.ReferenceLauncher(2)})

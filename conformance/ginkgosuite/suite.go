@@ -22,6 +22,11 @@ type Options struct {
 	// MAY rules; otherwise such a case passes with its warning added to the
 	// spec's report (AddReportEntry) and written to GinkgoWriter.
 	Strict bool
+	// Launcher starts the server afresh, hosting the probe file it is
+	// given, for the cases that must see a server start and stop
+	// (lifespan); nil skips them. conformance.CommandLauncher runs a
+	// command line, as lasgi-check server --cmd does.
+	Launcher conformance.Launcher
 }
 
 // DescribeServer registers every conformance case as a Ginkgo spec against
@@ -53,7 +58,7 @@ func DescribeServer(name string, start func() (addr string, stop func()), opts O
 		}
 		cases = conformance.Select(cases, opts.Run)
 
-		checker := &conformance.Checker{Timeout: opts.Timeout, Strict: opts.Strict}
+		checker := &conformance.Checker{Timeout: opts.Timeout, Strict: opts.Strict, Launcher: opts.Launcher}
 		BeforeAll(func() {
 			addr, stop := start()
 			checker.Addr = addr

@@ -552,6 +552,7 @@ local function report(x, full)
     script = x.script,
     script_from = x.script_from,
     running = full and x.running or nil, -- a kept report of a call still running: partial
+    lifespan = x.lifespan, -- the `state` verb's
   }
 end
 
@@ -1049,6 +1050,133 @@ local function run(x, actions, receive, send)
   return false
 end
 
+-- ---------------------------------------------------------------------------------------
+-- Lifespan (fixtures/PROBE.md, "Lifespan"). Only when lasgi-check starts the server itself
+-- does the probe take part in lifespan: it then puts, on the first line of this file, a
+-- local `lasgi_probe_lifespan` = {startup = WHAT, shutdown = WHAT, record = FILE}, which
+-- this file sees as that local (and, without the line, as an unset global). Otherwise the
+-- probe raises for the lifespan scope, as an app without lifespan does.
+--
+-- Every Lua state has an id; the probe appends one JSON line per thing it saw to the
+-- record file: {"state": ID, "at": "startup" | "startup-reply" | "shutdown" |
+-- "shutdown-reply" | "after" | "call" | "call-end", ...}. Lines are short and written
+-- with one write on a file opened for appending, so the lines of several Lua states do not
+-- mix.
+local life_config = lasgi_probe_lifespan
+local life = { id = tostring({}):gsub("^table: ", ""), startup = "none" }
+
+local function note(line)
+  if type(life_config) ~= "table" or type(life_config.record) ~= "string" then
+    return
+  end
+  line.state = life.id
+  local open = type(io) == "table" and io.open
+  local f = open and open(life_config.record, "a")
+  if f then
+    f:write(encode(line) .. "\n")
+    f:close()
+  end
+end
+
+-- Some work before a reply, so that a server that does not wait for it (lifespan.shutdown.wait)
+-- has ended before the reply's line is written.
+local function work()
+  local t = os.clock() + 0.2
+  while os.clock() < t do
+  end
+end
+
+local function event_type(ev)
+  if type(ev) == "table" then
+    return ev.type
+  end
+  return describe(ev)
+end
+
+local function lifespan(scope, receive, send)
+  local startup = life_config.startup or "complete"
+  life.startup = "pending"
+  local ev = receive()
+  note({ at = "startup", event = event_type(ev), scope = raw(encode_scope(scope)) })
+  if startup == "raise" then
+    life.startup = "raised"
+    error("probe: lifespan startup raises, as the case asks", 0)
+  elseif startup == "return" then
+    life.startup = "returned"
+    return
+  elseif startup == "hang" then
+    -- Nothing comes before a shutdown, which must not come (lifespan.shutdown.only-after-startup).
+    note({ at = "after", event = event_type(receive()) })
+    return
+  end
+  if type(scope.state) == "table" then
+    life.shared = { n = 0 }
+    life.state = scope.state
+    scope.state.lasgi_probe = "lifespan"
+    scope.state.lasgi_probe_shared = life.shared
+  end
+  if startup == "fail" or startup == "fail-then-raise" then
+    life.startup = "failed"
+    note({ at = "startup-reply", sent = "lifespan.startup.failed" })
+    pcall(send, { type = "lifespan.startup.failed", message = "probe: startup fails, as the case asks" })
+    if startup == "fail-then-raise" then
+      error("probe: lifespan raises after startup.failed, as the case asks", 0)
+    end
+    note({ at = "after", event = event_type(receive()) })
+    return
+  end
+  -- Set before the send, which may yield: a call that sees "complete" ran after the reply.
+  life.startup = "complete"
+  note({ at = "startup-reply", sent = "lifespan.startup.complete" })
+  pcall(send, { type = "lifespan.startup.complete" })
+  if startup == "complete-then-raise" then
+    error("probe: lifespan raises after startup.complete, as the case asks", 0)
+  end
+  ev = receive()
+  note({ at = "shutdown", event = event_type(ev) })
+  local shutdown = life_config.shutdown or "complete"
+  if shutdown == "raise" then
+    error("probe: lifespan shutdown raises, as the case asks", 0)
+  end
+  work()
+  local reply = shutdown == "fail" and "lifespan.shutdown.failed" or "lifespan.shutdown.complete"
+  note({ at = "shutdown-reply", sent = reply })
+  pcall(send, { type = reply, message = shutdown == "fail" and "probe: shutdown fails, as the case asks" or nil })
+end
+
+-- What the `state` verb reports of a call's scope.state: this Lua state's lifespan startup,
+-- the state's keys (strings as themselves, other values as their type), whether the table
+-- is new (not the lifespan's, nor an earlier call's), and whether the table under
+-- lasgi_probe_shared is the one the lifespan put there; and the keys of the lifespan's own
+-- state table, which the server must leave alone. Then it changes its copy, which later
+-- calls must not see, and the shared table, which they must.
+CHECK_VERBS.state = {
+  arity = { 0, 0 },
+  run = function(x)
+    local function keys(t)
+      local out = {}
+      for k, v in pairs(t) do
+        out[tostring(k)] = type(v) == "string" and v or "<" .. type(v) .. ">"
+      end
+      return out
+    end
+    local st = x.scope.state
+    local r = { startup = life.startup, state = type(st), lifespan_state = life.state and keys(life.state) }
+    if type(st) == "table" then
+      r.state = keys(st)
+      r.fresh = st ~= life.state and st ~= life.last
+      r.shared = life.shared ~= nil and rawequal(st.lasgi_probe_shared, life.shared)
+      life.last = st
+      st.lasgi_probe = "changed by a call"
+      st.lasgi_probe_added = "by a call"
+      if type(st.lasgi_probe_shared) == "table" then
+        st.lasgi_probe_shared.n = (tonumber(st.lasgi_probe_shared.n) or 0) + 1
+      end
+    end
+    x.lifespan = r
+  end,
+}
+
 -- Answers report:T.
 local function fetch(token, send)
   local k = kept[token]
@@ -1066,7 +1194,7 @@ local function fetch(token, send)
   return err
 end
 
-return function(scope, receive, send)
+local function serve(scope, receive, send)
   -- Only http and websocket scopes of LASGI 1.x (spec rules core.app.scope-type,
   -- core.scope.version-check).
   local websocket = scope.type == "websocket"
@@ -1130,4 +1258,18 @@ return function(scope, receive, send)
   if raise then
     error(err, 0)
   end
+end
+
+return function(scope, receive, send)
+  if type(life_config) == "table" and type(scope) == "table" and scope.type == "lifespan" then
+    return lifespan(scope, receive, send)
+  end
+  if life_config == nil then
+    return serve(scope, receive, send)
+  end
+  -- Not in pcall, which would keep a server without a yield-safe pcall from suspending
+  -- the probe: a call that raises has no call-end line, as one that was cancelled.
+  note({ at = "call", startup = life.startup })
+  serve(scope, receive, send)
+  note({ at = "call-end" })
 end
