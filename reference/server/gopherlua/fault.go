@@ -42,3 +42,41 @@ func dropMoreBody(f mutant.Fault, t *lua.LTable) {
 		t.RawSetString("more_body", lua.LNil)
 	}
 }
+
+// faultLifespanScope breaks the lifespan scope table of a worker's
+// lifespan call, or its state.
+func faultLifespanScope(f mutant.Fault, scope, state *lua.LTable) {
+	switch f.ID() {
+	case mutant.LifespanSpecVersionWrong:
+		if asgi, ok := scope.RawGetString("asgi").(*lua.LTable); ok {
+			asgi.RawSetString("spec_version", lua.LString("2.3"))
+		}
+	case mutant.LifespanStateNotEmpty:
+		state.RawSetString("lasgi_server", lua.LString("lasgi-serve"))
+	}
+}
+
+// faultStateCopy is the state table of a connection scope under the
+// lifespan state mutants: the lifespan state itself, a copy with nested
+// tables copied too, or a copy after the server wrote a key of its own
+// into the lifespan state. The VM is held.
+func faultStateCopy(f mutant.Fault, L *lua.LState, state *lua.LTable) *lua.LTable {
+	if state == nil {
+		return stateCopy(L, state)
+	}
+	switch f.ID() {
+	case mutant.LifespanStateShared:
+		return state
+	case mutant.LifespanStateDeepCopy:
+		t := stateCopy(L, state)
+		for k, v := t.Next(lua.LNil); k != lua.LNil; k, v = t.Next(k) {
+			if nested, ok := v.(*lua.LTable); ok {
+				t.RawSet(k, stateCopy(L, nested))
+			}
+		}
+		return t
+	case mutant.LifespanStateServerKey:
+		state.RawSetString("lasgi_server", lua.LString("lasgi-serve"))
+	}
+	return stateCopy(L, state)
+}

@@ -11,6 +11,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/lasgi/lasgi/reference/server/bridge"
+	"github.com/lasgi/lasgi/reference/server/internal/mutant"
 	"github.com/lasgi/lasgi/spec/event"
 )
 
@@ -92,10 +93,19 @@ func (e *Engine) startup(w *worker) error {
 	if e.opts.Lifespan == LifespanOff {
 		return nil
 	}
+	f := e.opts.Fault
+	if f.Is(mutant.LifespanFirstWorkerOnly) && w.slot > 0 {
+		return nil
+	}
 	call := bridge.NewCall(&event.Scope{Type: event.ScopeLifespan}, time.Time{})
-	call.Push(event.Event{Type: event.LifespanStartup}) // the first receive() (lifespan.startup.first)
+	first := event.Event{Type: event.LifespanStartup} // the first receive() (lifespan.startup.first)
+	if f.Is(mutant.LifespanStartupNotFirst) {
+		first.Type = "lifespan.begin"
+	}
+	call.Push(first)
 	w.vm.Lock()
 	scope, state := lifespanScopeTable(w.L, call.Scope)
+	faultLifespanScope(f, scope, state)
 	w.vm.Unlock()
 	// The app runs on a goroutine of its own, so that this wait keeps its
 	// deadline even when the app is stuck in Go code the watchdog cannot
@@ -111,13 +121,32 @@ func (e *Engine) startup(w *worker) error {
 		w.vm.Unlock()
 	}()
 
+	if f.Is(mutant.LifespanServesBeforeReply) {
+		return nil
+	}
 	timer := time.NewTimer(e.opts.LifespanTimeout)
 	defer timer.Stop()
+	failed := false // LifespanErrorAfterFailedServes
 	for {
 		st := call.State() // before Take: a reply sent just before the end is in the outbox
 		for _, ev := range call.Take() {
+			if f.Is(mutant.LifespanFailedIgnored) && ev.Type == event.LifespanStartupFailed {
+				ev.Type = event.LifespanStartupComplete
+			}
+			if f.Is(mutant.LifespanErrorAfterFailedServes) && ev.Type == event.LifespanStartupFailed {
+				failed = true
+				continue
+			}
 			switch ev.Type {
 			case event.LifespanStartupComplete:
+				if f.Is(mutant.LifespanErrorAfterStartupFails) {
+					// The mutant: an error right after the reply (the same
+					// resume, a moment later) fails the startup.
+					time.Sleep(100 * time.Millisecond)
+					if st := call.State(); st.Err != nil {
+						return &StartupError{w.slot, "the app raised an error: " + errText(st.Err)}
+					}
+				}
 				if w.abandoned.Load() {
 					return &StartupError{w.slot, "its worker was abandoned: " + errText(st.Err)}
 				}
@@ -129,6 +158,9 @@ func (e *Engine) startup(w *worker) error {
 				call.Disconnect()
 				return &StartupError{w.slot, "the app sent lifespan.startup.failed" + messageText(ev.Message)}
 			}
+		}
+		if st.Finished && failed {
+			return nil // the mutant: served on, as without lifespan
 		}
 		if st.Finished {
 			return e.unsupported(w, st.Err)
@@ -152,7 +184,7 @@ func (e *Engine) unsupported(w *worker, err error) error {
 	switch {
 	case w.abandoned.Load():
 		return &StartupError{w.slot, "its worker was abandoned: " + errText(err)}
-	case e.opts.Lifespan == LifespanOn:
+	case e.opts.Lifespan == LifespanOn || e.opts.Fault.Is(mutant.LifespanUnsupportedFails):
 		return &StartupError{w.slot, "the app " + how + " before replying to lifespan.startup (--lifespan on)"}
 	}
 	if e.unsupportedLogged.CompareAndSwap(false, true) {
@@ -190,12 +222,17 @@ func (e *Engine) shutdown(ctx context.Context, w *worker) error {
 		}
 		return nil // abandoned meanwhile: nothing of it runs Lua any more
 	}
-	w.cancelCalls(l.call)
+	if !e.opts.Fault.Is(mutant.LifespanShutdownWithCallsRunning) {
+		w.cancelCalls(l.call)
+	}
 	w.vm.Unlock()
 
 	// Pushed from a goroutine of its own: the push resumes the app, which
 	// may not come back.
 	go l.call.Push(event.Event{Type: event.LifespanShutdown})
+	if e.opts.Fault.Is(mutant.LifespanShutdownNotAwaited) {
+		return nil
+	}
 	timer := time.NewTimer(e.opts.LifespanTimeout)
 	defer timer.Stop()
 	for {

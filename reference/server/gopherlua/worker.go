@@ -270,11 +270,17 @@ func (w *worker) begin(c *bridge.Call) {
 	}
 	cc := &coCall{w: w, c: c, th: w.thread()}
 	w.link(cc)
+	var state *lua.LTable
+	if c.Fault.ID() == 0 {
+		state = stateCopy(w.L, w.state)
+	} else {
+		state = faultStateCopy(c.Fault, w.L, w.state)
+	}
 	var scope *lua.LTable
 	if c.Scope.Type == event.ScopeWebSocket {
-		scope = wsScopeTable(w.L, c.Scope, stateCopy(w.L, w.state))
+		scope = wsScopeTable(w.L, c.Scope, state)
 	} else {
-		scope = scopeTable(w.L, c.Scope, stateCopy(w.L, w.state))
+		scope = scopeTable(w.L, c.Scope, state)
 	}
 	if c.Fault.ID() != 0 {
 		faultScopeTable(c.Fault, scope)

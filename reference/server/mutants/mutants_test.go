@@ -99,7 +99,8 @@ func runFor(ctx context.Context, probe []byte, f mutant.Fault, cases []*conforma
 		return nil, err
 	}
 	defer s.Stop()
-	k := &conformance.Checker{Addr: s.Addr, Timeout: stepTimeout}
+	k := &conformance.Checker{Addr: s.Addr, Timeout: stepTimeout, Launcher: servertest.Launcher{Fault: f,
+		Args: []string{"--workers", "2", "--lifespan-timeout", "2s", "--shutdown-timeout", "5s"}}}
 	var results []conformance.Result
 	for _, c := range cases {
 		if ctx.Err() != nil {

@@ -184,7 +184,7 @@ func Run(args []string, env Env) int {
 	case sig := <-env.Signals:
 		fmt.Fprintf(stderr, "lasgi-serve: %v: finishing requests in flight (up to %v)\n", sig, *shutdownTimeout)
 	}
-	return shutdown(srv, engine, *shutdownTimeout, stderr)
+	return shutdown(srv, engine, *shutdownTimeout, stderr, env.Fault)
 }
 
 // shutdown lets requests in flight finish, then ends each worker's
@@ -192,12 +192,15 @@ func Run(args []string, env Env) int {
 // whatever still runs then (an app stuck in Go code, a lifespan shutdown
 // that takes its time) is cut by the process's exit. The lifespan shutdown
 // gets what the requests left of timeout, and --lifespan-timeout at most.
-func shutdown(srv *server.Server, engine *gopherlua.Engine, timeout time.Duration, stderr io.Writer) int {
+func shutdown(srv *server.Server, engine *gopherlua.Engine, timeout time.Duration, stderr io.Writer, f mutant.Fault) int {
 	ctx, cancel := context.WithTimeoutCause(context.Background(), timeout,
 		fmt.Errorf("--shutdown-timeout %v passed", timeout))
 	defer cancel()
 	var lifespanPhase atomic.Bool
 	stopped := make(chan error, 1)
+	if f.Is(mutant.LifespanShutdownWithCallsRunning) {
+		go engine.Shutdown(ctx) // with the server's, not after it
+	}
 	go func() {
 		err := srv.Shutdown(ctx)
 		if err != nil {

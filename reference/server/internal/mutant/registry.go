@@ -108,6 +108,21 @@ const (
 	WSPingNotAnswered
 	WSInvalidUTF8Delivered
 	WSFragmentsSeparate
+
+	LifespanSpecVersionWrong
+	LifespanStateNotEmpty
+	LifespanStartupNotFirst
+	LifespanFirstWorkerOnly
+	LifespanServesBeforeReply
+	LifespanFailedIgnored
+	LifespanErrorAfterFailedServes
+	LifespanUnsupportedFails
+	LifespanErrorAfterStartupFails
+	LifespanShutdownNotAwaited
+	LifespanShutdownWithCallsRunning
+	LifespanStateShared
+	LifespanStateDeepCopy
+	LifespanStateServerKey
 )
 
 var registry = []Mutant{
@@ -221,4 +236,21 @@ var registry = []Mutant{
 	{ID: WSPingNotAnswered, Name: "ws-ping-not-answered", Rule: "websocket.receive.control-frames", Description: "a ping from the client gets no pong", MustCatch: []string{"websocket.receive/fragmented"}},
 	{ID: WSInvalidUTF8Delivered, Name: "ws-invalid-utf8-delivered", Rule: "websocket.receive.invalid-utf8", Description: "a text message that is not valid UTF-8 is delivered to the app, not closed with 1007", MustCatch: []string{"websocket.receive/invalid-utf8"}},
 	{ID: WSFragmentsSeparate, Name: "ws-fragments-separate", Rule: "websocket.receive.whole-messages", Description: "each fragment of a fragmented message is delivered as a websocket.receive of its own", MustCatch: []string{"websocket.receive/fragmented"}},
+
+	// Lifespan (gopherlua/lifespan.go, lifespan_tables.go, serve.go): each
+	// caught by a case on a freshly launched server.
+	{ID: LifespanSpecVersionWrong, Name: "lifespan-spec-version-wrong", Rule: "lifespan.scope.asgi-version", Description: `the lifespan scope's asgi.spec_version is "2.3"`, MustCatch: []string{"lifespan.startup/scope-and-order"}},
+	{ID: LifespanStateNotEmpty, Name: "lifespan-state-not-empty", Rule: "lifespan.scope.state", Description: "the lifespan scope's state table holds a key of the server's", MustCatch: []string{"lifespan.startup/scope-and-order"}},
+	{ID: LifespanStartupNotFirst, Name: "lifespan-startup-not-first", Rule: "lifespan.startup.first", Description: `the lifespan call's first receive() returns an event of type "lifespan.begin"`, MustCatch: []string{"lifespan.startup/scope-and-order"}},
+	{ID: LifespanFirstWorkerOnly, Name: "lifespan-first-worker-only", Rule: "lifespan.call.per-state", Description: "only the first worker makes a lifespan call; the others serve without one", MustCatch: []string{"lifespan.startup/scope-and-order"}},
+	{ID: LifespanServesBeforeReply, Name: "lifespan-serves-before-reply", Rule: "lifespan.startup.wait", Description: "a worker serves as soon as its lifespan call is started, without waiting for the reply", MustCatch: []string{"lifespan.startup/no-reply"}},
+	{ID: LifespanFailedIgnored, Name: "lifespan-failed-ignored", Rule: "lifespan.startup.failed", Description: "lifespan.startup.failed is taken as complete: the server serves", MustCatch: []string{"lifespan.startup/failed-stops-the-server"}},
+	{ID: LifespanErrorAfterFailedServes, Name: "lifespan-error-after-failed-serves", Rule: "lifespan.error.after-failed", Description: "a lifespan call that raises after lifespan.startup.failed is taken as one without lifespan: the server serves", MustCatch: []string{"lifespan.startup/error-after-failed"}},
+	{ID: LifespanUnsupportedFails, Name: "lifespan-unsupported-fails", Rule: "lifespan.unsupported", Description: "a lifespan call that raises or returns before replying fails the startup, as --lifespan on does", MustCatch: []string{"lifespan.unsupported/raise", "lifespan.unsupported/return"}},
+	{ID: LifespanErrorAfterStartupFails, Name: "lifespan-error-after-startup-fails", Rule: "lifespan.error.after-startup", Description: "a lifespan call that raises right after lifespan.startup.complete fails the startup", MustCatch: []string{"lifespan.error/after-startup"}},
+	{ID: LifespanShutdownNotAwaited, Name: "lifespan-shutdown-not-awaited", Rule: "lifespan.shutdown.wait", Description: "the shutdown sends lifespan.shutdown and closes the Lua states without waiting for the reply", MustCatch: []string{"lifespan.startup/scope-and-order"}},
+	{ID: LifespanShutdownWithCallsRunning, Name: "lifespan-shutdown-with-calls-running", Rule: "lifespan.shutdown.when", Description: "the lifespan shutdown starts with the server's, without waiting for the calls in flight or cancelling them", MustCatch: []string{"lifespan.shutdown/after-calls-in-flight"}},
+	{ID: LifespanStateShared, Name: "lifespan-state-shared", Rule: "lifespan.state.copy", Description: "every connection scope gets the lifespan state table itself, not a copy", MustCatch: []string{"lifespan.state/shallow-copy-per-call"}},
+	{ID: LifespanStateDeepCopy, Name: "lifespan-state-deep-copy", Rule: "lifespan.state.shallow", Description: "the state copy copies nested tables too", MustCatch: []string{"lifespan.state/shallow-copy-per-call"}},
+	{ID: LifespanStateServerKey, Name: "lifespan-state-server-key", Rule: "lifespan.state.server-hands-off", Description: "the server adds a key of its own to the lifespan state table", MustCatch: []string{"lifespan.state/shallow-copy-per-call"}},
 }
