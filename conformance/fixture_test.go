@@ -77,6 +77,12 @@ var _ = Describe("the fixture loader", func() {
 		Entry("an outcome that does not say what it is", file(strings.Replace(aCase, `"expect": {`, `"expect": {"one_of": [{"connection": "closed"}, {"app_not_called": true}], `, 1)), "one_of[0].outcome", "missing"),
 		Entry("field_rules for a field not checked", file(strings.Replace(aCase, `"send"`, `"field_rules": {"scope": ["http.scope.path"]}, "send"`, 1)), "field_rules.scope", "does not check"),
 		Entry("field_rules naming a rule not the case's", file(strings.Replace(aCase, `"send"`, `"field_rules": {"responses": ["http.scope.method"]}, "send"`, 1)), "field_rules.responses", "not one of the case's rules"),
+		Entry("an unknown lifespan startup", file(strings.Replace(aCase, `"send"`, `"launch": {"startup": "sleep"}, "send"`, 1)), "field launch.startup", `"sleep"`, "hang"),
+		Entry("an unknown lifespan shutdown", file(strings.Replace(aCase, `"send"`, `"launch": {"shutdown": "hang"}, "send"`, 1)), "field launch.shutdown", `"hang"`),
+		Entry("terminate without launch", file(strings.Replace(aCase, `["GET / HTTP/1.1\r\n\r\n"]`, `[{"terminate": true}]`, 1)), "terminate is for a case with launch"),
+		Entry("a launched server's field without launch", file(strings.Replace(aCase, `"expect": {`, `"expect": {"exit": "nonzero", `, 1)), "field expect", "for a case with launch"),
+		Entry("an unknown exit", file(strings.Replace(aCase, `"expect": {`, `"launch": {}, "expect": {"exit": "zero", `, 1)), "field expect.exit", `"zero"`),
+		Entry("a kept report with launch", file(strings.Replace(aCase, `"expect": {`, `"launch": {}, "report": "kept", "expect": {`, 1)), "field report", "response head"),
 	)
 
 	It("rejects duplicate IDs across files", func() {
