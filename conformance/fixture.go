@@ -23,6 +23,9 @@ type Case struct {
 	Requires []string `json:"requires,omitempty"` // extensions the server must offer
 	Probe    string   `json:"probe,omitempty"`    // the probe script; "" for the default
 	Report   string   `json:"report,omitempty"`   // "head" (default), "kept" or "none"
+	// Launch makes the case start the server under test afresh (a
+	// Launcher), its probe told what to do in its lifespan call.
+	Launch *Launch `json:"launch,omitempty"`
 	Send     []Step   `json:"send"`
 	Expect   Expect   `json:"expect"`
 	// FieldRules says which of Rules each expect field checks, for a case
@@ -30,9 +33,6 @@ type Case struct {
 	// field breaks the rules listed for it, or else the rules listed for no
 	// field. A case's verdict comes from the levels of the rules it broke.
 	FieldRules map[string][]string `json:"field_rules,omitempty"`
-	// Launch makes the case start the server under test afresh (a
-	// Launcher), its probe told what to do in its lifespan call.
-	Launch *Launch `json:"launch,omitempty"`
 
 	File string `json:"-"` // where it was loaded from
 }

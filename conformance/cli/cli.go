@@ -489,6 +489,9 @@ func cmdRecord(args []string, stdout, stderr io.Writer) int {
 	}
 	defer stop()
 	checker := &conformance.Checker{Addr: addr, Timeout: *timeout}
+	if *target == "" {
+		checker.Launcher = ReferenceLauncher(1)
+	}
 	code := ExitPassed
 	for _, file := range fs.Args() {
 		n, err := conformance.RecordFile(context.Background(), checker, file)
