@@ -82,7 +82,6 @@ var _ = Describe("the fixture loader", func() {
 		Entry("terminate without launch", file(strings.Replace(aCase, `["GET / HTTP/1.1\r\n\r\n"]`, `[{"terminate": true}]`, 1)), "terminate is for a case with launch"),
 		Entry("a launched server's field without launch", file(strings.Replace(aCase, `"expect": {`, `"expect": {"exit": "nonzero", `, 1)), "field expect", "for a case with launch"),
 		Entry("an unknown exit", file(strings.Replace(aCase, `"expect": {`, `"launch": {}, "expect": {"exit": "zero", `, 1)), "field expect.exit", `"zero"`),
-		Entry("a kept report with launch", file(strings.Replace(aCase, `"expect": {`, `"launch": {}, "report": "kept", "expect": {`, 1)), "field report", "response head"),
 	)
 
 	It("rejects duplicate IDs across files", func() {

@@ -251,9 +251,6 @@ func (c *Case) checkLaunch(bad badField) error {
 	if !contains(shutdownActions, c.Launch.Shutdown) {
 		return bad("launch.shutdown", "%q is not one of %s", c.Launch.Shutdown, strings.Join(shutdownActions[1:], ", "))
 	}
-	if c.Report == "kept" || c.wantsAppNotCalled() {
-		return bad("report", "a case with launch takes its report from a response head (a kept report outlives no server)")
-	}
 	if e.Exit != "" && !contains(exitKinds, e.Exit) {
 		return bad("expect.exit", "%q is not one of %s", e.Exit, strings.Join(exitKinds, ", "))
 	}
