@@ -19,6 +19,15 @@
 // the probe keeps for the checker to fetch, so a case passes only on the
 // probe's evidence, and a plain HTTP server passes none.
 //
+// The lifespan cases ([Case.Launch]) must see a server start and stop, so
+// they start one of their own through the Checker's [Launcher]: a
+// [CommandLauncher] runs a shell command with a free port and the path of
+// the probe file the checker wrote ({port}, {app}), and any Go program can
+// give its own. The probe, told on its file's first line what to do in its
+// lifespan call ([WriteProbe]), records each Lua state's lifespan and
+// connection calls in a file the checker then reads. Without a Launcher
+// those cases are skipped.
+//
 // # Checking an app
 //
 // The other way round, the kit plays the server. An [AppChecker] hands an
@@ -65,7 +74,8 @@
 //	if err != nil {
 //		log.Fatal(err)
 //	}
-//	k := &conformance.Checker{Addr: "127.0.0.1:9000", Timeout: 2 * time.Second}
+//	k := &conformance.Checker{Addr: "127.0.0.1:9000", Timeout: 2 * time.Second,
+//		Launcher: conformance.CommandLauncher{Command: "my-server --port {port} {app}"}}
 //	results := k.RunAll(context.Background(), cases, nil)
 //	conformance.WriteText(os.Stdout, results)
 //	if conformance.Summarize(results).Failed > 0 {

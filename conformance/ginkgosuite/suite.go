@@ -39,6 +39,10 @@ type Options struct {
 //		return startMyServer("probe.lua")
 //	}, ginkgosuite.Options{})
 //
+// The lifespan cases start a server of their own for each case, through
+// opts.Launcher (conformance.CommandLauncher{Command: "my-server --port
+// {port} {app}"}, or your own); without one they are skipped.
+//
 // Each spec is named after its case and labelled with its area (the part of
 // the ID before "/") and with every rule ID it checks, so
 // `ginkgo --label-filter='http.scope && !http.scope.client'` works. A failed
