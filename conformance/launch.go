@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/lasgi/lasgi/reference/app"
 )
@@ -59,7 +58,7 @@ func WriteProbe(dir string, cfg *ProbeConfig) (string, error) {
 	}
 	if cfg != nil {
 		prelude := fmt.Sprintf("local lasgi_probe_lifespan = {startup = %s, shutdown = %s, record = %s} ",
-			luaString(cfg.Startup), luaString(cfg.Shutdown), luaString(cfg.Record))
+			luaQuote(cfg.Startup), luaQuote(cfg.Shutdown), luaQuote(cfg.Record))
 		src = append([]byte(prelude), src...)
 	}
 	path := filepath.Join(dir, "probe.lua")
@@ -67,25 +66,4 @@ func WriteProbe(dir string, cfg *ProbeConfig) (string, error) {
 		return "", err
 	}
 	return path, nil
-}
-
-// luaString quotes s as a Lua string literal on one line: printable ASCII
-// as itself, every other byte as a decimal escape.
-func luaString(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case c >= 0x20 && c < 0x7f:
-			b.WriteByte(c)
-		default:
-			fmt.Fprintf(&b, "\\%03d", c)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
 }
