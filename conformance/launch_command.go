@@ -38,8 +38,9 @@ func CheckCommand(tmpl string) error {
 
 // CommandLauncher launches the server under test by running Command, a
 // template CheckCommand accepts, through /bin/sh with a free loopback port
-// and the probe's path filled in. Terminate sends its process group
-// SIGTERM.
+// and the probe's path filled in, as `exec COMMAND`, so that the signals
+// reach the server itself (a list of commands goes in `sh -c '...'`).
+// Terminate sends its process group SIGTERM.
 type CommandLauncher struct {
 	Command string
 	// ListenWait bounds the wait for the port to accept connections; 0
