@@ -21,7 +21,6 @@ var pending = map[string]string{
 	"core.value.absent":                     "binds applications too; the server side needs probe events with absent optional keys",
 	"websocket.receive.before-accept":       "needs the client to send frames before the 101 and the probe to wait in receive() before it accepts; not written yet",
 	"websocket.disconnect.pending-messages": "a MAY whose MUST NOT half websocket.disconnect.repeat's cases check; not written yet",
-	"websocket.denial.keys":                 "an app rule checked through the http rules it refers to; a seeded fault of its own is not written yet",
 }
 
 // pendingReason says why a rule has no case yet, or "" when it should have one.
