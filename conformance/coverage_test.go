@@ -18,9 +18,7 @@ import (
 // pending names the rules no case checks yet, and why. It may only shrink:
 // the test fails when a listed rule gains a case, so the entry goes.
 var pending = map[string]string{
-	"core.value.absent":                     "binds applications too; the server side needs probe events with absent optional keys",
-	"websocket.receive.before-accept":       "needs the client to send frames before the 101 and the probe to wait in receive() before it accepts; not written yet",
-	"websocket.disconnect.pending-messages": "a MAY whose MUST NOT half websocket.disconnect.repeat's cases check; not written yet",
+	"core.value.absent": "binds applications too; the server side needs probe events with absent optional keys",
 }
 
 // pendingReason says why a rule has no case yet, or "" when it should have one.
