@@ -37,7 +37,8 @@
 --   websocket: accept (once, while the handshake is pending, a subprotocol the client
 --   offered, headers without sec-websocket-protocol), send (exactly one of text and bytes,
 --   only while accepted), close (code, reason), the denial response (only where offered,
---   in place of accept or close, checked as an HTTP response), nothing after
+--   in place of accept or close, checked as an HTTP response, whose binding rules it
+--   breaks are raised as websocket.denial.keys), nothing after
 --   websocket.close or after the complete denial response.
 -- A valid event goes on to the real send unchanged; whatever the real send raises (such as
 -- the disconnected error) goes on to the app unchanged, and the lint then counts the event
