@@ -91,6 +91,7 @@ func (k *Checker) Run(ctx context.Context, c *Case) Result {
 	switch {
 	case errors.Is(err, errSkip):
 		res.Status, res.Message = Skipped, err.Error()
+		res.unanswered = false // a case not run asked the server nothing
 	default:
 		var findings []finding
 		if err != nil {

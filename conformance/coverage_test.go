@@ -18,16 +18,12 @@ import (
 // pending names the rules no case checks yet, and why. It may only shrink:
 // the test fails when a listed rule gains a case, so the entry goes.
 var pending = map[string]string{
-	"core.value.absent":                     "binds applications too; the server side needs probe events with absent optional keys",
-	"websocket.receive.max-size":            "a MAY: a case needs a message past the limit of the server under test, which it does not know; the reference server's own spec checks its 1009",
-	"websocket.receive.before-accept":       "needs the client to send frames before the 101 and the probe to wait in receive() before it accepts; not written yet",
-	"websocket.disconnect.pending-messages": "a MAY whose MUST NOT half websocket.disconnect.repeat's cases check; not written yet",
-	"websocket.denial.keys":                 "an app rule checked through the http rules it refers to; a seeded fault of its own is not written yet",
-	"lifespan.startup.reply":                "an app rule: the lifespan app cases and seeded faults are not written yet (spec/event's Lifespan checks it)",
-	"lifespan.startup.order":                "an app rule: the lifespan app cases and seeded faults are not written yet (spec/event's Lifespan checks it)",
-	"lifespan.startup.message-type":         "an app rule: the lifespan app cases and seeded faults are not written yet (spec/event's Lifespan checks it)",
-	"lifespan.shutdown.reply":               "an app rule: the lifespan app cases and seeded faults are not written yet (spec/event's Lifespan checks it)",
-	"lifespan.shutdown.message-type":        "an app rule: the lifespan app cases and seeded faults are not written yet (spec/event's Lifespan checks it)",
+	"core.value.absent":              "binds applications too; the server side needs probe events with absent optional keys",
+	"lifespan.startup.reply":         "an app rule: the lifespan app cases and seeded faults are not written yet (spec/event's Lifespan checks it)",
+	"lifespan.startup.order":         "an app rule: the lifespan app cases and seeded faults are not written yet (spec/event's Lifespan checks it)",
+	"lifespan.startup.message-type":  "an app rule: the lifespan app cases and seeded faults are not written yet (spec/event's Lifespan checks it)",
+	"lifespan.shutdown.reply":        "an app rule: the lifespan app cases and seeded faults are not written yet (spec/event's Lifespan checks it)",
+	"lifespan.shutdown.message-type": "an app rule: the lifespan app cases and seeded faults are not written yet (spec/event's Lifespan checks it)",
 }
 
 // pendingReason says why a rule has no case yet, or "" when it should have one.

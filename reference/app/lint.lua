@@ -37,7 +37,8 @@
 --   websocket: accept (once, while the handshake is pending, a subprotocol the client
 --   offered, headers without sec-websocket-protocol), send (exactly one of text and bytes,
 --   only while accepted), close (code, reason), the denial response (only where offered,
---   in place of accept or close, checked as an HTTP response), nothing after
+--   in place of accept or close, checked as an HTTP response, whose binding rules it
+--   breaks are raised as websocket.denial.keys), nothing after
 --   websocket.close or after the complete denial response.
 -- A valid event goes on to the real send unchanged; whatever the real send raises (such as
 -- the disconnected error) goes on to the app unchanged, and the lint then counts the event
@@ -137,10 +138,20 @@ local ADVISORY = {
 -- the options to report a warning.
 local active = {}
 
+-- relabel, while the checks judge an event of a websocket denial response, is the rule
+-- that holds its keys to the HTTP rules (websocket.denial.keys): a binding HTTP rule the
+-- event breaks is reported under it, naming the HTTP rule in the detail, as the Go
+-- checker's event.DenialKeys does. nil otherwise.
+local relabel = nil
+
 local function fail(rule, detail)
   if ADVISORY[rule] and not active.strict then
     active.warn(rule, detail)
     return
+  end
+  if relabel and not ADVISORY[rule] and sub(rule, 1, 5) == "http." then
+    detail = detail .. " (" .. rule .. ")"
+    rule = relabel
   end
   error(PREFIX .. rule .. ": " .. detail, 0)
 end
@@ -941,7 +952,21 @@ local function websocket_conversation(subprotocols, ext, offered)
     end
   end
 
+  local send_checked
   local function send(ev, typ)
+    if typ ~= DENY_START and typ ~= DENY_BODY then
+      return send_checked(ev, typ)
+    end
+    relabel = "websocket.denial.keys"
+    local ok, change = pcall(send_checked, ev, typ)
+    relabel = nil
+    if not ok then
+      error(change, 0)
+    end
+    return change
+  end
+
+  function send_checked(ev, typ)
     local a, b = check_types(ev, typ)
     -- Order and values: nothing goes after a complete denial response or a close.
     if state == "denied" then

@@ -29,10 +29,10 @@ var wsLintRules = []string{
 	event.RuleWSSendAfterAccept, event.RuleWSSendAfterClose, event.RuleWSCloseCode, event.RuleWSCloseReason,
 	event.RuleWSDenialOffered, event.RuleWSDenialWhen, event.RuleWSDenialClose,
 	event.RuleHeaderBytes, event.RuleHeaderLowercase,
-	// The denial response, checked as an HTTP response.
-	event.RuleStartFirst, event.RuleStartOnce, event.RuleStatusType, event.RuleStatusRange,
-	event.RuleHeadersType, event.RuleBodyType, event.RuleMoreBodyType, event.RuleContentLength,
-	event.RuleNoBodyStatus,
+	// The denial response, checked as an HTTP response: what binds is named
+	// websocket.denial.keys (the detail names the HTTP rule), the SHOULD slips by
+	// their HTTP rules (uppercase names above, body bytes on a 304).
+	event.RuleWSDenialKeys, event.RuleNoBodyStatus,
 }
 
 var _ = Describe("lint.lua in websocket scopes", Ordered, func() {

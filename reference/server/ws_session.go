@@ -46,7 +46,13 @@ type wsSession struct {
 	// readerDone is closed when the reader goroutine has returned (nil
 	// before accept).
 	readerDone chan struct{}
+	// watchDone is closed when the watch of the socket while the handshake
+	// waits has stopped (nil when none runs); unwatching tells its stop
+	// apart from the client's leaving.
+	watchDone  chan struct{}
+	unwatching atomic.Bool
 
+	accepted  bool            // the 101 went out
 	ws        *websocket.Conn // after accept
 	closeSent bool            // a close frame (or the 403, or a denial) went out
 	lastRead  atomic.Int64    // unix nanoseconds of the last frame read
@@ -168,8 +174,13 @@ func (s *wsSession) writeLoop() {
 	ping := time.NewTicker(interval)
 	defer ping.Stop()
 	gone := s.gone
-	if s.call.Fault.Is(mutant.WSConnectNotHeld) {
+	switch {
+	case s.call.Fault.Is(mutant.WSConnectNotHeld):
 		s.accept(&event.Event{Type: event.WebSocketAccept})
+	case s.call.Fault.Is(mutant.WSReceiveBeforeAccept):
+		s.startReader() // what the client sent before the 101 reaches receive() at once
+	default:
+		s.watch()
 	}
 	for {
 		select {
@@ -180,7 +191,7 @@ func (s *wsSession) writeLoop() {
 		case <-ping.C:
 			s.keepAlive(interval)
 		}
-		if s.c.srv.closing.Load() && s.ws != nil && !s.closeSent {
+		if s.c.srv.closing.Load() && s.accepted && !s.closeSent {
 			// Shutdown: the socket goes away (RFC 6455 code 1001); the app
 			// hears websocket.disconnect once the client answered.
 			s.c.nc.SetWriteDeadline(time.Now().Add(s.c.srv.cfg.WriteTimeout))
@@ -205,6 +216,12 @@ func (s *wsSession) writeLoop() {
 // writeEvents writes the events the app has sent since the last look.
 func (s *wsSession) writeEvents() (messageBytes int, err error) {
 	events := s.call.Take()
+	if len(events) > 0 {
+		// The app has answered the handshake (nothing else gets past the
+		// conversation while it waits): what the client sends is the
+		// answer's to read.
+		s.unwatch()
+	}
 	for i := range events {
 		ev := &events[i]
 		if s.closeSent && s.rw == nil {
@@ -213,7 +230,7 @@ func (s *wsSession) writeEvents() (messageBytes int, err error) {
 		s.c.nc.SetWriteDeadline(time.Now().Add(s.c.srv.cfg.WriteTimeout))
 		switch ev.Type {
 		case event.WebSocketAccept:
-			if s.ws == nil { // accepted already only under mutant.WSConnectNotHeld
+			if !s.accepted { // accepted already only under mutant.WSConnectNotHeld
 				err = s.accept(ev)
 			}
 		case event.WebSocketSend:
@@ -244,6 +261,20 @@ func (s *wsSession) accept(ev *event.Event) error {
 	if err := websocket.WriteAccept(s.c.nc, key, subprotocol, pairs(ev.Headers)); err != nil {
 		return err
 	}
+	s.accepted = true
+	if s.ws == nil { // reading already only under mutant.WSReceiveBeforeAccept
+		s.startReader()
+	}
+	// From here on everything is frames, which the frame layer writes
+	// itself: the 16 KiB write buffer goes back to the pool instead of
+	// staying with an idle socket (a 403, a 500 or a denial come only
+	// before the accept).
+	s.c.releaseWriter()
+	return nil
+}
+
+// startReader starts the goroutine that turns frames into events.
+func (s *wsSession) startReader() {
 	cfg := &s.c.srv.cfg
 	s.lastRead.Store(time.Now().UnixNano())
 	s.ws = websocket.NewConn(s.c.br, s.c.nc, websocket.Options{
@@ -253,12 +284,59 @@ func (s *wsSession) accept(ev *event.Event) error {
 	})
 	s.readerDone = make(chan struct{})
 	go s.readLoop()
-	// From here on everything is frames, which the frame layer writes
-	// itself: the 16 KiB write buffer goes back to the pool instead of
-	// staying with an idle socket (a 403, a 500 or a denial come only
-	// before the accept).
-	s.c.releaseWriter()
-	return nil
+}
+
+// watch notices a client that leaves while the handshake waits for the app,
+// so that a receive() it is waiting in returns websocket.disconnect
+// (websocket.disconnect.on-close) and never a message
+// (websocket.receive.before-accept): it peeks past what is buffered without
+// taking it, since what a client sends before the 101 is the frame reader's
+// after the accept, and ends at the end of the transport or when unwatch
+// stops it. A client that fills the read buffer before the 101 is no longer
+// watched.
+func (s *wsSession) watch() {
+	s.watchDone = make(chan struct{})
+	s.c.nc.SetReadDeadline(time.Time{}) // the handshake request's is over
+	go func() {
+		defer close(s.watchDone)
+		br := s.c.br
+		for {
+			n := br.Buffered() + 1
+			if n > br.Size() {
+				return
+			}
+			if _, err := br.Peek(n); err != nil {
+				if !s.unwatching.Load() {
+					s.transportGone()
+					s.disconnected(1006, "")
+				}
+				return
+			}
+		}
+	}()
+}
+
+// unwatch stops the watch, if one runs, and waits until it has: the read
+// side is then the writer's (a 403, a 500) or the frame reader's.
+func (s *wsSession) unwatch() {
+	if s.watchDone == nil {
+		return
+	}
+	s.unwatching.Store(true)
+	s.c.nc.SetReadDeadline(time.Unix(1, 0)) // in the past: the peek returns
+	<-s.watchDone
+	s.watchDone = nil
+	s.c.nc.SetReadDeadline(time.Time{})
+}
+
+// stopEarlyReader ends, under mutant.WSReceiveBeforeAccept, the reader
+// started before the accept, before the writer refuses the handshake: the
+// refusal reads the connection too.
+func (s *wsSession) stopEarlyReader() {
+	if !s.accepted && s.readerDone != nil {
+		s.transportGone()
+		<-s.readerDone
+	}
 }
 
 // close answers websocket.close: before the accept, a 403 and the end of the
@@ -267,12 +345,13 @@ func (s *wsSession) accept(ev *event.Event) error {
 // timeout passed (websocket.close.after-accept).
 func (s *wsSession) close(code int, reason string) error {
 	s.closeSent = true
-	if s.ws == nil && s.call.Fault.Is(mutant.WSCloseBeforeAccept101) {
+	if !s.accepted && s.call.Fault.Is(mutant.WSCloseBeforeAccept101) {
 		if err := s.accept(&event.Event{Type: event.WebSocketAccept}); err != nil {
 			return err
 		}
 	}
-	if s.ws == nil {
+	if !s.accepted {
+		s.stopEarlyReader()
 		s.c.refuseWith(403, "", nil)
 		s.transportGone()
 		s.disconnected(1006, "")
@@ -325,7 +404,7 @@ func (s *wsSession) deny(ev *event.Event) error {
 // keepAlive pings a socket silent for interval, and gives it up when it was
 // silent for another interval after the ping.
 func (s *wsSession) keepAlive(interval time.Duration) {
-	if s.ws == nil || s.closeSent {
+	if !s.accepted || s.closeSent {
 		return
 	}
 	silent := time.Since(time.Unix(0, s.lastRead.Load()))
@@ -381,11 +460,14 @@ func (s *wsSession) readEnded(err error) {
 	switch {
 	case errors.As(err, &ce):
 		// The frame layer has answered the close (or it answered ours).
-		s.transportGone()
 		code, reason := ce.Code, ce.Reason
 		if s.call.Fault.ID() != 0 {
 			code, reason = faultDisconnect(s.call.Fault, code, reason)
+			if s.call.Fault.Is(mutant.WSMessageAfterDisconnect) {
+				s.readPastClose(code, reason)
+			}
 		}
+		s.transportGone()
 		s.disconnected(code, reason)
 	case errors.As(err, &pe):
 		s.c.nc.SetWriteDeadline(time.Now().Add(s.c.srv.cfg.WriteTimeout))
@@ -402,6 +484,17 @@ func (s *wsSession) readEnded(err error) {
 	}
 }
 
+// readPastClose, under mutant.WSMessageAfterDisconnect, hands the app the
+// client's close as a plain event, then reads on and delivers the next
+// message the client sent, after it.
+func (s *wsSession) readPastClose(code int, reason string) {
+	s.call.Push(event.Event{Type: event.WebSocketDisconnect, Code: code, Reason: reason})
+	s.c.nc.SetReadDeadline(time.Now().Add(s.c.srv.cfg.WriteTimeout))
+	if op, payload, err := s.ws.ReadMessage(); err == nil {
+		s.call.Push(event.Event{Type: event.WebSocketReceive, Message: string(payload), Binary: op == websocket.OpBinary})
+	}
+}
+
 // finish ends the socket after the app call ended with err: while the
 // handshake waits, a 500 (websocket.error.before-accept); while it is open,
 // a close frame of 1011 for an error (websocket.error.after-accept) or 1000
@@ -411,16 +504,18 @@ func (s *wsSession) finish(err error) {
 	if err != nil {
 		s.c.logAppEnd(s.req, err)
 	}
+	s.unwatch()
 	switch {
 	case s.rw != nil && !s.rw.complete:
 		if !s.rw.headerWritten {
 			status, msg := errorStatus(err)
 			s.c.refuseWith(status, msg, nil)
 		}
-	case s.closeSent && s.ws != nil:
+	case s.closeSent && s.accepted:
 		s.awaitClose() // the client's answer to the close frame
 	case s.closeSent:
-	case s.ws == nil:
+	case !s.accepted:
+		s.stopEarlyReader()
 		status, msg := errorStatus(err)
 		if err == nil {
 			status, msg = 500, "the application returned without answering the WebSocket handshake"

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os/exec"
 	"strings"
 	"sync"
@@ -108,6 +109,40 @@ asyncio.run(asyncio.wait_for(main(), 8))
 		Expect(resp.Header.Get("x-app")).To(Equal("yes"))
 		Expect(c.Close(4001, "done")).To(Succeed())
 		Eventually(s.seen, ioDeadline).Should(Equal("chat+v2.chat,websocket.connect,websocket.disconnect 4001 done,websocket.disconnect 4001"))
+	})
+
+	// What a client sends before the 101 waits for the accept (the watch of
+	// the handshake only peeks at it), and a client that leaves before the
+	// accept ends the receive() the app waits in.
+	It("delivers after the accept a message the client sent before the 101, and tells an app waiting before the accept of a client that left", func() {
+		s := serve(recording(`
+  if scope.type ~= "websocket" then return end
+  receive()
+  if scope.path == "/leave" then
+    local ev = receive()
+    seen[#seen + 1] = ev.type .. " " .. tostring(ev.code)
+    return
+  end
+  send({type = "websocket.accept"})
+  local ev = receive()
+  seen[#seen + 1] = ev.type .. " " .. tostring(ev.text)`), 1, server.Config{})
+		// A final text frame, masked with the key 0, so the payload is as is.
+		frame := "\x81\x85\x00\x00\x00\x00early"
+		handshake := func(path string) net.Conn {
+			nc := s.dial()
+			_, err := io.WriteString(nc, "GET "+path+" HTTP/1.1\r\nhost: t\r\nupgrade: websocket\r\nconnection: upgrade\r\n"+
+				"sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: 13\r\n\r\n"+frame)
+			Expect(err).NotTo(HaveOccurred())
+			return nc
+		}
+		nc := handshake("/")
+		status, err := bufio.NewReader(nc).ReadString('\n')
+		Expect(err).NotTo(HaveOccurred())
+		Expect(status).To(HavePrefix("HTTP/1.1 101 "))
+		Eventually(s.seen, ioDeadline).Should(Equal("websocket.receive early"))
+
+		handshake("/leave").Close()
+		Eventually(s.seen, ioDeadline).Should(Equal("websocket.receive early,websocket.disconnect 1006"))
 	})
 
 	It("closes with 1009 a message past --ws-max-message, and the app hears it", func() {

@@ -1,6 +1,9 @@
 package event
 
-import "unicode/utf8"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // WebSocket event type names (spec/websocket.md).
 const (
@@ -33,6 +36,7 @@ const (
 	RuleWSDenialOffered    = "websocket.denial.offered"
 	RuleWSDenialWhen       = "websocket.denial.when"
 	RuleWSDenialClose      = "websocket.denial.close"
+	RuleWSDenialKeys       = "websocket.denial.keys"
 	RuleWSDisconnectRepeat = "websocket.disconnect.repeat"
 	maxCloseReason         = 123
 	wsProtocolHeader       = "sec-websocket-protocol"
@@ -44,7 +48,7 @@ var WebSocketRules = []string{
 	RuleWSConnectReply, RuleWSSendOneOf, RuleWSSendBytes, RuleWSSendText,
 	RuleWSSendAfterAccept, RuleWSSendAfterClose, RuleWSSendAfterDisc, RuleWSCloseCode,
 	RuleWSCloseReason, RuleWSDenialOffered, RuleWSDenialWhen, RuleWSDenialClose,
-	RuleWSDisconnectRepeat,
+	RuleWSDenialKeys, RuleWSDisconnectRepeat,
 }
 
 // wsState is where a WebSocket stands, as the app has sent it.
@@ -189,7 +193,7 @@ func (w *WebSocket) deny(ev *Event) error {
 		as.Type = HTTPResponseBody
 	}
 	if err := w.denial.Send(&as); err != nil {
-		return err
+		return DenialKeys(err)
 	}
 	ev.Headers, ev.Body = as.Headers, as.Body // put right as the HTTP checks did
 	w.state = wsDenying
@@ -197,6 +201,18 @@ func (w *WebSocket) deny(ev *Event) error {
 		w.state = wsDenied
 	}
 	return nil
+}
+
+// DenialKeys is err as a denial response event breaks it: an HTTP rule
+// broken by a websocket.http.response.start or .body is
+// websocket.denial.keys, which holds their keys to the HTTP rules (its
+// detail names the HTTP rule); other errors are returned as they are. The
+// engine's Lua type checks of the denial events go through it too.
+func DenialKeys(err error) error {
+	if v, ok := err.(*Violation); ok && strings.HasPrefix(v.Rule, "http.") {
+		return Violationf(RuleWSDenialKeys, "%s (%s)", v.Detail, v.Rule)
+	}
+	return err
 }
 
 // Received notes an event receive() returned to the app.

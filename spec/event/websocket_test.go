@@ -70,8 +70,11 @@ var _ = Describe("the websocket checks", func() {
 		Entry("a close reason that is not UTF-8", nil, event.RuleWSCloseReason, accept, closeWith(1000, "\xff")),
 		Entry("a denial where not offered", nil, event.RuleWSDenialOffered, denyStart),
 		Entry("a denial after accept", []string{event.ExtensionWebSocketDeny}, event.RuleWSDenialWhen, accept, denyStart),
-		Entry("a denial body before its start", []string{event.ExtensionWebSocketDeny}, event.RuleStartFirst, denyBody),
-		Entry("a denial status out of range", []string{event.ExtensionWebSocketDeny}, event.RuleStatusRange, event.Event{Type: event.WebSocketDenialStart, Status: 101}),
+		// The HTTP rules a denial event breaks are websocket.denial.keys's (the detail
+		// names the HTTP rule: below).
+		Entry("a denial body before its start", []string{event.ExtensionWebSocketDeny}, event.RuleWSDenialKeys, denyBody),
+		Entry("a denial status out of range", []string{event.ExtensionWebSocketDeny}, event.RuleWSDenialKeys, event.Event{Type: event.WebSocketDenialStart, Status: 101}),
+		Entry("a second denial start", []string{event.ExtensionWebSocketDeny}, event.RuleWSDenialKeys, denyStart, denyStart),
 		Entry("send during the denial", []string{event.ExtensionWebSocketDeny}, event.RuleWSConnectReply, denyStart, text("x")),
 		Entry("anything after the denial", []string{event.ExtensionWebSocketDeny}, event.RuleWSDenialClose, denyStart, denyBody, closeWith(0, "")),
 		Entry("an http event", nil, event.RuleEventType, event.Event{Type: event.HTTPResponseStart, Status: 200}),
@@ -118,5 +121,13 @@ var _ = Describe("the websocket checks", func() {
 			_, ok := spec.Lookup(id)
 			Expect(ok).To(BeTrue(), id)
 		}
+	})
+
+	It("names the HTTP rule a denial event breaks in the detail, and passes other errors on", func() {
+		w := event.NewWebSocket(scope(event.ExtensionWebSocketDeny))
+		Expect(send(w, event.Event{Type: event.WebSocketDenialBody, Body: "x"})).To(MatchError(HaveSuffix("(" + event.RuleStartFirst + ")")))
+		v := event.Violationf(event.RuleWSDenialWhen, "x")
+		Expect(event.DenialKeys(v)).To(BeIdenticalTo(v))
+		Expect(event.DenialKeys(nil)).To(BeNil())
 	})
 })

@@ -79,7 +79,8 @@ func wsEventTable(L *lua.LState, ev *event.Event) *lua.LTable {
 // scope, ev holding its type, checking each key's Lua type (spec rules
 // websocket.send.one-of, -text-type, -bytes-type, websocket.close.code,
 // -reason, websocket.accept.subprotocol, -headers-type). The denial
-// response's events are read as the http events they stand for. An event
+// response's events are read as the http events they stand for, an HTTP
+// rule they break raised as websocket.denial.keys. An event
 // of another type is left to the conversation (core.send.type).
 func decodeWebSocket(t *lua.LTable, ev event.Event, f mutant.Fault) (event.Event, error) {
 	var err error
@@ -136,10 +137,10 @@ func decodeWebSocket(t *lua.LTable, ev event.Event, f mutant.Fault) (event.Event
 			return ev, event.Violationf(event.RuleWSCloseReason, "reason must be a string, got %s", describe(r))
 		}
 	case event.WebSocketDenialStart:
-		err = decodeStart(t, &ev, f)
+		err = event.DenialKeys(decodeStart(t, &ev, f))
 		ev.Trailers = false // no meaning in a denial
 	case event.WebSocketDenialBody:
-		err = decodeBody(t, &ev, f)
+		err = event.DenialKeys(decodeBody(t, &ev, f))
 	}
 	return ev, err
 }

@@ -62,8 +62,14 @@ var _ = Describe("websocket tables", func() {
 		Entry("reason a table", `{type = "websocket.close", reason = {}}`, event.RuleWSCloseReason),
 		Entry("subprotocol a number", `{type = "websocket.accept", subprotocol = 1}`, event.RuleWSSubprotocol),
 		Entry("headers a map", `{type = "websocket.accept", headers = {["x-a"] = "1"}}`, event.RuleWSAcceptHeaders),
-		Entry("a denial status string", `{type = "websocket.http.response.start", status = "401"}`, event.RuleStatusType),
+		Entry("a denial status string, as the HTTP rule websocket.denial.keys refers to", `{type = "websocket.http.response.start", status = "401"}`, event.RuleWSDenialKeys),
+		Entry("a denial body a number", `{type = "websocket.http.response.body", body = 5}`, event.RuleWSDenialKeys),
 	)
+
+	It("names the HTTP rule a denial event breaks in the detail", func() {
+		_, err := decode(`{type = "websocket.http.response.start", status = "401"}`)
+		Expect(err).To(MatchError(HaveSuffix("(" + event.RuleStatusType + ")")))
+	})
 
 	It("builds the scope and the events the app receives", func() {
 		s := &event.Scope{Type: "websocket", HTTPVersion: "1.1", Scheme: "ws", Path: "/chat", RawPath: "/chat",

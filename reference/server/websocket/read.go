@@ -103,6 +103,9 @@ func (c *Conn) ReadMessage() (Opcode, []byte, error) {
 
 // fail makes err the Conn's read error for good.
 func (c *Conn) fail(err error) (Opcode, []byte, error) {
+	if c.fault.Is(mutant.WSMessageAfterDisconnect) && errors.As(err, new(*CloseError)) {
+		return 0, nil, err // reading goes on past the peer's close frame
+	}
 	c.rerr = err
 	c.msg = nil
 	return 0, nil, err

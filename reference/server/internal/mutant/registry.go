@@ -108,6 +108,8 @@ const (
 	WSPingNotAnswered
 	WSInvalidUTF8Delivered
 	WSFragmentsSeparate
+	WSReceiveBeforeAccept
+	WSMessageAfterDisconnect
 
 	LifespanSpecVersionWrong
 	LifespanStateNotEmpty
@@ -236,6 +238,8 @@ var registry = []Mutant{
 	{ID: WSPingNotAnswered, Name: "ws-ping-not-answered", Rule: "websocket.receive.control-frames", Description: "a ping from the client gets no pong", MustCatch: []string{"websocket.receive/fragmented"}},
 	{ID: WSInvalidUTF8Delivered, Name: "ws-invalid-utf8-delivered", Rule: "websocket.receive.invalid-utf8", Description: "a text message that is not valid UTF-8 is delivered to the app, not closed with 1007", MustCatch: []string{"websocket.receive/invalid-utf8"}},
 	{ID: WSFragmentsSeparate, Name: "ws-fragments-separate", Rule: "websocket.receive.whole-messages", Description: "each fragment of a fragmented message is delivered as a websocket.receive of its own", MustCatch: []string{"websocket.receive/fragmented"}},
+	{ID: WSReceiveBeforeAccept, Name: "ws-receive-before-accept", Rule: "websocket.receive.before-accept", Description: "frames are read from the handshake on, so a message the client sent before the 101 reaches a receive() the app calls before it accepts", MustCatch: []string{"websocket.receive/before-accept"}},
+	{ID: WSMessageAfterDisconnect, Name: "ws-message-after-disconnect", Rule: "websocket.disconnect.repeat", Description: "the reader goes on past the client's close frame, and a message the client sent after it reaches a receive() after websocket.disconnect instead of the repeated disconnect (the MUST NOT half of websocket.disconnect.pending-messages too, a MAY by its first keyword)", MustCatch: []string{"websocket.disconnect/message-after-close"}},
 
 	// Lifespan (gopherlua/lifespan.go, lifespan_tables.go, serve.go): each
 	// caught by a case on a freshly launched server.
