@@ -37,6 +37,7 @@ const (
 	lintDriverPath  = "testdata/lint/drive.lua"
 	lintCasesPath   = "testdata/lint/cases.lua"
 	lintWSCasesPath = "testdata/lint/ws_cases.lua"
+	lintLSCasesPath = "testdata/lint/lifespan_cases.lua"
 	faultsGlob      = "testdata/faults/*.lua"
 	slipsGlob       = "testdata/slips/*.lua"
 	lintFaultPrefix = "-- fault: "
@@ -55,7 +56,7 @@ var (
 
 // lintCaseFiles are the driver's case files: every rule the lint names has a case in one
 // of them that makes it raise that rule.
-var lintCaseFiles = []string{lintCasesPath, lintWSCasesPath}
+var lintCaseFiles = []string{lintCasesPath, lintWSCasesPath, lintLSCasesPath}
 
 // notRules are the names in lint.lua shaped like rule IDs that are not rules.
 var notRules = map[string]bool{
@@ -64,6 +65,8 @@ var notRules = map[string]bool{
 	event.WebSocketConnect: true, event.WebSocketAccept: true, event.WebSocketReceive: true,
 	event.WebSocketSend: true, event.WebSocketClose: true, event.WebSocketDisconnect: true,
 	event.WebSocketDenialStart: true, event.WebSocketDenialBody: true, event.ExtensionWebSocketDeny: true,
+	event.LifespanStartup: true, event.LifespanStartupComplete: true, event.LifespanStartupFailed: true,
+	event.LifespanShutdown: true, event.LifespanShutdownComplete: true, event.LifespanShutdownFailed: true,
 }
 
 // lintSource is lint.lua as embedded.
@@ -474,12 +477,13 @@ var _ = Describe("lint.lua", func() {
 			src := lintSource()
 			// core.value.integer and core.value.bytes are named by no Go check, and the
 			// disconnected error (http.send.after-disconnect, websocket.send.after-disconnect)
-			// is the server's to raise: the lint passes it on. It passes on lifespan scopes
-			// (the core scope checks only), and names none of event.Lifespan's rules.
+			// is the server's to raise: the lint passes it on.
 			skip := []string{event.RuleInteger, event.RuleBytes, event.RuleAfterDisconnect, event.RuleWSSendAfterDisc}
+			lifespan := []string{event.RuleLifespanStartupOrder, event.RuleLifespanStartupMessage,
+				event.RuleLifespanShutdownReply, event.RuleLifespanShutdownMessage}
 			var missing []string
-			for _, id := range append(slices.Clone(event.CheckedRules), event.WebSocketRules...) {
-				if !contains(skip, id) && !strings.HasPrefix(id, "lifespan.") && !strings.Contains(src, `"`+id+`"`) {
+			for _, id := range append(append(slices.Clone(event.CheckedRules), event.WebSocketRules...), lifespan...) {
+				if !contains(skip, id) && !strings.Contains(src, `"`+id+`"`) {
 					missing = append(missing, id)
 				}
 			}
