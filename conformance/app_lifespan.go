@@ -19,7 +19,7 @@ type LifespanScript struct {
 	// HTTP, when set, is an http exchange played between the startup and
 	// the shutdown, in the same Lua state, its scope's state a shallow copy
 	// of the lifespan state (lifespan.state.copy); its problems are the
-	// case's.
+	// case's too.
 	HTTP *AppCase
 }
 
@@ -164,11 +164,15 @@ func (a *AppChecker) playLifespan(ctx context.Context, c *AppCase, timeout time.
 	}
 	a.engine.Start(call)
 	ok := wait(func() bool { return e.phase != lifeStartup || finished() })
+	var httpProblems []string
 	if ok && e.phase == lifeStarted && !finished() {
+		// The app may still be running after its reply (and break a rule
+		// there, which the harness, running it to its next receive() first,
+		// always sees): the request's problems come after the call's.
 		if h := c.Lifespan.HTTP; h != nil {
-			if problems, stuck = a.play(ctx, h); stuck || len(problems) > 0 {
+			if httpProblems, stuck = a.play(ctx, h); stuck {
 				call.Disconnect()
-				return problems, true
+				return httpProblems, true
 			}
 		}
 		call.Push(event.Event{Type: event.LifespanShutdown})
@@ -204,5 +208,6 @@ func (a *AppChecker) playLifespan(ctx context.Context, c *AppCase, timeout time.
 	default:
 		e.how = lifeReturned
 	}
-	return append(judgeLifespan(e, timeout), findingProblems(call)...), stuck
+	problems = append(judgeLifespan(e, timeout), httpProblems...)
+	return append(problems, findingProblems(call)...), stuck
 }

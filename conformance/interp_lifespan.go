@@ -25,12 +25,9 @@ func lifespanScopeLua(version string) string {
 type harnessLife struct{ phase, message string }
 
 // judgeInterpLifespan turns the lines of a lifespan case into its result:
-// the problems of its http exchange when it had any (sub, nil when it was
-// not played), else how the lifespan call ended.
+// how the lifespan call ended, then the problems of its http exchange (sub,
+// nil when it was not played), as playLifespan gives them.
 func judgeInterpLifespan(c *AppCase, life harnessLife, status, detail string, timeout time.Duration, warnings, sub []string, strict bool) Result {
-	if len(sub) > 0 {
-		return appResult(c, append(warnings, sub...), strict, 0)
-	}
 	e := lifespanEnd{phase: life.phase, message: life.message}
 	switch status {
 	case "ok":
@@ -50,5 +47,6 @@ func judgeInterpLifespan(c *AppCase, life harnessLife, status, detail string, ti
 	if e.phase == "" {
 		e.phase = lifeStartup // no lifespan line: nothing is known to have been replied
 	}
-	return appResult(c, append(warnings, judgeLifespan(e, timeout)...), strict, 0)
+	problems := append(append(warnings, judgeLifespan(e, timeout)...), sub...)
+	return appResult(c, problems, strict, 0)
 }
