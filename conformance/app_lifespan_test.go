@@ -2,6 +2,7 @@ package conformance_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -153,5 +154,43 @@ end`
 			got := playLifespan(checker, src, 2*time.Second)
 			Expect(got).To(HaveKeyWithValue("app.lifespan/state-in-http", "passed"), checker)
 		}
+	})
+
+	It("catches every lifespan seeded fault with its rule on the embedded VM and under lua5.1, lua5.4 and luajit", func() {
+		files, err := filepath.Glob("../reference/app/testdata/faults/lifespan-*.lua")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(len(files)).To(BeNumerically(">=", 8))
+		var missed []string
+		for _, f := range files {
+			src, err := os.ReadFile(f)
+			Expect(err).NotTo(HaveOccurred())
+			first, _, _ := strings.Cut(string(src), "\n")
+			rule, ok := strings.CutPrefix(first, "-- fault: ")
+			Expect(ok).To(BeTrue(), f)
+			var onGo map[string]string
+			for _, checker := range lifespanCheckers {
+				// Some case fails naming the rule, none names another, and every
+				// checker gives each case the embedded VM's verdict.
+				caught := false
+				verdicts := playLifespan(checker, string(src), time.Second)
+				if checker == "go" {
+					onGo = verdicts
+				} else if d := cmp.Diff(onGo, verdicts); d != "" {
+					missed = append(missed, fmt.Sprintf("%s: the embedded VM (-) and %s (+) disagree:\n%s", filepath.Base(f), checker, d))
+				}
+				for id, v := range verdicts {
+					switch {
+					case v == "failed "+rule:
+						caught = true
+					case strings.HasPrefix(v, "failed lifespan.") || strings.HasPrefix(v, "failed core."):
+						missed = append(missed, fmt.Sprintf("%s on %s: %s: %s", filepath.Base(f), checker, id, v))
+					}
+				}
+				if !caught {
+					missed = append(missed, fmt.Sprintf("%s on %s: no case failed with %s", filepath.Base(f), checker, rule))
+				}
+			}
+		}
+		Expect(missed).To(BeEmpty())
 	})
 })

@@ -265,14 +265,14 @@ func faultInServer(lint, name string, src []byte) string {
 	return s.Log.String()
 }
 
-// wsFaultPrefix starts the names of the seeded faults of websocket scopes, which
-// faultOnWSCases plays.
-const wsFaultPrefix = "ws-"
+// protocolFaults are the prefixes of the names of the seeded faults of websocket and
+// lifespan scopes, each with the protocol whose app cases faultOnCases plays.
+var protocolFaults = map[string]string{"ws-": "websocket", "lifespan-": "lifespan"}
 
-// faultOnWSCases plays lasgi-check app's websocket cases against the fault wrapped in
+// faultOnCases plays lasgi-check app's cases of protocol against the fault wrapped in
 // the lint, on the reference engine, and returns the results' messages: how each app
 // call ended.
-func faultOnWSCases(lint, name string, src []byte) string {
+func faultOnCases(lint, name string, src []byte, protocol string) string {
 	wrapped := withLint(lint, src)
 	opts := gopherlua.Options{Workers: 1, BusyTimeout: 10 * time.Second, Async: true}
 	if _, err := gopherlua.Load(name, wrapped, opts); err != nil {
@@ -283,7 +283,7 @@ func faultOnWSCases(lint, name string, src []byte) string {
 	}}
 	defer ac.Close()
 	var out []string
-	for _, r := range ac.RunAll(context.Background(), conformance.AppCasesOf("websocket"), nil) {
+	for _, r := range ac.RunAll(context.Background(), conformance.AppCasesOf(protocol), nil) {
 		out = append(out, r.Case.ID+": "+string(r.Status)+": "+r.Message)
 	}
 	return strings.Join(out, "\n")
@@ -654,10 +654,16 @@ var _ = Describe("lint.lua", func() {
 				defer GinkgoRecover()
 				defer wg.Done()
 				var text string
+				protocol := ""
+				for prefix, p := range protocolFaults {
+					if strings.HasPrefix(base, prefix) {
+						protocol = p
+					}
+				}
 				if change, ok := scopeOnlyFaults[base]; ok {
 					text = faultOnBridge(lint, base, src, change)
-				} else if strings.HasPrefix(base, wsFaultPrefix) {
-					text = faultOnWSCases(lint, base, src)
+				} else if protocol != "" {
+					text = faultOnCases(lint, base, src, protocol)
 				} else {
 					text = faultInServer(lint, base, src)
 				}
