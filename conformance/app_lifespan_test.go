@@ -193,4 +193,20 @@ end`
 		}
 		Expect(missed).To(BeEmpty())
 	})
+
+	It("passes reference/app/lifespan.lua, whose request answers from the pool its startup put in the state", func() {
+		src, err := app.Source("lifespan.lua")
+		Expect(err).NotTo(HaveOccurred())
+		for _, checker := range lifespanCheckers {
+			Expect(cmp.Diff(bothCases("passed"), playLifespan(checker, string(src), 2*time.Second))).To(BeEmpty(), checker)
+		}
+		// Without the pool its request answers "no pool" and would pass
+		// anyway: changed to raise there instead, it still passes, so the
+		// request did get the copy of the state.
+		strict := strings.Replace(string(src), `body = "no pool: the server ran no lifespan startup\n"`, `error("no pool", 0)`, 1)
+		Expect(strict).NotTo(Equal(string(src)))
+		for _, checker := range lifespanCheckers {
+			Expect(playLifespan(checker, strict, 2*time.Second)).To(HaveKeyWithValue("app.lifespan/state-in-http", "passed"), checker)
+		}
+	})
 })
