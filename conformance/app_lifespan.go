@@ -23,12 +23,14 @@ type LifespanScript struct {
 	HTTP *AppCase
 }
 
-// lifespanRules are the app-side lifespan rules every lifespan case
-// watches, then the core send rules.
+// lifespanRules are the rules every lifespan case watches: the core send
+// rules, then the app-side lifespan rules. core.send.type, one of
+// sendRules, comes first so that a failure's message explains the rules
+// broken, not every rule watched (appResult).
 var lifespanRules = []string{
+	event.RuleEventType, event.RuleEventTable,
 	"lifespan.startup.reply", event.RuleLifespanStartupOrder, event.RuleLifespanStartupMessage,
 	event.RuleLifespanShutdownReply, event.RuleLifespanShutdownMessage,
-	event.RuleEventTable, event.RuleEventType,
 }
 
 // lifespanAppCases are the exchanges of the lifespan scope: startup then
@@ -39,7 +41,10 @@ func lifespanAppCases() []*AppCase {
 	return []*AppCase{
 		{ID: "app.lifespan/startup-and-shutdown", Rules: lifespanRules, Scope: scope, DisconnectAfter: -1,
 			Lifespan: &LifespanScript{}},
-		{ID: "app.lifespan/state-in-http", Rules: append([]string{"lifespan.state.copy", "lifespan.state.shallow"}, lifespanRules...),
+		// The copy is the server's to make (lifespan.state.copy, a server
+		// rule: this case does not check a server): what the case holds the
+		// app to is serving a request between its replies.
+		{ID: "app.lifespan/state-in-http", Rules: lifespanRules,
 			Scope: scope, DisconnectAfter: -1, Lifespan: &LifespanScript{HTTP: &AppCase{
 				ID: "app.lifespan/state-in-http#http", Rules: sendRules, Scope: appScope(nil), DisconnectAfter: -1,
 			}}},
