@@ -73,7 +73,15 @@ func (k *InterpreterChecker) RunAll(ctx context.Context, appPath string, cases [
 		}
 	}
 	parent := ctx
-	ctx, cancel := context.WithTimeout(ctx, timeout*time.Duration(len(cases)+2))
+	// A lifespan case's http exchange has a deadline of its own: it counts
+	// as a case.
+	calls := len(cases)
+	for _, c := range cases {
+		if c.Lifespan != nil && c.Lifespan.HTTP != nil {
+			calls++
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout*time.Duration(calls+2))
 	defer cancel()
 	args := []string{filepath.Join(dir, "harness.lua"), appAbs, filepath.Join(dir, "cases.lua"), filepath.Join(dir, "lint.lua")}
 	if k.Strict {
