@@ -129,6 +129,26 @@ var _ = Describe("lasgi-check app's lifespan cases", func() {
   send({type = "http.response.start", status = 200})`), bothCases("failed core.send.type")),
 	)
 
+	It("lets the app run on after its startup reply to its next receive() before the request comes, as the harness does", func() {
+		// A rule broken a little after the reply ends the call before any
+		// request: a request played meanwhile would add its own rule (a
+		// string status) on the embedded VM only.
+		src := `return function(scope, receive, send)
+  if scope.type == "http" then
+    send({type = "http.response.start", status = "200"})
+    return
+  end
+  receive()
+  send({type = "lifespan.startup.complete"})
+  local t = os.clock()
+  while os.clock() - t < 0.1 do end
+  send({type = "lifespan.startup.complete"})
+end`
+		for _, checker := range lifespanCheckers {
+			Expect(cmp.Diff(bothCases("failed lifespan.startup.order"), playLifespan(checker, src, 2*time.Second))).To(BeEmpty(), checker)
+		}
+	})
+
 	It("hands the request a shallow copy of the lifespan state, in the same Lua state", func() {
 		// The request changes its own copy's key and the shared pool table;
 		// the shutdown sees only the latter. A server that gave no state, the
