@@ -31,6 +31,9 @@ type AppCase struct {
 	// "websocket"): Body and DisconnectAfter are then unused, and the client
 	// acts as WS says (app_ws.go).
 	WS *WSScript
+	// Lifespan, when set, makes the case a lifespan call (Scope.Type
+	// "lifespan"): the server's side is the script (app_lifespan.go).
+	Lifespan *LifespanScript
 }
 
 // AppChecker checks an app by playing the server. Load starts an engine
@@ -60,6 +63,11 @@ func (a *AppChecker) Close() error {
 func (a *AppChecker) Run(ctx context.Context, c *AppCase) Result {
 	start := time.Now()
 	var problems []string
+	if c.Lifespan != nil {
+		// A lifespan call comes first in a Lua state (lifespan.call.per-state),
+		// and the state it leaves must reach no other case: an engine of its own.
+		a.Close()
+	}
 	if a.engine == nil {
 		eng, err := a.Load()
 		if err != nil {
@@ -70,7 +78,7 @@ func (a *AppChecker) Run(ctx context.Context, c *AppCase) Result {
 	if a.engine != nil {
 		var stuck bool
 		problems, stuck = a.play(ctx, c)
-		if stuck {
+		if stuck || c.Lifespan != nil {
 			a.Close() // the app may still be running: start afresh
 		}
 	}
@@ -148,6 +156,9 @@ func (a *AppChecker) play(ctx context.Context, c *AppCase) (problems []string, s
 	}
 	if c.WS != nil {
 		return a.playWS(ctx, c, timeout)
+	}
+	if c.Lifespan != nil {
+		return a.playLifespan(ctx, c, timeout)
 	}
 	// Every step (the app taking a piece, then returning) has the timeout;
 	// the call as a whole has as many.

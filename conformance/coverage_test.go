@@ -18,12 +18,7 @@ import (
 // pending names the rules no case checks yet, and why. It may only shrink:
 // the test fails when a listed rule gains a case, so the entry goes.
 var pending = map[string]string{
-	"core.value.absent":              "binds applications too; the server side needs probe events with absent optional keys",
-	"lifespan.startup.reply":         "an app rule: the lifespan app cases and seeded faults are not written yet (spec/event's Lifespan checks it)",
-	"lifespan.startup.order":         "an app rule: the lifespan app cases and seeded faults are not written yet (spec/event's Lifespan checks it)",
-	"lifespan.startup.message-type":  "an app rule: the lifespan app cases and seeded faults are not written yet (spec/event's Lifespan checks it)",
-	"lifespan.shutdown.reply":        "an app rule: the lifespan app cases and seeded faults are not written yet (spec/event's Lifespan checks it)",
-	"lifespan.shutdown.message-type": "an app rule: the lifespan app cases and seeded faults are not written yet (spec/event's Lifespan checks it)",
+	"core.value.absent": "binds applications too; the server side needs probe events with absent optional keys",
 }
 
 // pendingReason says why a rule has no case yet, or "" when it should have one.

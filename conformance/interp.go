@@ -73,7 +73,15 @@ func (k *InterpreterChecker) RunAll(ctx context.Context, appPath string, cases [
 		}
 	}
 	parent := ctx
-	ctx, cancel := context.WithTimeout(ctx, timeout*time.Duration(len(cases)+2))
+	// A lifespan case's http exchange has a deadline of its own: it counts
+	// as a case.
+	calls := len(cases)
+	for _, c := range cases {
+		if c.Lifespan != nil && c.Lifespan.HTTP != nil {
+			calls++
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout*time.Duration(calls+2))
 	defer cancel()
 	args := []string{filepath.Join(dir, "harness.lua"), appAbs, filepath.Join(dir, "cases.lua"), filepath.Join(dir, "lint.lua")}
 	if k.Strict {
@@ -95,9 +103,15 @@ func (k *InterpreterChecker) RunAll(ctx context.Context, appPath string, cases [
 	overflow := stdout.Len() > limit // LimitWriter kept limit bytes, then its note
 
 	byID := map[string]*AppCase{}
+	parentOf := map[string]string{} // a lifespan case's http exchange -> the case
 	for _, c := range cases {
 		byID[c.ID] = c
+		if c.Lifespan != nil && c.Lifespan.HTTP != nil {
+			byID[c.Lifespan.HTTP.ID], parentOf[c.Lifespan.HTTP.ID] = c.Lifespan.HTTP, c.ID
+		}
 	}
+	lives := map[string]harnessLife{}
+	subs := map[string][]string{} // a lifespan case's ID -> the problems of its http exchange
 	got := map[string]Result{}
 	warnings := map[string][]string{} // case ID -> the lint's warnings, as problems
 	sc := bufio.NewScanner(&stdout)
@@ -112,13 +126,21 @@ func (k *InterpreterChecker) RunAll(ctx context.Context, appPath string, cases [
 		case len(f) == 4 && f[0] == "warn":
 			id := unhexOr(f[1])
 			warnings[id] = append(warnings[id], fmt.Sprintf("lasgi: %s: %s", unhexOr(f[2]), ClipText(unhexOr(f[3]))))
+		case len(f) == 4 && f[0] == "lifespan":
+			lives[unhexOr(f[1])] = harnessLife{phase: f[2], message: unhexOr(f[3])}
 		case len(f) == 5 && f[0] == "result":
 			id := unhexOr(f[1])
 			c := byID[id]
-			if c == nil {
-				continue
+			detail := ClipText(unhexOr(f[4]))
+			switch {
+			case c == nil:
+			case parentOf[id] != "":
+				subs[parentOf[id]] = interpProblems(c, f[2], f[3] == "1", detail, timeout, warnings[id])
+			case c.Lifespan != nil:
+				got[id] = judgeInterpLifespan(c, lives[id], f[2], detail, timeout, warnings[id], subs[id], k.Strict)
+			default:
+				got[id] = judgeInterp(c, f[2], f[3] == "1", detail, timeout, warnings[id], k.Strict)
 			}
-			got[id] = judgeInterp(c, f[2], f[3] == "1", ClipText(unhexOr(f[4])), timeout, warnings[id], k.Strict)
 		}
 	}
 	results := make([]Result, 0, len(cases))
@@ -157,6 +179,11 @@ var lintRuleInError = regexp.MustCompile(`lasgi-lint: ([a-z0-9]+(?:\.[a-z0-9-]+)
 // judgeInterp turns one harness line into a result, like judge does for the
 // embedded VM.
 func judgeInterp(c *AppCase, status string, disconnected bool, detail string, timeout time.Duration, warnings []string, strict bool) Result {
+	return appResult(c, interpProblems(c, status, disconnected, detail, timeout, warnings), strict, 0)
+}
+
+// interpProblems are the problems of one harness line.
+func interpProblems(c *AppCase, status string, disconnected bool, detail string, timeout time.Duration, warnings []string) []string {
 	problems := warnings
 	switch status {
 	case "timeout":
@@ -187,7 +214,7 @@ func judgeInterp(c *AppCase, status string, disconnected bool, detail string, ti
 			problems = append(problems, servedUnknownScope(c))
 		}
 	}
-	return appResult(c, problems, strict, 0)
+	return problems
 }
 
 func unhexOr(s string) string {
@@ -204,41 +231,58 @@ func casesLua(cases []*AppCase, timeout time.Duration) []byte {
 	var b strings.Builder
 	b.WriteString("return {\n")
 	for _, c := range cases {
-		pieces := c.Body
-		if len(pieces) == 0 {
-			pieces = []string{""}
-		}
-		fmt.Fprintf(&b, "{id = %s, timeout = %s, disconnect_after = %d, body = {", luaQuote(c.ID), strconv.FormatFloat(timeout.Seconds(), 'f', -1, 64), c.DisconnectAfter)
-		for _, p := range pieces {
-			b.WriteString(luaQuote(p) + ", ")
-		}
-		b.WriteString("}, ")
-		if c.WS != nil {
-			fmt.Fprintf(&b, "ws = {eager = %v, actions = {", c.WS.Eager)
-			for _, a := range c.WS.Actions {
-				switch {
-				case a.Gone:
-					b.WriteString("{gone = true}, ")
-				case a.Close:
-					fmt.Fprintf(&b, "{close = true, code = %d, reason = %s}, ", a.Code, luaQuote(a.Reason))
-				case a.Binary:
-					b.WriteString("{bytes = " + luaQuote(a.Message) + "}, ")
-				default:
-					b.WriteString("{text = " + luaQuote(a.Message) + "}, ")
-				}
-			}
-			b.WriteString("}}, ")
-		}
-		b.WriteString("scope = " + scopeLua(&c.Scope) + "},\n")
+		caseLua(&b, c, timeout)
+		b.WriteString(",\n")
 	}
 	b.WriteString("}\n")
 	return []byte(b.String())
+}
+
+// caseLua writes one case as a Lua table.
+func caseLua(b *strings.Builder, c *AppCase, timeout time.Duration) {
+	pieces := c.Body
+	if len(pieces) == 0 {
+		pieces = []string{""}
+	}
+	fmt.Fprintf(b, "{id = %s, timeout = %s, disconnect_after = %d, body = {", luaQuote(c.ID), strconv.FormatFloat(timeout.Seconds(), 'f', -1, 64), c.DisconnectAfter)
+	for _, p := range pieces {
+		b.WriteString(luaQuote(p) + ", ")
+	}
+	b.WriteString("}, ")
+	if c.WS != nil {
+		fmt.Fprintf(b, "ws = {eager = %v, actions = {", c.WS.Eager)
+		for _, a := range c.WS.Actions {
+			switch {
+			case a.Gone:
+				b.WriteString("{gone = true}, ")
+			case a.Close:
+				fmt.Fprintf(b, "{close = true, code = %d, reason = %s}, ", a.Code, luaQuote(a.Reason))
+			case a.Binary:
+				b.WriteString("{bytes = " + luaQuote(a.Message) + "}, ")
+			default:
+				b.WriteString("{text = " + luaQuote(a.Message) + "}, ")
+			}
+		}
+		b.WriteString("}}, ")
+	}
+	if c.Lifespan != nil {
+		b.WriteString("lifespan = {")
+		if c.Lifespan.HTTP != nil {
+			b.WriteString("http = ")
+			caseLua(b, c.Lifespan.HTTP, timeout)
+		}
+		b.WriteString("}, ")
+	}
+	b.WriteString("scope = " + scopeLua(&c.Scope) + "}")
 }
 
 func scopeLua(s *event.Scope) string {
 	version := s.LASGIVersion
 	if version == "" {
 		version = event.LASGIVersion
+	}
+	if s.Type == event.ScopeLifespan {
+		return lifespanScopeLua(version)
 	}
 	var b strings.Builder
 	field := func(k, v string) { fmt.Fprintf(&b, "%s = %s, ", k, v) }

@@ -5,12 +5,15 @@
 --
 -- CASES.lua returns the cases lasgi-check wrote: {id, scope, body = {pieces},
 -- disconnect_after, timeout}, and for a websocket case ws = {eager, actions = {{text}
--- | {bytes} | {close, code, reason} | {gone}}} (ws_functions). The app (wrapped in the lint when given) runs
+-- | {bytes} | {close, code, reason} | {gone}}} (ws_functions), and for a lifespan case
+-- lifespan = {http = <an http case, or nil>} (lifespan_functions). The app (wrapped in the lint when given) runs
 -- once per case in a coroutine of its own; receive() hands over the body
 -- pieces and then http.disconnect; send() passes events on to nothing (the
 -- lint judges them). One line per case goes to stdout:
 --   result <id-hex> ok|error|declined|timeout|ended <disconnected 0|1> <detail-hex>
--- ("declined": a websocket case's app raised before it sent anything)
+-- ("declined": a websocket case's app raised before it sent anything; "waiting": a lifespan
+-- case's app called receive() where no event comes), a lifespan case's preceded by
+--   lifespan <id-hex> startup|failed|started|stopping|stopped <failed-message-hex>
 -- ("ended": the harness ended the call, as a server would, for the rule the detail names)
 -- preceded by one line for each warning the lint gave in that case (a rule
 -- of level SHOULD, SHOULD NOT or MAY broken; with "strict" the lint raises):
@@ -188,50 +191,99 @@ local function ws_functions(c, st)
   return receive, send
 end
 
-for _, c in ipairs(cases) do
-  local pieces, next_piece, disconnected = c.body, 1, false
-  local disconnects, ended = 0, nil -- ended: why the harness ended the case
-  local st = {disconnected = false, disconnects = 0, sent = 0} -- a websocket case's (ws_functions)
+-- TURN is what a lifespan case's receive() yields to the harness when the case's http
+-- exchange is due: the lifespan call waits in receive() while the harness plays it.
+local TURN = {}
+
+-- lifespan_functions are receive() and send() of a lifespan case: lifespan.startup, and
+-- once the app has sent lifespan.startup.complete, the case's http exchange (lifespan.http)
+-- and then lifespan.shutdown. Anywhere else a server's receive() would wait (for the
+-- app's reply, or for good after the last one): the harness ends the call, st.stuck.
+-- st.phase is where the call stands: startup, failed, started, stopping or stopped
+-- (conformance/app_lifespan.go); st.message the message of lifespan.startup.failed.
+local function lifespan_functions(c, st)
+  st.phase, st.message = "startup", ""
+  local given = false
   local function receive()
-    if ended then error(ended, 0) end
-    if not disconnected and c.disconnect_after >= 0 and next_piece > c.disconnect_after then
-      disconnected = true
+    if not given then
+      given = true
+      return {type = "lifespan.startup"}
     end
-    if not disconnected and next_piece <= #pieces then
+    if st.phase == "started" then
+      if c.lifespan.http and not st.turned then
+        st.turned = true
+        coroutine.yield(TURN)
+      end
+      st.phase = "stopping"
+      return {type = "lifespan.shutdown"}
+    end
+    st.stuck = true
+    error("lasgi-check: timeout", 0)
+  end
+  local function send(event)
+    -- The lint has judged the event: only where it moves the call is followed here.
+    st.sent = st.sent + 1
+    local t = type(event) == "table" and event.type
+    if t == "lifespan.startup.complete" then
+      st.phase = "started"
+    elseif t == "lifespan.startup.failed" then
+      st.phase = "failed"
+      st.message = type(event.message) == "string" and event.message or ""
+    elseif t == "lifespan.shutdown.complete" or t == "lifespan.shutdown.failed" then
+      st.phase = "stopped"
+    end
+  end
+  return receive, send
+end
+
+-- http_functions are receive() and send() of an http case: the body pieces, then
+-- http.disconnect; st.disconnected once the client has gone.
+local function http_functions(c, st)
+  local pieces, next_piece = c.body, 1
+  local function receive()
+    if st.ended then error(st.ended, 0) end
+    if not st.disconnected and c.disconnect_after >= 0 and next_piece > c.disconnect_after then
+      st.disconnected = true
+    end
+    if not st.disconnected and next_piece <= #pieces then
       local i = next_piece
       next_piece = i + 1
       return {type = "http.request", body = pieces[i], more_body = i < #pieces}
     end
     -- The body is over and the app waits for more: the client leaves.
-    disconnected = true
-    disconnects = disconnects + 1
-    if disconnects > MAX_DISCONNECTS then
-      ended = "lasgi: http.disconnect.app-return: the app called receive() " .. disconnects
+    st.disconnected = true
+    st.disconnects = st.disconnects + 1
+    if st.disconnects > MAX_DISCONNECTS then
+      st.ended = "lasgi: http.disconnect.app-return: the app called receive() " .. st.disconnects
         .. " times after http.disconnect without returning; the server ended the call"
-      error(ended, 0)
+      error(st.ended, 0)
     end
     return {type = "http.disconnect"}
   end
   local function send(event)
-    if disconnected and event ~= nil then
+    if st.disconnected and event ~= nil then
       error("lasgi: disconnected: the client went away", 0)
     end
   end
+  return receive, send
+end
 
-  if c.ws then receive, send = ws_functions(c, st) end
-  warnings = {}
+-- run calls the app for case c in a coroutine of its own, under a deadline, and returns
+-- how the call ended: "ok", "error" or "timeout", and the error. on_turn is called when
+-- the app's receive() yields TURN, before the app is resumed.
+local function run(c, st, receive, send, on_turn)
   local deadline = os.clock() + c.timeout
   local co = coroutine.create(function() return app(c.scope, receive, send) end)
   -- LuaJIT's hooks are global, not per coroutine: the hook must not raise in the
   -- harness's own (main) thread, and is cleared when the case ends.
-  debug.sethook(co, function()
+  local function hook()
     local running, main = coroutine.running()
     if running == nil or main then return end
-    ended = ended or st.ended
-    if ended then error(ended, 0) end -- the app caught it: raise again
+    if st.ended then error(st.ended, 0) end -- the app caught it: raise again
     if st.stuck then error("lasgi-check: timeout", 0) end
     if os.clock() > deadline then error("lasgi-check: timeout", 0) end
-  end, "", 1000)
+  end
+  debug.sethook(co, hook, "", 1000)
   local status, detail = "ok", ""
   while true do
     local done, err = coroutine.resume(co)
@@ -241,20 +293,56 @@ for _, c in ipairs(cases) do
       break
     end
     if coroutine.status(co) == "dead" then break end
-    -- A bare coroutine.yield() from the app: resume it.
+    if err == TURN and on_turn then
+      on_turn()
+      debug.sethook(co, hook, "", 1000) -- the turn's own call cleared it (LuaJIT)
+    end
+    -- Otherwise a bare coroutine.yield() from the app: resume it.
   end
-  ended = ended or st.ended
-  if c.ws then disconnected = st.disconnected end
+  debug.sethook(co)
+  if jit then debug.sethook() end
+  return status, detail
+end
+
+-- play plays case c and writes its lines.
+local function play(c)
+  local st = {disconnected = false, disconnects = 0, sent = 0}
+  local receive, send, on_turn
+  if c.ws then
+    receive, send = ws_functions(c, st)
+  elseif c.lifespan then
+    receive, send = lifespan_functions(c, st)
+    on_turn = function()
+      -- The request's state is a shallow copy of the lifespan state, read raw.
+      local h, copy = c.lifespan.http, {}
+      for k, v in next, c.scope.state do copy[k] = v end
+      h.scope.state = copy
+      local mine = warnings
+      play(h)
+      warnings = mine
+    end
+  else
+    receive, send = http_functions(c, st)
+  end
+  warnings = {}
+  local status, detail = run(c, st, receive, send, on_turn)
+  local ended = st.ended
   if st.stuck then status, detail = "timeout", "" end
   -- An error before the app sent anything: how an app that does not serve websocket
   -- scopes refuses them (lasgi-check judges the detail).
   if c.ws and status == "error" and st.sent == 0 then status = "declined" end
+  if c.lifespan and st.stuck then status = "waiting" end
   if ended then status, detail = "ended", ended end
-  debug.sethook(co)
-  if jit then debug.sethook() end
   for _, w in ipairs(warnings) do
     write_line("warn ", hex(c.id), " ", hex(clip(w[1])), " ", hex(clip(w[2])), "\n")
   end
-  write_line("result ", hex(c.id), " ", status, " ", disconnected and "1" or "0", " ", hex(detail), "\n")
+  if c.lifespan then
+    write_line("lifespan ", hex(c.id), " ", st.phase, " ", hex(clip(st.message)), "\n")
+  end
+  write_line("result ", hex(c.id), " ", status, " ", st.disconnected and "1" or "0", " ", hex(detail), "\n")
   io.stdout:flush()
+end
+
+for _, c in ipairs(cases) do
+  play(c)
 end

@@ -52,7 +52,10 @@
 -- The lint does not change what the app sees: the same scope table and event tables, the
 -- real send's results and errors; it only raises where the app broke a rule. It never
 -- yields itself and uses no pcall, so it works on servers whose pcall cannot yield.
--- Scopes of type lifespan get the core scope checks only and are passed on.
+-- In lifespan scopes: the scope (asgi spec_version 2.0, a new empty state), receive()
+-- (lifespan.startup first, lifespan.shutdown only after lifespan.startup.complete), what
+-- the app sends (one reply to each, only after receiving it, a text message, no other
+-- event type), and its end (no return, and no receive(), while a reply is owed).
 --
 -- One file, no dependencies, plain Lua 5.1 that also runs on Lua 5.4, LuaJIT and
 -- gopher-lua. Rule IDs are spelled out in full so that a test can hold every one against
@@ -348,9 +351,6 @@ local function remember(t)
   recent_next = recent_next % RECENT + 1
 end
 
-local function pass_on(...)
-  return ...
-end
 
 -- In a websocket scope the keys it shares with an http scope follow the HTTP rules through
 -- the websocket rule that refers to them: WS_SCOPE_RULE maps each HTTP rule to that one.
@@ -1004,6 +1004,131 @@ local function websocket_conversation(subprotocols, ext, offered)
 end
 
 -- ---------------------------------------------------------------------------------------
+-- Lifespan scopes
+
+local LS_STARTUP, LS_SHUTDOWN = "lifespan.startup", "lifespan.shutdown"
+local LS_STARTED, LS_START_FAILED = "lifespan.startup.complete", "lifespan.startup.failed"
+local LS_STOPPED, LS_STOP_FAILED = "lifespan.shutdown.complete", "lifespan.shutdown.failed"
+
+-- check_lifespan_scope checks the keys of a lifespan scope (LASGI 1.x) whose asgi key
+-- check_scope has found to be a table with version "3.0".
+local function check_lifespan_scope(scope)
+  local spec = rawget(rawget(scope, "asgi"), "spec_version")
+  if spec ~= "2.0" then
+    fail("lifespan.scope.asgi-version", "scope.asgi.spec_version must be \"2.0\", got " .. describe(spec))
+  end
+  local state = rawget(scope, "state")
+  if type(state) ~= "table" or next(state) ~= nil then
+    fail("lifespan.scope.state", "scope.state must be a new, empty table, got "
+      .. (type(state) == "table" and "a table with keys" or describe(state)))
+  end
+  return false
+end
+
+-- lifespan_conversation follows one lifespan scope. It returns four functions, the last
+-- three called once the checks every scope shares have passed (an event table with a
+-- string type):
+--   receiving()        before each receive(): the server sends nothing while the app owes
+--                      it a reply, so such a call would wait for good;
+--   received(ev, typ)  checks an event receive() returned (server side);
+--   send(ev, typ)      checks an event the app sends in the reference server's order (the
+--                      message's Lua type, then order, then its UTF-8), and returns what the
+--                      event changes once the real send has taken it;
+--   finish()           checks the app's return.
+local function lifespan_conversation()
+  local count = 0 -- events receive() returned
+  local got_startup, got_shutdown = false, false
+  local startup_reply, shutdown_reply = nil, nil -- the event types the app replied with
+
+  local function receiving()
+    if got_startup and not startup_reply then
+      fail("lifespan.startup.reply", "receive() called before replying to lifespan.startup; the server"
+        .. " sends nothing more until the app sends lifespan.startup.complete or lifespan.startup.failed")
+    end
+    if got_shutdown and not shutdown_reply then
+      fail("lifespan.shutdown.reply", "receive() called before replying to lifespan.shutdown; the server"
+        .. " sends nothing more, it waits for lifespan.shutdown.complete or lifespan.shutdown.failed")
+    end
+  end
+
+  local function received(ev, typ)
+    count = count + 1
+    if count == 1 and typ ~= LS_STARTUP then
+      fail("lifespan.startup.first", "the first receive() returned " .. quote(typ) .. ", not lifespan.startup")
+    end
+    if typ == LS_STARTUP then
+      got_startup = true
+    elseif typ == LS_SHUTDOWN then
+      if startup_reply ~= LS_STARTED then
+        fail("lifespan.shutdown.only-after-startup", "receive() returned lifespan.shutdown, but the app"
+          .. (startup_reply and (" sent " .. startup_reply) or " has not sent lifespan.startup.complete"))
+      end
+      got_shutdown = true
+    end
+  end
+
+  -- message checks the message of a failed event ev: its Lua type first, its UTF-8 once
+  -- the order has been checked (utf8 true), under rule.
+  local function message(ev, rule, utf8)
+    local m = rawget(ev, "message")
+    if m ~= nil and type(m) ~= "string" then
+      fail(rule, "message must be a string, got " .. describe(m))
+    end
+    if utf8 and m ~= nil and not is_text(m) then
+      fail(rule, "message is not valid UTF-8 text")
+    end
+  end
+
+  -- order checks that a reply typ comes after the event want was received (got) and is
+  -- the first reply to it (before: the reply sent already, or nil), under rule.
+  local function order(typ, want, got, before, rule)
+    if not got then
+      fail(rule, typ .. " sent before " .. want .. " was received")
+    end
+    if before then
+      fail(rule, typ .. " sent after " .. before .. "; " .. sub(want, 10) .. " takes one reply")
+    end
+  end
+
+  local function send(ev, typ)
+    if typ == LS_STARTED or typ == LS_START_FAILED then
+      local failed = typ == LS_START_FAILED
+      if failed then
+        message(ev, "lifespan.startup.message-type", false)
+      end
+      order(typ, LS_STARTUP, got_startup, startup_reply, "lifespan.startup.order")
+      if failed then
+        message(ev, "lifespan.startup.message-type", true)
+      end
+      return function()
+        startup_reply = typ
+      end
+    elseif typ == LS_STOPPED or typ == LS_STOP_FAILED then
+      local failed = typ == LS_STOP_FAILED
+      if failed then
+        message(ev, "lifespan.shutdown.message-type", false)
+      end
+      order(typ, LS_SHUTDOWN, got_shutdown, shutdown_reply, "lifespan.shutdown.reply")
+      if failed then
+        message(ev, "lifespan.shutdown.message-type", true)
+      end
+      return function()
+        shutdown_reply = typ
+      end
+    end
+    fail("core.send.type", quote(typ) .. " is not an event an app sends in a lifespan scope")
+  end
+
+  local function finish()
+    if got_shutdown and not shutdown_reply then
+      fail("lifespan.shutdown.reply", "the app returned without replying to lifespan.shutdown")
+    end
+  end
+
+  return receiving, received, send, finish
+end
+
+-- ---------------------------------------------------------------------------------------
 -- Which checks a scope gets
 
 -- offers_trailers says whether a scope the lint does not check offers trailers.
@@ -1013,7 +1138,7 @@ local function offers_trailers(scope)
 end
 
 -- check_scope checks what every scope holds and returns its mode: "http", "websocket",
--- "other" (a protocol the lint passes on: lifespan), "unknown-type" or "unknown-major" (the
+-- "lifespan", "unknown-type" or "unknown-major" (the
 -- app should refuse the scope), and whether the scope offers the extension its protocol's
 -- checks ask about: trailers for http (and the scopes checked as http), the denial
 -- response for websocket.
@@ -1051,7 +1176,7 @@ local function check_scope(scope)
   if typ == "websocket" then
     return "websocket", check_websocket_scope(scope), version
   elseif typ == "lifespan" then
-    return "other", false, version
+    return "lifespan", check_lifespan_scope(scope), version
   end
   return "unknown-type", offers_trailers(scope), version
 end
@@ -1093,14 +1218,15 @@ local function lint(app, options)
         .. describe(scope) .. ", " .. describe(receive) .. ", " .. describe(send))
     end
     local mode, offered, version = check_scope(scope)
-    if mode == "other" then
-      return pass_on(app(scope, receive, send, ...))
-    end
     local scope_type = rawget(scope, "type")
-    -- A websocket scope's own checks (the http ones below are for every other mode).
-    local ws_received, ws_send
+    -- A websocket or lifespan scope's own checks (the http ones below are for every other
+    -- mode).
+    local own_received, own_send
+    local ls_receiving, ls_finish
     if mode == "websocket" then
-      ws_received, ws_send = websocket_conversation(rawget(scope, "subprotocols"), rawget(scope, "extensions"), offered)
+      own_received, own_send = websocket_conversation(rawget(scope, "subprotocols"), rawget(scope, "extensions"), offered)
+    elseif mode == "lifespan" then
+      ls_receiving, own_received, own_send, ls_finish = lifespan_conversation()
     end
 
     -- The response as the app sent it.
@@ -1157,8 +1283,8 @@ local function lint(app, options)
       if type(typ) ~= "string" then
         fail("core.receive.event", "the event receive() returned has type " .. describe(typ) .. ", not a string")
       end
-      if ws_received then
-        return ws_received(ev, typ)
+      if own_received then
+        return own_received(ev, typ)
       end
       if typ == WS_CONNECT and mode ~= "unknown-major" then
         -- A WebSocket handshake, in a scope that does not say so.
@@ -1220,6 +1346,9 @@ local function lint(app, options)
       end
       check_caller("receive")
       settle()
+      if ls_receiving then
+        ls_receiving()
+      end
       if got_disconnect and mode == "http" then
         after_disconnect = after_disconnect + 1
         if after_disconnect == REPEAT_LIMIT + 1 or (after_disconnect > REPEAT_LIMIT and active.strict) then
@@ -1239,8 +1368,8 @@ local function lint(app, options)
       if type(typ) ~= "string" then
         fail("core.send.type", "event type must be a string, got " .. describe(typ))
       end
-      if ws_send then
-        return ws_send(ev, typ)
+      if own_send then
+        return own_send(ev, typ)
       end
       -- The Lua types of the keys.
       local st, nheaders, trailers, body, more, more_trailers
@@ -1331,6 +1460,9 @@ local function lint(app, options)
       finished = true
       settle()
       refuse()
+      if ls_finish then
+        ls_finish()
+      end
       -- An app that returned from a scope it cannot know broke the SHOULD rule above;
       -- how it answered is not judged (as lasgi-check app's Go checker does not). A
       -- websocket app may return at any time: the server closes the socket.

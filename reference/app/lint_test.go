@@ -37,6 +37,7 @@ const (
 	lintDriverPath  = "testdata/lint/drive.lua"
 	lintCasesPath   = "testdata/lint/cases.lua"
 	lintWSCasesPath = "testdata/lint/ws_cases.lua"
+	lintLSCasesPath = "testdata/lint/lifespan_cases.lua"
 	faultsGlob      = "testdata/faults/*.lua"
 	slipsGlob       = "testdata/slips/*.lua"
 	lintFaultPrefix = "-- fault: "
@@ -55,7 +56,7 @@ var (
 
 // lintCaseFiles are the driver's case files: every rule the lint names has a case in one
 // of them that makes it raise that rule.
-var lintCaseFiles = []string{lintCasesPath, lintWSCasesPath}
+var lintCaseFiles = []string{lintCasesPath, lintWSCasesPath, lintLSCasesPath}
 
 // notRules are the names in lint.lua shaped like rule IDs that are not rules.
 var notRules = map[string]bool{
@@ -64,6 +65,8 @@ var notRules = map[string]bool{
 	event.WebSocketConnect: true, event.WebSocketAccept: true, event.WebSocketReceive: true,
 	event.WebSocketSend: true, event.WebSocketClose: true, event.WebSocketDisconnect: true,
 	event.WebSocketDenialStart: true, event.WebSocketDenialBody: true, event.ExtensionWebSocketDeny: true,
+	event.LifespanStartup: true, event.LifespanStartupComplete: true, event.LifespanStartupFailed: true,
+	event.LifespanShutdown: true, event.LifespanShutdownComplete: true, event.LifespanShutdownFailed: true,
 }
 
 // lintSource is lint.lua as embedded.
@@ -262,14 +265,14 @@ func faultInServer(lint, name string, src []byte) string {
 	return s.Log.String()
 }
 
-// wsFaultPrefix starts the names of the seeded faults of websocket scopes, which
-// faultOnWSCases plays.
-const wsFaultPrefix = "ws-"
+// protocolFaults are the prefixes of the names of the seeded faults of websocket and
+// lifespan scopes, each with the protocol whose app cases faultOnCases plays.
+var protocolFaults = map[string]string{"ws-": "websocket", "lifespan-": "lifespan"}
 
-// faultOnWSCases plays lasgi-check app's websocket cases against the fault wrapped in
+// faultOnCases plays lasgi-check app's cases of protocol against the fault wrapped in
 // the lint, on the reference engine, and returns the results' messages: how each app
 // call ended.
-func faultOnWSCases(lint, name string, src []byte) string {
+func faultOnCases(lint, name string, src []byte, protocol string) string {
 	wrapped := withLint(lint, src)
 	opts := gopherlua.Options{Workers: 1, BusyTimeout: 10 * time.Second, Async: true}
 	if _, err := gopherlua.Load(name, wrapped, opts); err != nil {
@@ -280,7 +283,7 @@ func faultOnWSCases(lint, name string, src []byte) string {
 	}}
 	defer ac.Close()
 	var out []string
-	for _, r := range ac.RunAll(context.Background(), conformance.AppCasesOf("websocket"), nil) {
+	for _, r := range ac.RunAll(context.Background(), conformance.AppCasesOf(protocol), nil) {
 		out = append(out, r.Case.ID+": "+string(r.Status)+": "+r.Message)
 	}
 	return strings.Join(out, "\n")
@@ -474,12 +477,13 @@ var _ = Describe("lint.lua", func() {
 			src := lintSource()
 			// core.value.integer and core.value.bytes are named by no Go check, and the
 			// disconnected error (http.send.after-disconnect, websocket.send.after-disconnect)
-			// is the server's to raise: the lint passes it on. It passes on lifespan scopes
-			// (the core scope checks only), and names none of event.Lifespan's rules.
+			// is the server's to raise: the lint passes it on.
 			skip := []string{event.RuleInteger, event.RuleBytes, event.RuleAfterDisconnect, event.RuleWSSendAfterDisc}
+			lifespan := []string{event.RuleLifespanStartupOrder, event.RuleLifespanStartupMessage,
+				event.RuleLifespanShutdownReply, event.RuleLifespanShutdownMessage}
 			var missing []string
-			for _, id := range append(slices.Clone(event.CheckedRules), event.WebSocketRules...) {
-				if !contains(skip, id) && !strings.HasPrefix(id, "lifespan.") && !strings.Contains(src, `"`+id+`"`) {
+			for _, id := range append(append(slices.Clone(event.CheckedRules), event.WebSocketRules...), lifespan...) {
+				if !contains(skip, id) && !strings.Contains(src, `"`+id+`"`) {
 					missing = append(missing, id)
 				}
 			}
@@ -650,10 +654,16 @@ var _ = Describe("lint.lua", func() {
 				defer GinkgoRecover()
 				defer wg.Done()
 				var text string
+				protocol := ""
+				for prefix, p := range protocolFaults {
+					if strings.HasPrefix(base, prefix) {
+						protocol = p
+					}
+				}
 				if change, ok := scopeOnlyFaults[base]; ok {
 					text = faultOnBridge(lint, base, src, change)
-				} else if strings.HasPrefix(base, wsFaultPrefix) {
-					text = faultOnWSCases(lint, base, src)
+				} else if protocol != "" {
+					text = faultOnCases(lint, base, src, protocol)
 				} else {
 					text = faultInServer(lint, base, src)
 				}

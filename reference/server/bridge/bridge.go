@@ -403,6 +403,10 @@ type State struct {
 	Err          error
 	Disconnected bool
 	Watch        bool // the app waits for http.disconnect: watch the socket
+	// Receiving: the app waits in receive() for an event to be pushed (the
+	// app checker's lifespan cases tell so an app waiting for an event that
+	// never comes from one still running; receive() signals nothing then).
+	Receiving bool
 }
 
 // State returns a snapshot.
@@ -413,6 +417,7 @@ func (c *Call) State() State {
 		Started: c.http.Started, Complete: c.conv.Done(),
 		Finished: c.finished, Err: c.err,
 		Disconnected: c.disconnected, Watch: c.watch,
+		Receiving: c.recvWake != nil && !c.finished,
 	}
 }
 

@@ -97,6 +97,12 @@ type coCall struct {
 	// called receive or send: past a few, each waits longer before it is
 	// resumed, so an app that yields in a loop costs next to no CPU.
 	bareYields int
+	// lifeState is the state table of a lifespan call handed to Start
+	// (lasgi-check app plays the server): at its lifespan.startup.complete
+	// it becomes the worker's lifespan state, as the engine's own startup's
+	// does, so the connection scopes that follow get copies of it
+	// (lifespan.state.copy). Nil for every other call.
+	lifeState *lua.LTable
 }
 
 type waitKind int
@@ -261,11 +267,14 @@ func (w *worker) lock() bool {
 
 // begin starts the app for c as a new coroutine. The VM is held. A
 // connection scope gets a copy of the worker's lifespan state; a lifespan
-// scope (the engine's own lifespan call is started with run) a new state.
+// scope (the engine's own lifespan call is started with run) a new state,
+// which becomes the worker's at its startup.complete (coCall.lifeState).
 func (w *worker) begin(c *bridge.Call) {
 	if c.Scope.Type == event.ScopeLifespan {
-		scope, _ := lifespanScopeTable(w.L, c.Scope)
-		w.run(c, scope)
+		scope, state := lifespanScopeTable(w.L, c.Scope)
+		cc := &coCall{w: w, c: c, th: w.thread(), lifeState: state}
+		w.link(cc)
+		w.start(cc, scope)
 		return
 	}
 	cc := &coCall{w: w, c: c, th: w.thread()}
@@ -530,6 +539,9 @@ func (cc *coCall) send(L *lua.LState) int {
 	if err == nil {
 		var wait bool
 		wait, err = cc.c.Send(&ev, cc)
+		if err == nil && cc.lifeState != nil && ev.Type == event.LifespanStartupComplete {
+			cc.w.state = cc.lifeState // the VM is held: begin reads it so too
+		}
 		if err == nil {
 			if wait {
 				cc.waiting = inSend

@@ -1,0 +1,93 @@
+package app_test
+
+import (
+	"strings"
+
+	"github.com/google/go-cmp/cmp"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/lasgi/lasgi/spec"
+	"github.com/lasgi/lasgi/spec/event"
+)
+
+// lifespanLintRules are the rules the lint checks in lifespan scopes: each has a case in
+// lifespan_cases.lua that makes the lint name it.
+var lifespanLintRules = []string{
+	// The scope and receive() (server side).
+	"lifespan.scope.asgi-version", "lifespan.scope.state", "lifespan.startup.first",
+	"lifespan.shutdown.only-after-startup",
+	// What the app sends, and how it ends.
+	"lifespan.startup.reply", event.RuleLifespanStartupOrder, event.RuleLifespanStartupMessage,
+	event.RuleLifespanShutdownReply, event.RuleLifespanShutdownMessage,
+	event.RuleEventTable, event.RuleEventType,
+}
+
+var _ = Describe("lint.lua in lifespan scopes", Ordered, func() {
+	var cases []lintCase
+	BeforeAll(func() {
+		ref := expectSameTranscripts(lintLSCasesPath, runEverywhere(lintDriver(lintLSCasesPath)))
+		var err error
+		cases, err = parseLintTranscript(ref.out)
+		Expect(err).NotTo(HaveOccurred(), "the transcript:\n%s", ref.out)
+	})
+	find := func(name string) lintCase {
+		GinkgoHelper()
+		for _, c := range cases {
+			if c.name == name {
+				return c
+			}
+		}
+		Fail("lifespan_cases.lua has no case " + name)
+		return lintCase{}
+	}
+	sent := func(c lintCase) []string {
+		var out []string
+		for _, l := range c.lines {
+			if t, ok := strings.CutPrefix(l, "send "); ok {
+				out = append(out, t)
+			}
+		}
+		return out
+	}
+
+	It("names each rule it checks there in some case, the same on gopher-lua, lua5.1, lua5.4 and luajit", func() {
+		named := map[string]bool{}
+		for _, c := range cases {
+			Expect(c.result).To(Equal(c.want), "%s:\n%s", c.name, strings.Join(c.lines, "\n"))
+			named[c.result] = true
+		}
+		var missing []string
+		for _, id := range lifespanLintRules {
+			_, ok := spec.Lookup(id)
+			Expect(ok).To(BeTrue(), "%s is not in the catalog", id)
+			if !named[id] {
+				missing = append(missing, id)
+			}
+		}
+		Expect(missing).To(BeEmpty(), "rules no case of %s makes the lint name", lintLSCasesPath)
+	})
+
+	It("lets the spec's app pass silently, its replies going through to the server", func() {
+		c := find("lifespan-good")
+		Expect(c.result).To(Equal("ok"))
+		Expect(c.warned).To(BeEmpty())
+		Expect(cmp.Diff([]string{event.LifespanStartupComplete, event.LifespanShutdownComplete}, sent(c))).To(BeEmpty())
+	})
+
+	It("passes a failed startup, a failed shutdown, and an app without lifespan", func() {
+		for _, name := range []string{"lifespan-startup-failed", "lifespan-startup-failed-no-message", "lifespan-shutdown-failed",
+			"lifespan-return-after-startup", "lifespan-unsupported-return"} {
+			Expect(find(name).result).To(Equal("ok"), name)
+			Expect(find(name).warned).To(BeEmpty(), name)
+		}
+		// Its own error goes through unchanged: the server takes it for no lifespan.
+		Expect(find("lifespan-unsupported-raise").result).To(Equal("error"))
+	})
+
+	It("stops an event it rejects before the server sees it", func() {
+		Expect(sent(find("lifespan-complete-twice"))).To(Equal([]string{event.LifespanStartupComplete}))
+		Expect(sent(find("lifespan-failed-number-message"))).To(BeEmpty())
+		Expect(sent(find("lifespan-shutdown-complete-twice"))).To(Equal([]string{event.LifespanStartupComplete, event.LifespanShutdownComplete}))
+	})
+})
