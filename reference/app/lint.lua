@@ -1,4 +1,4 @@
--- LASGI lint: middleware that checks an app and its server against LASGI 1.0 at run time,
+-- LASGI lint: middleware that checks an app and its server against LASGI 1.1 (1.x) at run time,
 -- in the spirit of Rack::Lint and wsgiref.validate.
 --
 --   local lint = require("lint")         -- or dofile("lint.lua"); `lasgi-check lint` prints it
