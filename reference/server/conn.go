@@ -152,7 +152,11 @@ func (c *conn) lingeringClose() {
 		return
 	}
 	c.nc.SetReadDeadline(time.Now().Add(lingerTime))
-	io.CopyN(io.Discard, c.br, lingerBytes)
+	var r io.Reader = c.nc // an accepted WebSocket's frame layer has the buffered bytes
+	if c.br != nil {
+		r = c.br
+	}
+	io.CopyN(io.Discard, r, lingerBytes)
 }
 
 var writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, writeBuffer) }}

@@ -246,9 +246,20 @@ func (s *wsSession) accept(ev *event.Event) error {
 	}
 	cfg := &s.c.srv.cfg
 	s.lastRead.Store(time.Now().UnixNano())
-	s.ws = websocket.NewConn(s.c.br, s.c.nc, websocket.Options{
+	// The frame layer reads the socket itself, through a buffer it holds
+	// only while bytes wait: the connection's 4 KiB read buffer goes, and
+	// what the client sent past the handshake request (frames it did not
+	// wait for the 101 to send) is handed over.
+	var pending []byte
+	if n := s.c.br.Buffered(); n > 0 {
+		b, _ := s.c.br.Peek(n)
+		pending = append([]byte(nil), b...)
+	}
+	s.c.br = nil
+	s.ws = websocket.NewConn(s.c.nc, s.c.nc, websocket.Options{
 		MaxMessageSize: cfg.WSMaxMessage,
 		OnPong:         func([]byte) { s.lastRead.Store(time.Now().UnixNano()) },
+		Pending:        pending,
 		Fault:          s.call.Fault,
 	})
 	s.readerDone = make(chan struct{})
