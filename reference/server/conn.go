@@ -84,8 +84,13 @@ func (c *conn) closeIfIdle() {
 }
 
 func (c *conn) serve() {
-	defer c.srv.untrack(c)
-	defer c.nc.Close()
+	handedOff := false // to a WebSocket, which closes and untracks it
+	defer func() {
+		if !handedOff {
+			c.nc.Close()
+			c.srv.untrack(c)
+		}
+	}()
 	cfg := &c.srv.cfg
 	first := true
 	for {
@@ -115,7 +120,7 @@ func (c *conn) serve() {
 			return
 		}
 		if websocket.IsUpgrade(pairs(req.headers)) {
-			c.serveWebSocket(req, start)
+			handedOff = c.serveWebSocket(req, start)
 			return
 		}
 		if !c.exchange(req, start) {

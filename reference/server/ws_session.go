@@ -15,8 +15,11 @@ import (
 // A WebSocket on a connection (spec/websocket.md): the handshake request's
 // scope, one app call for the socket's whole life, a reader goroutine that
 // turns frames into websocket.receive events once the app has accepted, and
-// a writer goroutine that puts what the app sends on the wire as soon as it
-// is sent, whatever the app does next (websocket.send.flush).
+// a writer that puts what the app sends on the wire as soon as it is sent,
+// whatever the app does next (websocket.send.flush). The writer is a
+// goroutine started when there is something to do (the app sent or ended, a
+// ping is due, the server shuts down) and gone when it is done, so an idle
+// socket keeps one goroutine, the reader's, and no read or write buffer.
 
 const (
 	// maxPendingMessages is how many received messages may wait for the app
@@ -39,7 +42,12 @@ type wsSession struct {
 	call *bridge.Call
 	key  string // the client's sec-websocket-key
 
-	kick     chan struct{} // the app queued an event or finished (call.Kick)
+	// pending counts the pokes (poke) the writer has not yet looked at;
+	// a writer goroutine runs while it is above 0, and once the socket has
+	// ended it stays above 0, so no writer starts again.
+	pending  atomic.Int32
+	pingDue  atomic.Bool // the ping timer fired: the writer looks at the silence
+	ping     *time.Timer
 	gone     chan struct{} // closed when the transport has ended, from either side
 	goneOnce sync.Once
 	discOnce sync.Once // the app hears of the end once, with the first code
@@ -47,6 +55,7 @@ type wsSession struct {
 	// before accept).
 	readerDone chan struct{}
 
+	// The writer's: one writer goroutine at a time, each after the last.
 	ws        *websocket.Conn // after accept
 	closeSent bool            // a close frame (or the 403, or a denial) went out
 	lastRead  atomic.Int64    // unix nanoseconds of the last frame read
@@ -55,27 +64,33 @@ type wsSession struct {
 }
 
 // serveWebSocket runs the websocket scope whose handshake request is req.
-// The connection carries nothing after it.
-func (c *conn) serveWebSocket(req *request, start time.Time) {
+// The connection carries nothing after it. It reports whether the socket
+// lives on after it returns: then the session's writer closes the
+// connection and untracks it when the socket ends (wsSession.end).
+func (c *conn) serveWebSocket(req *request, start time.Time) (handedOff bool) {
 	cfg := &c.srv.cfg
 	c.acquireWriter()
-	defer c.releaseWriter()
+	defer func() {
+		if !handedOff {
+			c.releaseWriter()
+		}
+	}()
 	key, protocols, herr := websocket.CheckUpgrade(req.method, pairs(req.headers))
 	switch {
 	case herr != nil:
 		c.refuseWith(herr.Status, herr.Reason, herr.Headers)
-		return
+		return false
 	case req.minor == 0:
 		c.refuseWith(400, "a WebSocket handshake needs HTTP/1.1", nil)
-		return
+		return false
 	case req.contentLength > 0 || req.chunked:
 		c.refuseWith(400, "a WebSocket handshake has no body", nil)
-		return
+		return false
 	}
 	rawPath, query, err := splitTarget(req.target)
 	if err != nil {
 		c.refuse(err)
-		return
+		return false
 	}
 	path, rawPath := withRootPath(cfg.RootPath, event.DecodePath(rawPath), rawPath)
 	scope := &event.Scope{
@@ -99,19 +114,25 @@ func (c *conn) serveWebSocket(req *request, start time.Time) {
 	// timeout still bounds each run of the app between two waits.
 	call := bridge.NewCall(scope, time.Time{})
 	call.Fault = cfg.Fault
-	s := &wsSession{c: c, req: req, call: call, key: key, kick: make(chan struct{}, 1), gone: make(chan struct{})}
-	call.Kick = s.wake
+	s := &wsSession{c: c, req: req, call: call, key: key, gone: make(chan struct{})}
+	call.Kick = s.poke
 	call.Push(event.Event{Type: event.WebSocketConnect})
+	interval := cfg.WSPingInterval
+	s.ping = time.AfterFunc(interval, func() {
+		s.pingDue.Store(true)
+		s.poke()
+	})
 	c.ws.Store(s)
-	defer c.ws.Store(nil)
+	if call.Fault.Is(mutant.WSConnectNotHeld) {
+		s.accept(&event.Event{Type: event.WebSocketAccept})
+	}
 
-	// The app starts on a goroutine of its own, which ends when the app
-	// first waits, and this one becomes the writer: a socket that then sits
-	// idle keeps two goroutines (this and the reader), and what the app
-	// sends goes out even while it computes inside Start. Not c.enter/leave:
-	// those hand an HTTP exchange's write side to the outside writer.
-	go cfg.Engine.Start(call)
-	s.writeLoop()
+	// The app starts on this goroutine, which ends when the app first
+	// waits: what it sends meanwhile goes out at once, through the writer
+	// its sends start (poke). Not c.enter/leave: those hand an HTTP
+	// exchange's write side to the outside writer.
+	cfg.Engine.Start(call)
+	return true
 }
 
 // wsOffered are the extensions a websocket scope offers: the denial
@@ -136,10 +157,26 @@ func (c *conn) refuseWith(status int, msg string, headers [][2]string) {
 	}
 }
 
-func (s *wsSession) wake() {
-	select {
-	case s.kick <- struct{}{}:
-	default:
+// poke has the writer look at the socket: it starts a writer goroutine
+// unless one is running, which then looks again. It never blocks (it is
+// call.Kick, called inside the engine).
+func (s *wsSession) poke() {
+	if s.pending.Add(1) == 1 {
+		go s.writer()
+	}
+}
+
+// writer does what the pokes since the last look ask, until none came
+// meanwhile or the socket has ended.
+func (s *wsSession) writer() {
+	for {
+		n := s.pending.Load()
+		if s.step() {
+			return // pending stays above 0: no writer starts again
+		}
+		if s.pending.Add(-n) == 0 {
+			return
+		}
 	}
 }
 
@@ -160,46 +197,46 @@ func (s *wsSession) disconnected(code int, reason string) {
 	})
 }
 
-// writeLoop writes what the app sends, pings a silent socket, and ends the
-// socket when the app has finished.
-func (s *wsSession) writeLoop() {
+// step writes what the app has sent, pings a silent socket, says going
+// away on shutdown, and ends the socket when the app has finished, which it
+// reports.
+func (s *wsSession) step() (ended bool) {
 	cfg := &s.c.srv.cfg
-	interval := cfg.WSPingInterval
-	ping := time.NewTicker(interval)
-	defer ping.Stop()
-	gone := s.gone
-	if s.call.Fault.Is(mutant.WSConnectNotHeld) {
-		s.accept(&event.Event{Type: event.WebSocketAccept})
+	if s.pingDue.Swap(false) {
+		s.keepAlive(cfg.WSPingInterval)
+		s.ping.Reset(cfg.WSPingInterval)
 	}
-	for {
-		select {
-		case <-s.call.Notify():
-		case <-s.kick:
-		case <-gone:
-			gone = nil // seen: from now on the app's end is what is waited for
-		case <-ping.C:
-			s.keepAlive(interval)
-		}
-		if s.c.srv.closing.Load() && s.ws != nil && !s.closeSent {
-			// Shutdown: the socket goes away (RFC 6455 code 1001); the app
-			// hears websocket.disconnect once the client answered.
-			s.c.nc.SetWriteDeadline(time.Now().Add(s.c.srv.cfg.WriteTimeout))
-			s.closeSent = true
-			s.ws.WriteClose(websocket.CloseGoingAway, "the server is shutting down")
-			go s.awaitClose()
-		}
-		st := s.call.State()
-		n, err := s.writeEvents()
-		s.call.Written(n)
-		if err != nil {
-			s.transportGone()
-			s.disconnected(1006, "")
-		}
-		if st.Finished {
-			s.finish(st.Err)
-			return
-		}
+	if s.c.srv.closing.Load() && s.ws != nil && !s.closeSent {
+		// Shutdown: the socket goes away (RFC 6455 code 1001); the app
+		// hears websocket.disconnect once the client answered.
+		s.c.nc.SetWriteDeadline(time.Now().Add(cfg.WriteTimeout))
+		s.closeSent = true
+		s.ws.WriteClose(websocket.CloseGoingAway, "the server is shutting down")
+		go s.awaitClose()
 	}
+	st := s.call.State()
+	n, err := s.writeEvents()
+	s.call.Written(n)
+	if err != nil {
+		s.transportGone()
+		s.disconnected(1006, "")
+	}
+	if !st.Finished {
+		return false
+	}
+	s.finish(st.Err)
+	s.end()
+	return true
+}
+
+// end lets the connection go once the socket has ended, as conn.serve does
+// for a connection that was not handed off.
+func (s *wsSession) end() {
+	s.ping.Stop()
+	s.c.ws.Store(nil)
+	s.c.releaseWriter()
+	s.c.nc.Close()
+	s.c.srv.untrack(s.c)
 }
 
 // writeEvents writes the events the app has sent since the last look.
@@ -460,6 +497,6 @@ func (s *wsSession) finish(err error) {
 	}
 }
 
-// goingAway closes an open socket with 1001 on shutdown: it wakes the
+// goingAway closes an open socket with 1001 on shutdown: it pokes the
 // writer, the one goroutine that writes the app's side.
-func (s *wsSession) goingAway() { s.wake() }
+func (s *wsSession) goingAway() { s.poke() }
