@@ -62,11 +62,21 @@ type conn struct {
 	ws atomic.Pointer[wsSession] // the WebSocket this connection became, if any
 }
 
+// readers holds the read buffers of connections that became WebSockets,
+// for the next connections: a socket gives its buffer back at the accept
+// (the frame layer reads through buffers of its own), so that a burst of
+// handshakes does not leave one buffer of garbage each. An HTTP connection
+// keeps its buffer to its end: other goroutines (the body pump, the client
+// watch) may still hold it.
+var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBuffer) }}
+
 func newConn(s *Server, nc net.Conn) *conn {
+	br := readers.Get().(*bufio.Reader)
+	br.Reset(nc)
 	c := &conn{
 		srv:    s,
 		nc:     nc,
-		br:     bufio.NewReaderSize(nc, readBuffer),
+		br:     br,
 		client: addrOf(nc.RemoteAddr()),
 		local:  addrOf(nc.LocalAddr()),
 	}

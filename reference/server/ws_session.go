@@ -284,7 +284,8 @@ func (s *wsSession) accept(ev *event.Event) error {
 	cfg := &s.c.srv.cfg
 	s.lastRead.Store(time.Now().UnixNano())
 	// The frame layer reads the socket itself, through a buffer it holds
-	// only while bytes wait: the connection's 4 KiB read buffer goes, and
+	// only while bytes wait: the connection's 4 KiB read buffer goes back
+	// to the pool, and
 	// what the client sent past the handshake request (frames it did not
 	// wait for the 101 to send) is handed over.
 	var pending []byte
@@ -292,6 +293,8 @@ func (s *wsSession) accept(ev *event.Event) error {
 		b, _ := s.c.br.Peek(n)
 		pending = append([]byte(nil), b...)
 	}
+	s.c.br.Reset(nil)
+	readers.Put(s.c.br)
 	s.c.br = nil
 	s.ws = websocket.NewConn(s.c.nc, s.c.nc, websocket.Options{
 		MaxMessageSize: cfg.WSMaxMessage,
