@@ -62,11 +62,21 @@ type conn struct {
 	ws atomic.Pointer[wsSession] // the WebSocket this connection became, if any
 }
 
+// readers holds the read buffers of connections that became WebSockets,
+// for the next connections: a socket gives its buffer back at the accept
+// (the frame layer reads through buffers of its own), so that a burst of
+// handshakes does not leave one buffer of garbage each. An HTTP connection
+// keeps its buffer to its end: other goroutines (the body pump, the client
+// watch) may still hold it.
+var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBuffer) }}
+
 func newConn(s *Server, nc net.Conn) *conn {
+	br := readers.Get().(*bufio.Reader)
+	br.Reset(nc)
 	c := &conn{
 		srv:    s,
 		nc:     nc,
-		br:     bufio.NewReaderSize(nc, readBuffer),
+		br:     br,
 		client: addrOf(nc.RemoteAddr()),
 		local:  addrOf(nc.LocalAddr()),
 	}
@@ -84,8 +94,13 @@ func (c *conn) closeIfIdle() {
 }
 
 func (c *conn) serve() {
-	defer c.srv.untrack(c)
-	defer c.nc.Close()
+	handedOff := false // to a WebSocket, which closes and untracks it
+	defer func() {
+		if !handedOff {
+			c.nc.Close()
+			c.srv.untrack(c)
+		}
+	}()
 	cfg := &c.srv.cfg
 	first := true
 	for {
@@ -115,7 +130,7 @@ func (c *conn) serve() {
 			return
 		}
 		if websocket.IsUpgrade(pairs(req.headers)) {
-			c.serveWebSocket(req, start)
+			handedOff = c.serveWebSocket(req, start)
 			return
 		}
 		if !c.exchange(req, start) {
@@ -152,7 +167,11 @@ func (c *conn) lingeringClose() {
 		return
 	}
 	c.nc.SetReadDeadline(time.Now().Add(lingerTime))
-	io.CopyN(io.Discard, c.br, lingerBytes)
+	var r io.Reader = c.nc // an accepted WebSocket's frame layer has the buffered bytes
+	if c.br != nil {
+		r = c.br
+	}
+	io.CopyN(io.Discard, r, lingerBytes)
 }
 
 var writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, writeBuffer) }}

@@ -15,8 +15,11 @@ import (
 // A WebSocket on a connection (spec/websocket.md): the handshake request's
 // scope, one app call for the socket's whole life, a reader goroutine that
 // turns frames into websocket.receive events once the app has accepted, and
-// a writer goroutine that puts what the app sends on the wire as soon as it
-// is sent, whatever the app does next (websocket.send.flush).
+// a writer that puts what the app sends on the wire as soon as it is sent,
+// whatever the app does next (websocket.send.flush). The writer is a
+// goroutine started when there is something to do (the app sent or ended, a
+// ping is due, the server shuts down) and gone when it is done, so an idle
+// socket keeps one goroutine, the reader's, and no read or write buffer.
 
 const (
 	// maxPendingMessages is how many received messages may wait for the app
@@ -39,7 +42,12 @@ type wsSession struct {
 	call *bridge.Call
 	key  string // the client's sec-websocket-key
 
-	kick     chan struct{} // the app queued an event or finished (call.Kick)
+	// pending counts the pokes (poke) the writer has not yet looked at;
+	// a writer goroutine runs while it is above 0, and once the socket has
+	// ended it stays above 0, so no writer starts again.
+	pending  atomic.Int32
+	pingDue  atomic.Bool // the ping timer fired: the writer looks at the silence
+	ping     *time.Timer
 	gone     chan struct{} // closed when the transport has ended, from either side
 	goneOnce sync.Once
 	discOnce sync.Once // the app hears of the end once, with the first code
@@ -52,6 +60,7 @@ type wsSession struct {
 	watchDone  chan struct{}
 	unwatching atomic.Bool
 
+	// The writer's: one writer goroutine at a time, each after the last.
 	accepted  bool            // the 101 went out
 	ws        *websocket.Conn // after accept
 	closeSent bool            // a close frame (or the 403, or a denial) went out
@@ -61,27 +70,33 @@ type wsSession struct {
 }
 
 // serveWebSocket runs the websocket scope whose handshake request is req.
-// The connection carries nothing after it.
-func (c *conn) serveWebSocket(req *request, start time.Time) {
+// The connection carries nothing after it. It reports whether the socket
+// lives on after it returns: then the session's writer closes the
+// connection and untracks it when the socket ends (wsSession.end).
+func (c *conn) serveWebSocket(req *request, start time.Time) (handedOff bool) {
 	cfg := &c.srv.cfg
 	c.acquireWriter()
-	defer c.releaseWriter()
+	defer func() {
+		if !handedOff {
+			c.releaseWriter()
+		}
+	}()
 	key, protocols, herr := websocket.CheckUpgrade(req.method, pairs(req.headers))
 	switch {
 	case herr != nil:
 		c.refuseWith(herr.Status, herr.Reason, herr.Headers)
-		return
+		return false
 	case req.minor == 0:
 		c.refuseWith(400, "a WebSocket handshake needs HTTP/1.1", nil)
-		return
+		return false
 	case req.contentLength > 0 || req.chunked:
 		c.refuseWith(400, "a WebSocket handshake has no body", nil)
-		return
+		return false
 	}
 	rawPath, query, err := splitTarget(req.target)
 	if err != nil {
 		c.refuse(err)
-		return
+		return false
 	}
 	path, rawPath := withRootPath(cfg.RootPath, event.DecodePath(rawPath), rawPath)
 	scope := &event.Scope{
@@ -105,19 +120,30 @@ func (c *conn) serveWebSocket(req *request, start time.Time) {
 	// timeout still bounds each run of the app between two waits.
 	call := bridge.NewCall(scope, time.Time{})
 	call.Fault = cfg.Fault
-	s := &wsSession{c: c, req: req, call: call, key: key, kick: make(chan struct{}, 1), gone: make(chan struct{})}
-	call.Kick = s.wake
+	s := &wsSession{c: c, req: req, call: call, key: key, gone: make(chan struct{})}
+	call.Kick = s.poke
 	call.Push(event.Event{Type: event.WebSocketConnect})
+	interval := cfg.WSPingInterval
+	s.ping = time.AfterFunc(interval, func() {
+		s.pingDue.Store(true)
+		s.poke()
+	})
 	c.ws.Store(s)
-	defer c.ws.Store(nil)
+	switch {
+	case call.Fault.Is(mutant.WSConnectNotHeld):
+		s.accept(&event.Event{Type: event.WebSocketAccept})
+	case call.Fault.Is(mutant.WSReceiveBeforeAccept):
+		s.startReader() // what the client sent before the 101 reaches receive() at once
+	default:
+		s.watch()
+	}
 
-	// The app starts on a goroutine of its own, which ends when the app
-	// first waits, and this one becomes the writer: a socket that then sits
-	// idle keeps two goroutines (this and the reader), and what the app
-	// sends goes out even while it computes inside Start. Not c.enter/leave:
-	// those hand an HTTP exchange's write side to the outside writer.
-	go cfg.Engine.Start(call)
-	s.writeLoop()
+	// The app starts on this goroutine, which ends when the app first
+	// waits: what it sends meanwhile goes out at once, through the writer
+	// its sends start (poke). Not c.enter/leave: those hand an HTTP
+	// exchange's write side to the outside writer.
+	cfg.Engine.Start(call)
+	return true
 }
 
 // wsOffered are the extensions a websocket scope offers: the denial
@@ -142,10 +168,26 @@ func (c *conn) refuseWith(status int, msg string, headers [][2]string) {
 	}
 }
 
-func (s *wsSession) wake() {
-	select {
-	case s.kick <- struct{}{}:
-	default:
+// poke has the writer look at the socket: it starts a writer goroutine
+// unless one is running, which then looks again. It never blocks (it is
+// call.Kick, called inside the engine).
+func (s *wsSession) poke() {
+	if s.pending.Add(1) == 1 {
+		go s.writer()
+	}
+}
+
+// writer does what the pokes since the last look ask, until none came
+// meanwhile or the socket has ended.
+func (s *wsSession) writer() {
+	for {
+		n := s.pending.Load()
+		if s.step() {
+			return // pending stays above 0: no writer starts again
+		}
+		if s.pending.Add(-n) == 0 {
+			return
+		}
 	}
 }
 
@@ -166,51 +208,46 @@ func (s *wsSession) disconnected(code int, reason string) {
 	})
 }
 
-// writeLoop writes what the app sends, pings a silent socket, and ends the
-// socket when the app has finished.
-func (s *wsSession) writeLoop() {
+// step writes what the app has sent, pings a silent socket, says going
+// away on shutdown, and ends the socket when the app has finished, which it
+// reports.
+func (s *wsSession) step() (ended bool) {
 	cfg := &s.c.srv.cfg
-	interval := cfg.WSPingInterval
-	ping := time.NewTicker(interval)
-	defer ping.Stop()
-	gone := s.gone
-	switch {
-	case s.call.Fault.Is(mutant.WSConnectNotHeld):
-		s.accept(&event.Event{Type: event.WebSocketAccept})
-	case s.call.Fault.Is(mutant.WSReceiveBeforeAccept):
-		s.startReader() // what the client sent before the 101 reaches receive() at once
-	default:
-		s.watch()
+	if s.pingDue.Swap(false) {
+		s.keepAlive(cfg.WSPingInterval)
+		s.ping.Reset(cfg.WSPingInterval)
 	}
-	for {
-		select {
-		case <-s.call.Notify():
-		case <-s.kick:
-		case <-gone:
-			gone = nil // seen: from now on the app's end is what is waited for
-		case <-ping.C:
-			s.keepAlive(interval)
-		}
-		if s.c.srv.closing.Load() && s.accepted && !s.closeSent {
-			// Shutdown: the socket goes away (RFC 6455 code 1001); the app
-			// hears websocket.disconnect once the client answered.
-			s.c.nc.SetWriteDeadline(time.Now().Add(s.c.srv.cfg.WriteTimeout))
-			s.closeSent = true
-			s.ws.WriteClose(websocket.CloseGoingAway, "the server is shutting down")
-			go s.awaitClose()
-		}
-		st := s.call.State()
-		n, err := s.writeEvents()
-		s.call.Written(n)
-		if err != nil {
-			s.transportGone()
-			s.disconnected(1006, "")
-		}
-		if st.Finished {
-			s.finish(st.Err)
-			return
-		}
+	if s.c.srv.closing.Load() && s.accepted && !s.closeSent {
+		// Shutdown: the socket goes away (RFC 6455 code 1001); the app
+		// hears websocket.disconnect once the client answered.
+		s.c.nc.SetWriteDeadline(time.Now().Add(cfg.WriteTimeout))
+		s.closeSent = true
+		s.ws.WriteClose(websocket.CloseGoingAway, "the server is shutting down")
+		go s.awaitClose()
 	}
+	st := s.call.State()
+	n, err := s.writeEvents()
+	s.call.Written(n)
+	if err != nil {
+		s.transportGone()
+		s.disconnected(1006, "")
+	}
+	if !st.Finished {
+		return false
+	}
+	s.finish(st.Err)
+	s.end()
+	return true
+}
+
+// end lets the connection go once the socket has ended, as conn.serve does
+// for a connection that was not handed off.
+func (s *wsSession) end() {
+	s.ping.Stop()
+	s.c.ws.Store(nil)
+	s.c.releaseWriter()
+	s.c.nc.Close()
+	s.c.srv.untrack(s.c)
 }
 
 // writeEvents writes the events the app has sent since the last look.
@@ -277,9 +314,23 @@ func (s *wsSession) accept(ev *event.Event) error {
 func (s *wsSession) startReader() {
 	cfg := &s.c.srv.cfg
 	s.lastRead.Store(time.Now().UnixNano())
-	s.ws = websocket.NewConn(s.c.br, s.c.nc, websocket.Options{
+	// The frame layer reads the socket itself, through a buffer it holds
+	// only while bytes wait: the connection's 4 KiB read buffer goes back
+	// to the pool, and
+	// what the client sent past the handshake request (frames it did not
+	// wait for the 101 to send) is handed over.
+	var pending []byte
+	if n := s.c.br.Buffered(); n > 0 {
+		b, _ := s.c.br.Peek(n)
+		pending = append([]byte(nil), b...)
+	}
+	s.c.br.Reset(nil)
+	readers.Put(s.c.br)
+	s.c.br = nil
+	s.ws = websocket.NewConn(s.c.nc, s.c.nc, websocket.Options{
 		MaxMessageSize: cfg.WSMaxMessage,
 		OnPong:         func([]byte) { s.lastRead.Store(time.Now().UnixNano()) },
+		Pending:        pending,
 		Fault:          s.call.Fault,
 	})
 	s.readerDone = make(chan struct{})
@@ -297,9 +348,9 @@ func (s *wsSession) startReader() {
 func (s *wsSession) watch() {
 	s.watchDone = make(chan struct{})
 	s.c.nc.SetReadDeadline(time.Time{}) // the handshake request's is over
+	br := s.c.br
 	go func() {
 		defer close(s.watchDone)
-		br := s.c.br
 		for {
 			n := br.Buffered() + 1
 			if n > br.Size() {
@@ -544,6 +595,6 @@ func (s *wsSession) finish(err error) {
 	}
 }
 
-// goingAway closes an open socket with 1001 on shutdown: it wakes the
+// goingAway closes an open socket with 1001 on shutdown: it pokes the
 // writer, the one goroutine that writes the app's side.
-func (s *wsSession) goingAway() { s.wake() }
+func (s *wsSession) goingAway() { s.poke() }

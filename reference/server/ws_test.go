@@ -254,6 +254,32 @@ end`, 1, server.Config{})
 		Eventually(s.seen, ioDeadline).Should(Equal("websocket.disconnect 1006"))
 	})
 
+	It("reads the frames a client sent with its handshake, before the 101", func() {
+		s := serve(refApp("ws_echo.lua"), 1, server.Config{})
+		nc := s.dial()
+		// RFC 6455 section 5.7's masked "Hello", twice, right behind the
+		// request: they wait in the connection's read buffer, which the
+		// frame layer takes over at the accept.
+		hello := "\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58"
+		_, err := io.WriteString(nc, handshake("/", "")+hello+hello)
+		Expect(err).NotTo(HaveOccurred())
+		br := bufio.NewReader(nc)
+		status, err := br.ReadString('\n')
+		Expect(err).NotTo(HaveOccurred())
+		Expect(status).To(HavePrefix("HTTP/1.1 101 "))
+		for {
+			line, err := br.ReadString('\n')
+			Expect(err).NotTo(HaveOccurred())
+			if line == "\r\n" {
+				break
+			}
+		}
+		echoes := make([]byte, 14)
+		_, err = io.ReadFull(br, echoes)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(echoes)).To(Equal("\x81\x05Hello\x81\x05Hello"))
+	})
+
 	It("gives up a socket that answers no ping, after twice --ws-ping-interval", func() {
 		s := serve(refApp("ws_echo.lua"), 1, server.Config{WSPingInterval: 100 * time.Millisecond})
 		nc := s.dial()

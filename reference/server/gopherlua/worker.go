@@ -372,9 +372,20 @@ func (w *worker) thread() *lua.LState {
 		th.Dead = false
 		return th
 	}
+	// A coroutine starts with a registry (its Lua stack) of
+	// threadRegistrySize slots instead of the state's 256: an idle
+	// WebSocket keeps its call's coroutine, waiting in receive(), for as
+	// long as it is open, and 256 slots are 4 KiB. It grows as it needs
+	// (RegistryGrowStep); the coroutines the app creates inherit the size.
+	opts := w.L.Options
+	w.L.Options.RegistrySize = threadRegistrySize
 	th, _ := w.L.NewThread() // no context yet: resume gives it the worker's
+	w.L.Options = opts
 	return th
 }
+
+// threadRegistrySize is the registry a call's coroutine starts with.
+const threadRegistrySize = 32
 
 // recycle keeps the coroutine of a call that returned normally.
 func (w *worker) recycle(th *lua.LState) {

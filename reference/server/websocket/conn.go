@@ -13,10 +13,6 @@ import (
 // Options.MaxMessageSize is 0: 1 MiB, as in the Python websockets library.
 const DefaultMaxMessageSize = 1 << 20
 
-// defaultReadBuffer is the size of the bufio.Reader NewConn puts over a
-// reader that is not one already.
-const defaultReadBuffer = 4096
-
 // Options configure a Conn. The zero value is a server end with the default
 // message limit.
 type Options struct {
@@ -38,6 +34,12 @@ type Options struct {
 	// server never sets it.
 	Client bool
 
+	// Pending holds bytes already read from NewConn's reader that come
+	// before its next ones: what a handshake's buffered reader held past
+	// the request. The Conn reads them first; it ignores them when the
+	// reader is a *bufio.Reader.
+	Pending []byte
+
 	// Fault is the reference server's injected fault (its mutants of the
 	// frame layer); the zero Fault, the only one code outside
 	// reference/server can give, injects none.
@@ -55,7 +57,7 @@ type Options struct {
 // Conn neither sets deadlines nor closes the transport: its owner does,
 // after the closing handshake or a *ProtocolError.
 type Conn struct {
-	br     *bufio.Reader
+	in     io.Reader // a *bufio.Reader given to NewConn, or an *inbuf
 	max    int64
 	client bool
 	onPong func([]byte)
@@ -84,19 +86,23 @@ type Conn struct {
 
 // NewConn returns a Conn reading frames from r and writing them to w. When
 // r is a *bufio.Reader it is used as it is, with whatever bytes it already
-// holds past the handshake; otherwise NewConn reads r through a 4 KiB
-// bufio.Reader of its own. w is typically the net.Conn itself: Conn does
-// its own buffering of each frame.
+// holds past the handshake; otherwise NewConn reads r (after
+// Options.Pending) through a pooled 4 KiB buffer that it holds only while
+// bytes wait in it: a Conn over a net.Conn (a syscall.Conn) waiting for the
+// peer's next frame holds no read buffer, which is what an idle connection
+// costs the most. w is typically the net.Conn itself: Conn does its own
+// buffering of each frame.
 func NewConn(r io.Reader, w io.Writer, opts Options) *Conn {
-	br, ok := r.(*bufio.Reader)
+	in, ok := r.(*bufio.Reader)
+	var src io.Reader = in
 	if !ok {
-		br = bufio.NewReaderSize(r, defaultReadBuffer)
+		src = newInbuf(r, opts.Pending)
 	}
 	max := opts.MaxMessageSize
 	if max <= 0 {
 		max = DefaultMaxMessageSize
 	}
-	return &Conn{br: br, w: w, max: max, client: opts.Client, onPong: opts.OnPong, fault: opts.Fault}
+	return &Conn{in: src, w: w, max: max, client: opts.Client, onPong: opts.OnPong, fault: opts.Fault}
 }
 
 // MaxMessageSize is the message limit this Conn reads with.

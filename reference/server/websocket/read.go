@@ -133,7 +133,7 @@ func (c *Conn) readHeader() (header, error) {
 	c.frames++
 	var h header
 	b := c.rhdr[:2]
-	if n, err := io.ReadFull(c.br, b); err != nil {
+	if n, err := io.ReadFull(c.in, b); err != nil {
 		return h, c.transportError(err, "header", n > 0)
 	}
 	h.fin = b[0]&finBit != 0
@@ -155,7 +155,7 @@ func (c *Conn) readHeader() (header, error) {
 		return h, nil
 	}
 	b = c.rhdr[2 : 2+n]
-	if _, err := io.ReadFull(c.br, b); err != nil {
+	if _, err := io.ReadFull(c.in, b); err != nil {
 		return h, c.transportError(err, "header", true)
 	}
 	switch l := c.rhdr[1] & lenBits; l {
@@ -215,7 +215,7 @@ func (c *Conn) readPayload(h *header) error {
 		start := len(c.msg)
 		k := min(int64(cap(c.msg)-start), left)
 		c.msg = c.msg[:start+int(k)]
-		if _, err := io.ReadFull(c.br, c.msg[start:]); err != nil {
+		if _, err := io.ReadFull(c.in, c.msg[start:]); err != nil {
 			c.msg = c.msg[:start]
 			return c.transportError(err, "payload", true)
 		}
@@ -241,7 +241,7 @@ func (c *Conn) grow(left int64) {
 // readControl reads a control frame's payload and acts on it.
 func (c *Conn) readControl(h *header) error {
 	p := c.ctrl[:h.length]
-	if _, err := io.ReadFull(c.br, p); err != nil {
+	if _, err := io.ReadFull(c.in, p); err != nil {
 		return c.transportError(err, "payload", true)
 	}
 	if h.masked {
