@@ -264,12 +264,18 @@ func (c *conn) writeEvents(call *bridge.Call, w *responseWriter) (bodyBytes int,
 // endExchange tidies up after a complete response and decides whether the
 // connection goes on: the unread rest of the body must be drained first.
 func (c *conn) endExchange(w *responseWriter, pump *bodyPump, body *bodyReader) bool {
+	// A body that could not be read to its end (trickled past the read
+	// timeout, too large) ends the connection: closed with the client's
+	// bytes unread, it would be reset, which can reach the client before
+	// what was written to it, so it is closed lingering.
 	if pump != nil {
 		if err := pump.stop(); err != nil {
+			c.lingeringClose()
 			return false
 		}
 	} else if !body.Done() {
 		if err := drain(c, body); err != nil {
+			c.lingeringClose()
 			return false
 		}
 	}
