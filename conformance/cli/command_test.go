@@ -11,9 +11,9 @@ import (
 	"github.com/lasgi/lasgi/conformance/cli"
 )
 
-var _ = Describe("lasgi-check server --cmd", func() {
+var _ = Describe("lasgi-check server --cmd", Ordered, func() {
 	var serve string
-	BeforeEach(func() {
+	BeforeAll(func() { // one build of lasgi-serve for every spec
 		var err error
 		serve, err = gexec.Build("github.com/lasgi/lasgi/cmd/lasgi-serve")
 		Expect(err).NotTo(HaveOccurred())
