@@ -25,21 +25,10 @@ var lifespanLintRules = []string{
 
 var _ = Describe("lint.lua in lifespan scopes", Ordered, func() {
 	var cases []lintCase
-	BeforeAll(func() {
-		ref := expectSameTranscripts(lintLSCasesPath, runEverywhere(lintDriver(lintLSCasesPath)))
-		var err error
-		cases, err = parseLintTranscript(ref.out)
-		Expect(err).NotTo(HaveOccurred(), "the transcript:\n%s", ref.out)
-	})
+	BeforeAll(func() { cases = lintCasesEverywhere(lintLSCasesPath) })
 	find := func(name string) lintCase {
 		GinkgoHelper()
-		for _, c := range cases {
-			if c.name == name {
-				return c
-			}
-		}
-		Fail("lifespan_cases.lua has no case " + name)
-		return lintCase{}
+		return findLintCase(cases, lintLSCasesPath, name)
 	}
 	sent := func(c lintCase) []string {
 		var out []string

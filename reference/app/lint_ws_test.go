@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"path/filepath"
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -37,21 +38,10 @@ var wsLintRules = []string{
 
 var _ = Describe("lint.lua in websocket scopes", Ordered, func() {
 	var cases []lintCase
-	BeforeAll(func() {
-		ref := expectSameTranscripts(lintWSCasesPath, runEverywhere(lintDriver(lintWSCasesPath)))
-		var err error
-		cases, err = parseLintTranscript(ref.out)
-		Expect(err).NotTo(HaveOccurred(), "the transcript:\n%s", ref.out)
-	})
+	BeforeAll(func() { cases = lintCasesEverywhere(lintWSCasesPath) })
 	find := func(name string) lintCase {
 		GinkgoHelper()
-		for _, c := range cases {
-			if c.name == name {
-				return c
-			}
-		}
-		Fail("ws_cases.lua has no case " + name)
-		return lintCase{}
+		return findLintCase(cases, lintWSCasesPath, name)
 	}
 
 	It("names each rule it checks there in some case, the same on gopher-lua, lua5.1, lua5.4 and luajit", func() {
@@ -104,3 +94,27 @@ var _ = Describe("lint.lua in websocket scopes", Ordered, func() {
 		Expect(find("ws-message-after-disconnect-strict").result).To(Equal("websocket.disconnect.pending-messages"))
 	})
 })
+
+// lintCasesEverywhere plays the lint cases of the file at path on gopher-lua
+// and the three interpreters, requires the same transcript from each, and
+// returns its cases.
+func lintCasesEverywhere(path string) []lintCase {
+	GinkgoHelper()
+	ref := expectSameTranscripts(path, runEverywhere(lintDriver(path)))
+	cases, err := parseLintTranscript(ref.out)
+	Expect(err).NotTo(HaveOccurred(), "the transcript:\n%s", ref.out)
+	return cases
+}
+
+// findLintCase returns the case called name, failing when the file at path
+// has none.
+func findLintCase(cases []lintCase, path, name string) lintCase {
+	GinkgoHelper()
+	for _, c := range cases {
+		if c.name == name {
+			return c
+		}
+	}
+	Fail(filepath.Base(path) + " has no case " + name)
+	return lintCase{}
+}
