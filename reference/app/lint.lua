@@ -1090,28 +1090,28 @@ local function lifespan_conversation()
     end
   end
 
+  -- reply checks a reply to lifespan.startup or lifespan.shutdown: a failed one's message
+  -- type, then the order, then the message's text, as the engine checks them.
+  local function reply(ev, typ, failed, asked, got, done, order_rule, message_rule)
+    if failed then
+      message(ev, message_rule, false)
+    end
+    order(typ, asked, got, done, order_rule)
+    if failed then
+      message(ev, message_rule, true)
+    end
+  end
+
   local function send(ev, typ)
     if typ == LS_STARTED or typ == LS_START_FAILED then
-      local failed = typ == LS_START_FAILED
-      if failed then
-        message(ev, "lifespan.startup.message-type", false)
-      end
-      order(typ, LS_STARTUP, got_startup, startup_reply, "lifespan.startup.order")
-      if failed then
-        message(ev, "lifespan.startup.message-type", true)
-      end
+      reply(ev, typ, typ == LS_START_FAILED, LS_STARTUP, got_startup, startup_reply,
+        "lifespan.startup.order", "lifespan.startup.message-type")
       return function()
         startup_reply = typ
       end
     elseif typ == LS_STOPPED or typ == LS_STOP_FAILED then
-      local failed = typ == LS_STOP_FAILED
-      if failed then
-        message(ev, "lifespan.shutdown.message-type", false)
-      end
-      order(typ, LS_SHUTDOWN, got_shutdown, shutdown_reply, "lifespan.shutdown.reply")
-      if failed then
-        message(ev, "lifespan.shutdown.message-type", true)
-      end
+      reply(ev, typ, typ == LS_STOP_FAILED, LS_SHUTDOWN, got_shutdown, shutdown_reply,
+        "lifespan.shutdown.reply", "lifespan.shutdown.message-type")
       return function()
         shutdown_reply = typ
       end
