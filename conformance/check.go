@@ -41,7 +41,8 @@ type Checker struct {
 	Timeout time.Duration // each network step; 0 means 5 seconds
 	// CaseTimeout bounds a whole case, its steps and report fetches
 	// together: a server that answers each step just inside its deadline
-	// still ends the case. 0 means 6 step timeouts.
+	// still ends the case. 0 means 6 step timeouts. A case with Launch has
+	// 5 step timeouts more, for the server's start and end.
 	CaseTimeout time.Duration
 	// Strict makes a case that broke only SHOULD, SHOULD NOT or MAY rules
 	// fail instead of warn.
@@ -81,11 +82,17 @@ func (k *Checker) timeout() time.Duration {
 func (k *Checker) Run(ctx context.Context, c *Case) Result {
 	start := time.Now()
 	res := Result{Case: c}
-	caseCtx, cancel := context.WithTimeout(ctx, k.caseTimeout())
+	limit := k.caseTimeout()
+	if c.Launch != nil {
+		// Starting the server (two step deadlines at most), waiting for it
+		// to exit (one) and to stop when asked (two) come on top.
+		limit += 5 * k.timeout()
+	}
+	caseCtx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	obs, err := k.Observe(caseCtx, c)
 	if err != nil && ctx.Err() == nil && caseCtx.Err() != nil {
-		err = fmt.Errorf("the case ran past --case-timeout %v, each step within its own %v deadline: the server is answering too slowly (%w)", k.caseTimeout(), k.timeout(), err)
+		err = fmt.Errorf("the case ran past its deadline %v (--case-timeout, and for a case with launch five step deadlines more), each step within its own %v deadline: the server is answering too slowly (%w)", limit, k.timeout(), err)
 	}
 	res.unanswered = c.maxResponses() > 0 && (obs == nil || len(obs.Responses) == 0)
 	switch {
