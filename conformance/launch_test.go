@@ -11,6 +11,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/lasgi/lasgi/conformance"
+	"github.com/lasgi/lasgi/reference/app"
 )
 
 var _ = Describe("CommandLauncher", func() {
@@ -59,5 +60,29 @@ var _ = Describe("WriteProbe", func() {
 		first, _, _ := strings.Cut(string(got), "\n")
 		Expect(first).To(HavePrefix(`local lasgi_probe_lifespan = {startup = "fail", shutdown = "", record = "/tmp/a \"b\"\010"} -- LASGI conformance probe`))
 		Expect(strings.Count(string(got), "\n")).To(Equal(strings.Count(string(src), "\n")))
+	})
+})
+
+var _ = Describe("the launched probe", func() {
+	It("answers lifespan as told and records it, under the lint, on lua5.1, lua5.4 and luajit", func() {
+		lint, err := app.Source("lint.lua")
+		Expect(err).NotTo(HaveOccurred())
+		for _, lua := range []string{"lua5.1", "lua5.4", "luajit"} {
+			dir := GinkgoT().TempDir()
+			record := filepath.Join(dir, "record.jsonl")
+			probe, err := conformance.WriteProbe(dir, &conformance.ProbeConfig{Record: record})
+			Expect(err).NotTo(HaveOccurred())
+			k := &conformance.InterpreterChecker{Interpreter: lua, Lint: lint, Timeout: 5 * time.Second}
+			results, err := k.RunAll(context.Background(), probe, conformance.AppCasesOf("lifespan"))
+			Expect(err).NotTo(HaveOccurred())
+			for _, r := range results {
+				Expect(r.Status).To(Equal(conformance.Passed), "%s %s: %s", lua, r.Case.ID, r.Message)
+			}
+			data, err := os.ReadFile(record)
+			Expect(err).NotTo(HaveOccurred())
+			for _, at := range []string{`"at":"startup"`, `"at":"startup-reply"`, `"at":"shutdown"`, `"at":"shutdown-reply"`, `"at":"call"`, `"at":"call-end"`} {
+				Expect(string(data)).To(ContainSubstring(at), lua)
+			}
+		}
 	})
 })
