@@ -92,7 +92,11 @@ func (k *Checker) Run(ctx context.Context, c *Case) Result {
 	defer cancel()
 	obs, err := k.Observe(caseCtx, c)
 	if err != nil && ctx.Err() == nil && caseCtx.Err() != nil {
-		err = fmt.Errorf("the case ran past its deadline %v (--case-timeout, and for a case with launch five step deadlines more), each step within its own %v deadline: the server is answering too slowly (%w)", limit, k.timeout(), err)
+		what := fmt.Sprintf("--case-timeout %v", limit)
+		if c.Launch != nil {
+			what = fmt.Sprintf("its deadline %v (--case-timeout and five step deadlines for the server's start and end)", limit)
+		}
+		err = fmt.Errorf("the case ran past %s, each step within its own %v deadline: the server is answering too slowly (%w)", what, k.timeout(), err)
 	}
 	res.unanswered = c.maxResponses() > 0 && (obs == nil || len(obs.Responses) == 0)
 	switch {
