@@ -86,11 +86,12 @@ func casesOf(corpus []*conformance.Case, rule string) []*conformance.Case {
 // run starts a reference server hosting the probe with fault f and runs
 // cases against it.
 func run(ctx context.Context, probe []byte, f mutant.Fault, cases []*conformance.Case) ([]conformance.Result, error) {
-	return runFor(ctx, probe, f, cases, mutantTimeout)
+	return runFor(ctx, probe, f, cases, mutantTimeout, stepTimeout)
 }
 
-// runFor is run with a deadline of its own for the server's cases.
-func runFor(ctx context.Context, probe []byte, f mutant.Fault, cases []*conformance.Case, timeout time.Duration) ([]conformance.Result, error) {
+// runFor is run with a deadline of its own for the server's cases, and step
+// for each network step.
+func runFor(ctx context.Context, probe []byte, f mutant.Fault, cases []*conformance.Case, timeout, step time.Duration) ([]conformance.Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	cfg := server.Config{Fault: f, AppTimeout: appTimeout, ReadTimeout: appTimeout, IdleTimeout: appTimeout}
@@ -99,7 +100,7 @@ func runFor(ctx context.Context, probe []byte, f mutant.Fault, cases []*conforma
 		return nil, err
 	}
 	defer s.Stop()
-	k := &conformance.Checker{Addr: s.Addr, Timeout: stepTimeout, Launcher: servertest.Launcher{Fault: f,
+	k := &conformance.Checker{Addr: s.Addr, Timeout: step, Launcher: servertest.Launcher{Fault: f,
 		Args: []string{"--workers", "2", "--lifespan-timeout", "2s", "--shutdown-timeout", "5s"}}}
 	var results []conformance.Result
 	for _, c := range cases {
