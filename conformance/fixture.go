@@ -26,8 +26,8 @@ type Case struct {
 	// Launch makes the case start the server under test afresh (a
 	// Launcher), its probe told what to do in its lifespan call.
 	Launch *Launch `json:"launch,omitempty"`
-	Send     []Step   `json:"send"`
-	Expect   Expect   `json:"expect"`
+	Send   []Step  `json:"send"`
+	Expect Expect  `json:"expect"`
 	// FieldRules says which of Rules each expect field checks, for a case
 	// whose rules are not all checked by every field: a finding about a
 	// field breaks the rules listed for it, or else the rules listed for no

@@ -46,7 +46,6 @@ var (
 // terminateStep asks the launched server to shut down and goes on: the
 // steps after it show what the server does with calls in flight.
 var terminateStep = stepKind{name: "terminate", is: func(s *Step) bool { return s.Terminate },
-	check: func(s *Step, where string, bad badField) error { return nil },
 	run: func(x *exchange, i int, s *Step, _ *clientConn) error {
 		if x.life == nil {
 			return fmt.Errorf("send[%d]: terminate is for a case with launch", i)
@@ -56,7 +55,8 @@ var terminateStep = stepKind{name: "terminate", is: func(s *Step) bool { return 
 		return nil
 	}}
 
-// errNotListening: the launched server exited before it listened.
+// errNotListening: the launched server exited before it listened, or was
+// not listening yet when the checker gave up waiting.
 var errNotListening = errors.New("the launched server is not listening")
 
 // launching is the server a Launch case started, while the case runs.
