@@ -215,9 +215,16 @@ var _ = Describe("The server mutants", Ordered, func() {
 				missed = append(missed, fmt.Sprintf("%s (%s): %d cases of the rule, none caught it naming it (not passed: %v)", o.mutant.Name, o.mutant.Rule, len(o.results), other))
 			}
 			for _, id := range o.mutant.MustCatch {
-				if !slices.Contains(caught, id) {
-					missed = append(missed, fmt.Sprintf("%s: must-catch case %s passed", o.mutant.Name, id))
+				if slices.Contains(caught, id) {
+					continue
 				}
+				i := slices.IndexFunc(o.results, func(r conformance.Result) bool { return r.Case.ID == id })
+				if i < 0 {
+					missed = append(missed, fmt.Sprintf("%s: must-catch case %s did not run", o.mutant.Name, id))
+					continue
+				}
+				r := o.results[i]
+				missed = append(missed, fmt.Sprintf("%s: must-catch case %s did not catch it naming %s: %s %v in %v:\n%s", o.mutant.Name, id, o.mutant.Rule, r.Status, r.Broken, r.Elapsed, r.Message))
 			}
 		}
 		Expect(missed).To(BeEmpty())
