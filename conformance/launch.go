@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/lasgi/lasgi/reference/app"
 )
@@ -36,6 +37,20 @@ type Launched interface {
 	Kill()
 	// Output is what it printed so far (bounded by the launcher).
 	Output() string
+}
+
+// StopLaunched asks s to shut down, as SIGTERM does, and waits for it to
+// exit, killing it when it has not within grace; it reports whether it had
+// to.
+func StopLaunched(s Launched, grace time.Duration) (killed bool) {
+	s.Terminate()
+	select {
+	case <-s.Exited():
+		return false
+	case <-time.After(grace):
+		s.Kill()
+		return true
+	}
 }
 
 // ProbeConfig is what a launched probe is told to do in its lifespan call

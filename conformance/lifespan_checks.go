@@ -94,20 +94,18 @@ func (recordCheck) has(e *Expect) bool { return e.Record != nil }
 func (recordCheck) fromReport() bool   { return false }
 
 func (recordCheck) observe(got *Expect, obs *Observation) {
-	if o := obs.launch; o != nil && len(o.states) > 0 {
-		got.Record = o.lifespanLines(firstLifespanState(o))
+	if o := obs.launch; o != nil && len(o.lifespanStates) > 0 {
+		got.Record = o.lifespan[o.lifespanStates[0]]
 	}
 }
 
 func (recordCheck) compare(want, _ *Expect, obs *Observation) []finding {
 	o := obs.launch
 	var out []finding
-	for _, state := range o.states {
-		lines := o.lifespanLines(state)
-		if len(lines) == 0 {
-			continue // it served without a lifespan call: calls_after_startup's to judge
-		}
-		if d := compareRecord(want.Record, lines, obs); d != "" {
+	// A Lua state that served without a lifespan call is calls_after_startup's
+	// to judge.
+	for _, state := range o.lifespanStates {
+		if d := compareRecord(want.Record, o.lifespan[state], obs); d != "" {
 			out = append(out, findingf("record", "the lifespan call of Lua state %s recorded otherwise (-expected +got):\n%s", state, d))
 		}
 	}
@@ -124,16 +122,6 @@ func (recordCheck) record(e, got *Expect, _ *Observation) {
 	for i, line := range e.Record {
 		e.Record[i] = asBytes(onlyListed(line, got.Record[i])).(map[string]any)
 	}
-}
-
-// firstLifespanState is the first Lua state that recorded a lifespan line.
-func firstLifespanState(o *launchObservation) string {
-	for _, s := range o.states {
-		if len(o.lifespanLines(s)) > 0 {
-			return s
-		}
-	}
-	return ""
 }
 
 // compareRecord compares record lines with the expected ones, each by the

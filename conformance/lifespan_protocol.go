@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -69,15 +70,16 @@ type launching struct {
 
 // launchObservation is what a launched server showed once it was over.
 type launchObservation struct {
-	listened   bool
 	exitedSelf bool // it exited before the checker asked it to
 	exitCode   int  // -1: killed, or unknown
-	running    bool // it did not exit, even when asked, and was killed
 	output     string
-	// lines are the probe's record lines, in the order written; states
-	// their Lua states in the order first seen.
-	lines  []map[string]any
-	states []string
+	// lines are the probe's record lines, in the order written; lifespan
+	// the lines of each Lua state's lifespan call (its connection calls'
+	// lines left out, and the state key), and lifespanStates the Lua states
+	// that made one, in the order first seen.
+	lines          []map[string]any
+	lifespan       map[string][]map[string]any
+	lifespanStates []string
 }
 
 // launch starts a fresh server for a Launch case, its probe told what the
@@ -108,7 +110,7 @@ func (x *exchange) launch() error {
 		return fmt.Errorf("launching the server: %w", err)
 	}
 	x.addr = l.server.Addr()
-	x.obs.launch = &launchObservation{listened: x.addr != ""}
+	x.obs.launch = &launchObservation{}
 	if x.addr == "" {
 		select {
 		case <-l.server.Exited():
@@ -142,12 +144,7 @@ func (x *exchange) endLaunch() error {
 	case <-s.Exited():
 		o.exitedSelf = !l.terminated
 	default:
-		s.Terminate()
-		select {
-		case <-s.Exited():
-		case <-time.After(2 * x.k.timeout()):
-			o.running = true
-			s.Kill()
+		if StopLaunched(s, 2*x.k.timeout()) {
 			x.obs.notes = append(x.obs.notes, fmt.Sprintf("the server did not exit within %v of being asked to shut down, and was killed; it printed:\n%s", 2*x.k.timeout(), ClipText(s.Output())))
 		}
 	}
@@ -158,10 +155,8 @@ func (x *exchange) endLaunch() error {
 	if len(o.lines) == 0 {
 		return fmt.Errorf("the probe recorded nothing in %s: did the server run the probe file it was given, and may the app open files (io.open)? it printed:\n%s", l.record, ClipText(o.output))
 	}
-	for _, line := range o.lines {
-		if line["at"] == "startup" {
-			return nil
-		}
+	if len(o.lifespanStates) > 0 {
+		return nil
 	}
 	return &skipError{"the server made no lifespan call in any Lua state: it does not support lifespan, or has it off (lifespan.call.optional)"}
 }
@@ -180,19 +175,25 @@ func (x *exchange) cleanupLaunch() {
 // maxRecord bounds the record a probe may leave.
 const maxRecord = 1 << 20
 
-// readRecord reads the probe's record file, one JSON object per line.
+// readRecord reads the probe's record file, one JSON object per line, at
+// most maxRecord bytes of it.
 func (o *launchObservation) readRecord(path string) error {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	if len(data) > maxRecord {
-		return fmt.Errorf("the probe's record %s is %d bytes, past %d", path, len(data), maxRecord)
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxRecord+1))
+	if err != nil {
+		return err
 	}
-	seen := map[string]bool{}
+	if len(data) > maxRecord {
+		return fmt.Errorf("the probe's record %s is past %d bytes", path, maxRecord)
+	}
+	o.lifespan = map[string][]map[string]any{}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(nil, maxRecord)
 	for n := 1; sc.Scan(); n++ {
@@ -201,33 +202,22 @@ func (o *launchObservation) readRecord(path string) error {
 		if err != nil || m == nil || state == "" {
 			return fmt.Errorf("the probe's record %s: line %d is not an object with a state: %q", path, n, ClipText(sc.Text()))
 		}
-		if !seen[state] {
-			seen[state] = true
-			o.states = append(o.states, state)
-		}
 		o.lines = append(o.lines, m)
-	}
-	return nil
-}
-
-// lifespanLines are the record lines of one Lua state's lifespan call (its
-// connection calls' lines left out), without the state key.
-func (o *launchObservation) lifespanLines(state string) []map[string]any {
-	var out []map[string]any
-	for _, line := range o.lines {
-		at, _ := line["at"].(string)
-		if line["state"] != state || at == "call" || at == "call-end" {
+		if at := m["at"]; at == "call" || at == "call-end" {
 			continue
 		}
-		m := make(map[string]any, len(line))
-		for k, v := range line {
+		if o.lifespan[state] == nil {
+			o.lifespanStates = append(o.lifespanStates, state)
+		}
+		line := make(map[string]any, len(m))
+		for k, v := range m {
 			if k != "state" {
-				m[k] = v
+				line[k] = v
 			}
 		}
-		out = append(out, m)
+		o.lifespan[state] = append(o.lifespan[state], line)
 	}
-	return out
+	return nil
 }
 
 // checkLaunch validates a case's launch and the fields only a launched

@@ -16,7 +16,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -196,7 +195,7 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 			return ExitUsage
 		}
 		if *target == "" {
-			launcher = ReferenceLauncher(*workers)
+			launcher = servertest.NewLauncher(*workers)
 		}
 	}
 	defer stop()
@@ -263,13 +262,6 @@ func StartReference(workers int) (string, func(), error) {
 		return "", nil, err
 	}
 	return s.Addr, func() { s.Stop() }, nil
-}
-
-// ReferenceLauncher starts lasgi-serve in this process for each case that
-// needs a fresh server: workers Lua states, short lifespan and shutdown
-// timeouts so that a case that waits for one ends soon.
-func ReferenceLauncher(workers int) conformance.Launcher {
-	return servertest.Launcher{Args: []string{"--workers", strconv.Itoa(workers), "--lifespan-timeout", "2s", "--shutdown-timeout", "5s"}}
 }
 
 func cmdApp(args []string, stdout, stderr io.Writer) int {
@@ -490,7 +482,7 @@ func cmdRecord(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	checker := &conformance.Checker{Addr: addr, Timeout: *timeout}
 	if *target == "" {
-		checker.Launcher = ReferenceLauncher(1)
+		checker.Launcher = servertest.NewLauncher(1)
 	}
 	code := ExitPassed
 	for _, file := range fs.Args() {

@@ -45,11 +45,7 @@ func startCommand(tmpl string, wait time.Duration) (addr string, stop func() err
 	}
 	stop = func() error {
 		defer os.RemoveAll(dir)
-		p.Terminate()
-		select {
-		case <-p.Exited():
-		case <-time.After(stopGrace):
-			p.Kill()
+		if conformance.StopLaunched(p, stopGrace) {
 			return fmt.Errorf("did not exit within %v of SIGTERM and was killed; it printed:\n%s", stopGrace, p.Output())
 		}
 		if code := p.ExitCode(); code != 0 {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/lasgi/lasgi/conformance/cli"
 	"github.com/lasgi/lasgi/conformance/ginkgosuite"
+	"github.com/lasgi/lasgi/reference/server/servertest"
 )
 
 // The project's own suite runs the whole corpus against the reference
@@ -13,4 +14,4 @@ var _ = ginkgosuite.DescribeServer("the reference server", func() (string, func(
 	addr, stop, err := cli.StartReference(2)
 	Expect(err).NotTo(HaveOccurred())
 	return addr, stop
-}, ginkgosuite.Options{Launcher: cli.ReferenceLauncher(2)})
+}, ginkgosuite.Options{Launcher: servertest.NewLauncher(2)})

@@ -100,8 +100,9 @@ func runFor(ctx context.Context, probe []byte, f mutant.Fault, cases []*conforma
 		return nil, err
 	}
 	defer s.Stop()
-	k := &conformance.Checker{Addr: s.Addr, Timeout: step, Launcher: servertest.Launcher{Fault: f,
-		Args: []string{"--workers", "2", "--lifespan-timeout", "2s", "--shutdown-timeout", "5s"}}}
+	launcher := servertest.NewLauncher(2)
+	launcher.Fault = f
+	k := &conformance.Checker{Addr: s.Addr, Timeout: step, Launcher: launcher}
 	var results []conformance.Result
 	for _, c := range cases {
 		if ctx.Err() != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"os"
+	"strconv"
 	"syscall"
 
 	"github.com/lasgi/lasgi/conformance"
@@ -20,6 +21,14 @@ type Launcher struct {
 	// Fault is the mutant the server runs as (tests under reference/server
 	// only).
 	Fault mutant.Fault
+}
+
+// NewLauncher is a Launcher of workers Lua states with short lifespan and
+// shutdown timeouts (2 s, 5 s), so that a case that waits for one ends
+// soon: the one lasgi-check's built-in server and the project's own suites
+// launch.
+func NewLauncher(workers int) Launcher {
+	return Launcher{Args: []string{"--workers", strconv.Itoa(workers), "--lifespan-timeout", "2s", "--shutdown-timeout", "5s"}}
 }
 
 // Launch implements conformance.Launcher.
