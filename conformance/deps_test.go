@@ -20,6 +20,8 @@ var frameworkFree = []string{
 	"github.com/lasgi/lasgi/spec/event",
 	"github.com/lasgi/lasgi/reference/server",
 	"github.com/lasgi/lasgi/reference/server/bridge",
+	"github.com/lasgi/lasgi/reference/server/engine",
+	"github.com/lasgi/lasgi/reference/server/engines",
 	"github.com/lasgi/lasgi/reference/server/gopherlua",
 }
 

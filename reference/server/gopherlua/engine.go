@@ -14,7 +14,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log"
 	"os"
 	"runtime"
@@ -28,56 +27,12 @@ import (
 	"github.com/yuin/gopher-lua/parse"
 
 	"github.com/lasgi/lasgi/reference/server/bridge"
-	"github.com/lasgi/lasgi/reference/server/internal/mutant"
+	"github.com/lasgi/lasgi/reference/server/engine"
 )
 
-// Options configure an Engine. The zero value is usable.
-type Options struct {
-	// Workers is the number of Lua states; 0 means one per CPU.
-	Workers int
-	// BusyTimeout bounds how long the app may run without yielding (one
-	// resume of its coroutine); it stops an app stuck in a loop from holding
-	// a worker. 0 means 10 seconds.
-	BusyTimeout time.Duration
-	// Async makes Start and the calls' wake-ups return at once and run the
-	// app on a goroutine of their own. By default the app runs on the
-	// caller's goroutine until it waits or returns, which is faster; a caller
-	// that must keep its own deadlines while the app runs (the app checker)
-	// sets Async.
-	Async bool
-	// Sandbox removes what an untrusted app could use against the machine:
-	// running programs (os.execute, io.popen) and files outside its own
-	// modules (io.open, os.remove, dofile, ...). os.exit never ends the
-	// process, sandbox or not: it raises ExitError.
-	Sandbox bool
-	// Output receives what the app prints (print, io.write); nil means the
-	// process's stdout.
-	Output io.Writer
-	// QueueTimeout bounds how long a new call waits for a worker when every
-	// one is busy; past it the call ends with bridge.ErrOverloaded (the
-	// server answers 503). 0 means 5 seconds.
-	QueueTimeout time.Duration
-	// MaxVMBytes is the memory budget of one worker (memory.go): a string
-	// the app asks for past it is refused, and when the heap passes the
-	// budget of all workers the call that allocated most is stopped. 0 means
-	// DefaultMaxVMBytes (1 GiB).
-	MaxVMBytes int64
-	// ErrorLog gets what concerns the engine rather than one call (a worker
-	// abandoned, a replacement that failed to load); nil: the standard
-	// logger.
-	ErrorLog *log.Logger
-	// Lifespan says whether each worker makes a lifespan call before it
-	// serves (lifespan.go); the zero value, LifespanOff, makes none.
-	Lifespan LifespanMode
-	// LifespanTimeout bounds the wait for the app's reply to
-	// lifespan.startup, and to lifespan.shutdown; 0 means
-	// DefaultLifespanTimeout (10 seconds).
-	LifespanTimeout time.Duration
-	// Fault is the mutant the engine's lifespan runs as (tests under
-	// reference/server only; the zero Fault injects nothing). A call's own
-	// fault comes with the call (bridge.Call.Fault).
-	Fault mutant.Fault
-}
+// Options configure an Engine: engine.Options, the contract every engine
+// takes.
+type Options = engine.Options
 
 // Engine hosts one app file on a set of workers. It implements bridge.Engine.
 type Engine struct {

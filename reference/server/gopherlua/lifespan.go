@@ -11,6 +11,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/lasgi/lasgi/reference/server/bridge"
+	"github.com/lasgi/lasgi/reference/server/engine"
 	"github.com/lasgi/lasgi/reference/server/internal/mutant"
 	"github.com/lasgi/lasgi/spec/event"
 )
@@ -24,56 +25,22 @@ import (
 // call through a bridge.Call like any other, reading the app's replies from
 // its outbox; the call's event.Lifespan holds the app to the send rules.
 
-// LifespanMode says whether the engine runs the app's lifespan protocol.
-type LifespanMode int
-
-const (
-	// LifespanOff makes no lifespan call: connection scopes get an empty
-	// state (lifespan.call.optional). The zero value.
-	LifespanOff LifespanMode = iota
-	// LifespanAuto, as uvicorn's: an app that raises or returns before
-	// replying to lifespan.startup does not support lifespan, and the
-	// worker serves without it (lifespan.unsupported), after one log line.
-	LifespanAuto
-	// LifespanOn: an app that raises or returns before replying fails its
-	// startup, as lifespan.startup.failed does.
-	LifespanOn
+// The lifespan modes, the default timeout and StartupError are the engine
+// contract's (package engine), named here too.
+type (
+	LifespanMode = engine.LifespanMode
+	StartupError = engine.StartupError
 )
 
-var lifespanModes = []string{"off", "auto", "on"}
+const (
+	LifespanOff            = engine.LifespanOff
+	LifespanAuto           = engine.LifespanAuto
+	LifespanOn             = engine.LifespanOn
+	DefaultLifespanTimeout = engine.DefaultLifespanTimeout
+)
 
-func (m LifespanMode) String() string {
-	if int(m) < len(lifespanModes) {
-		return lifespanModes[m]
-	}
-	return fmt.Sprintf("LifespanMode(%d)", int(m))
-}
-
-// ParseLifespanMode reads "auto", "on" or "off".
-func ParseLifespanMode(s string) (LifespanMode, error) {
-	for i, name := range lifespanModes {
-		if s == name {
-			return LifespanMode(i), nil
-		}
-	}
-	return 0, fmt.Errorf("--lifespan must be auto, on or off, got %q", s)
-}
-
-// DefaultLifespanTimeout is Options.LifespanTimeout when it is zero.
-const DefaultLifespanTimeout = 10 * time.Second
-
-// StartupError is a worker's failed lifespan startup: the app sent
-// lifespan.startup.failed, did not reply within the lifespan timeout, or
-// (LifespanOn) raised or returned before replying. Load returns it, and
-// the server must then not serve at all (lifespan.startup.failed).
-type StartupError struct {
-	Worker int
-	Why    string // what happened, with the app's message or error
-}
-
-func (e *StartupError) Error() string {
-	return fmt.Sprintf("worker %d: lifespan startup failed: %s", e.Worker, e.Why)
-}
+// ParseLifespanMode is engine.ParseLifespanMode.
+func ParseLifespanMode(s string) (LifespanMode, error) { return engine.ParseLifespanMode(s) }
 
 // lifespan is a worker's lifespan call.
 type lifespan struct {
@@ -144,11 +111,11 @@ func (e *Engine) startup(w *worker) error {
 					// resume, a moment later) fails the startup.
 					time.Sleep(100 * time.Millisecond)
 					if st := call.State(); st.Err != nil {
-						return &StartupError{w.slot, "the app raised an error: " + errText(st.Err)}
+						return &StartupError{Worker: w.slot, Reason: "the app raised an error: " + errText(st.Err)}
 					}
 				}
 				if w.abandoned.Load() {
-					return &StartupError{w.slot, "its worker was abandoned: " + errText(st.Err)}
+					return &StartupError{Worker: w.slot, Reason: "its worker was abandoned: " + errText(st.Err)}
 				}
 				w.state, w.life = state, &lifespan{w: w, call: call}
 				call.OnFinish(w.life.ended)
@@ -156,7 +123,7 @@ func (e *Engine) startup(w *worker) error {
 			case event.LifespanStartupFailed:
 				// Whatever the call does next, startup failed (lifespan.error.after-failed).
 				call.Disconnect()
-				return &StartupError{w.slot, "the app sent lifespan.startup.failed" + messageText(ev.Message)}
+				return &StartupError{Worker: w.slot, Reason: "the app sent lifespan.startup.failed" + messageText(ev.Message)}
 			}
 		}
 		if st.Finished && failed {
@@ -169,7 +136,7 @@ func (e *Engine) startup(w *worker) error {
 		case <-call.Notify():
 		case <-timer.C:
 			call.Disconnect()
-			return &StartupError{w.slot, fmt.Sprintf("the app did not reply to lifespan.startup within --lifespan-timeout %v (lifespan.startup.timeout)", e.opts.LifespanTimeout)}
+			return &StartupError{Worker: w.slot, Reason: fmt.Sprintf("the app did not reply to lifespan.startup within --lifespan-timeout %v (lifespan.startup.timeout)", e.opts.LifespanTimeout)}
 		}
 	}
 }
@@ -183,9 +150,9 @@ func (e *Engine) unsupported(w *worker, err error) error {
 	}
 	switch {
 	case w.abandoned.Load():
-		return &StartupError{w.slot, "its worker was abandoned: " + errText(err)}
+		return &StartupError{Worker: w.slot, Reason: "its worker was abandoned: " + errText(err)}
 	case e.opts.Lifespan == LifespanOn || e.opts.Fault.Is(mutant.LifespanUnsupportedFails):
-		return &StartupError{w.slot, "the app " + how + " before replying to lifespan.startup (--lifespan on)"}
+		return &StartupError{Worker: w.slot, Reason: "the app " + how + " before replying to lifespan.startup (--lifespan on)"}
 	}
 	if e.unsupportedLogged.CompareAndSwap(false, true) {
 		e.logf("lasgi-serve: lifespan: the app does not support it: in worker %d it %s before replying to lifespan.startup; serving without lifespan state (--lifespan off makes no lifespan call)", w.slot, how)

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/lasgi/lasgi/reference/server/engine"
 )
 
 // Memory. gopher-lua allocates from the Go heap and keeps no account of its
@@ -29,7 +31,7 @@ import (
 //     grew.
 
 // DefaultMaxVMBytes is Options.MaxVMBytes when it is zero.
-const DefaultMaxVMBytes = 1 << 30
+const DefaultMaxVMBytes = engine.DefaultMaxVMBytes
 
 // memWatchBase is heap the server may use on top of the workers' budgets
 // (connections, buffers, the scope of each call).
