@@ -70,6 +70,26 @@ var _ = Describe("lasgi-serve", func() {
 		Eventually(session, 10*time.Second).Should(gexec.Exit(0))
 	})
 
+	It("serves on the engine --engine names, lists the engines in --help, and refuses one it lacks with exit code 2", func() {
+		session, url := start("--engine", "gopher", "--workers", "1")
+		Expect(session.Out.Contents()).To(ContainSubstring("(engine gopher)"))
+		_, body := get(url + "/")
+		Expect(body).To(Equal("Hello World!"))
+		session.Terminate()
+		Eventually(session, 10*time.Second).Should(gexec.Exit(0))
+
+		help, err := gexec.Start(exec.Command(binary, "--help"), GinkgoWriter, GinkgoWriter)
+		Expect(err).NotTo(HaveOccurred())
+		Eventually(help, 10*time.Second).Should(gexec.Exit(0))
+		Expect(string(help.Err.Contents())).To(MatchRegexp(`engines \(--engine\) this binary has:\n  gopher +gopher-lua`))
+
+		unknown, err := gexec.Start(exec.Command(binary, "--engine", "no-such-engine", "--port", "0"), GinkgoWriter, GinkgoWriter)
+		Expect(err).NotTo(HaveOccurred())
+		Eventually(unknown, 10*time.Second).Should(gexec.Exit(2))
+		Expect(string(unknown.Err.Contents())).To(And(ContainSubstring(`unknown engine "no-such-engine"`), ContainSubstring("this binary has gopher"),
+			ContainSubstring("-tags lua54"), ContainSubstring("-tags luajit")))
+	})
+
 	It("serves an app file, which may require modules next to it", func() {
 		dir := GinkgoT().TempDir()
 		Expect(os.WriteFile(filepath.Join(dir, "greeting.lua"), []byte(`return {text = "hi from a module"}`), 0o644)).To(Succeed())

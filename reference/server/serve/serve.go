@@ -6,7 +6,9 @@
 //
 //	lasgi-serve [flags] [APP.lua]
 //
-// With no app file it serves the built-in reference/app/hello.lua.
+// With no app file it serves the built-in reference/app/hello.lua. --engine
+// names the Lua engine (engine.Load; default "gopher"); --help lists the
+// engines the binary has.
 //
 // Exit codes: 0 after a clean shutdown; 1 when serving failed or the
 // shutdown was not clean (requests cut at --shutdown-timeout, a lifespan
@@ -31,8 +33,9 @@ import (
 
 	"github.com/lasgi/lasgi/reference/app"
 	"github.com/lasgi/lasgi/reference/server"
+	"github.com/lasgi/lasgi/reference/server/engine"
+	_ "github.com/lasgi/lasgi/reference/server/engines" // every engine this binary has
 	"github.com/lasgi/lasgi/reference/server/gcpace"
-	"github.com/lasgi/lasgi/reference/server/gopherlua"
 	"github.com/lasgi/lasgi/reference/server/internal/mutant"
 )
 
@@ -61,9 +64,11 @@ func Run(args []string, env Env) int {
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: lasgi-serve [flags] [APP.lua]\n\n"+
-			"Serves the LASGI app returned by APP.lua (default: the built-in hello.lua).\n\nflags:\n")
+			"Serves the LASGI app returned by APP.lua (default: the built-in hello.lua).\n\n"+
+			"engines (--engine) this binary has:\n%s\nflags:\n", engine.Usage("  "))
 		fs.PrintDefaults()
 	}
+	engineName := fs.String("engine", engine.Default, "the Lua engine that runs the app: "+strings.Join(engine.Names(), ", ")+" (listed above; the C Lua engines need a build tag)")
 	host := fs.String("host", "127.0.0.1", "address to listen on")
 	port := fs.Int("port", 8000, "port to listen on (0 picks a free one)")
 	workers := fs.Int("workers", runtime.NumCPU(), "Lua VMs, each running many requests as coroutines")
@@ -77,10 +82,10 @@ func Run(args []string, env Env) int {
 	busyTimeout := fs.Duration("busy-timeout", 10*time.Second, "longest an app may run without yielding (stops runaway loops)")
 	sandbox := fs.Bool("sandbox", false, "for untrusted apps: remove os.execute, io.popen, io.open and the other functions that reach programs or files outside the app's modules (os.exit raises, sandbox or not)")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "on SIGINT/SIGTERM, how long requests in flight may take to finish; the process exits by then, cutting what still runs")
-	maxVMBytes := fs.Int64("max-vm-bytes", gopherlua.DefaultMaxVMBytes, "memory budget of one worker: a string the app asks for past it is refused, and when the heap passes the budget of all workers the call that allocated the most is stopped")
+	maxVMBytes := fs.Int64("max-vm-bytes", engine.DefaultMaxVMBytes, "memory budget of one worker: a string the app asks for past it is refused, and when the heap passes the budget of all workers the call that allocated the most is stopped")
 	queueTimeout := fs.Duration("queue-timeout", 5*time.Second, "longest a request may wait for a free worker when all are busy (503 with Retry-After beyond)")
 	lifespanFlag := fs.String("lifespan", "auto", "the lifespan protocol, in every worker before it serves and at shutdown: auto (an app that raises or returns before replying to lifespan.startup has none: one log line, and it is served without), on (that fails the startup too: exit code 3), off (no lifespan call; every scope gets an empty state)")
-	lifespanTimeout := fs.Duration("lifespan-timeout", gopherlua.DefaultLifespanTimeout, "longest wait for the app's reply to lifespan.startup (past it the startup failed: exit code 3) and to lifespan.shutdown (within what --shutdown-timeout leaves)")
+	lifespanTimeout := fs.Duration("lifespan-timeout", engine.DefaultLifespanTimeout, "longest wait for the app's reply to lifespan.startup (past it the startup failed: exit code 3) and to lifespan.shutdown (within what --shutdown-timeout leaves)")
 	wsMaxMessage := fs.Int64("ws-max-message", server.DefaultWSMaxMessage, "largest WebSocket message a client may send, fragments together (the server closes with 1009 beyond)")
 	wsPingInterval := fs.Duration("ws-ping-interval", server.DefaultWSPingInterval, "a WebSocket silent this long is pinged, and closed when it stays silent as long again")
 	gcPercent := fs.Int("gc-percent", 1000, "most the Go GC target percentage (GOGC) may be: after each collection GOGC is set so that about 32 MiB of garbage may gather before the next, within 100 and this; a small live heap then costs tens of MB of RSS for fewer collections, a large one grows at most twofold (docs/performance.md); ignored when GOGC is set")
@@ -92,6 +97,10 @@ func Run(args []string, env Env) int {
 	}
 	if fs.NArg() > 1 {
 		fmt.Fprintf(stderr, "lasgi-serve: one app file at most, got %d: %v\n", fs.NArg(), fs.Args())
+		return 2
+	}
+	if !engine.Known(*engineName) {
+		fmt.Fprintf(stderr, "lasgi-serve: --engine: %v\n", engine.UnknownError(*engineName))
 		return 2
 	}
 	if *workers < 1 {
@@ -106,7 +115,7 @@ func Run(args []string, env Env) int {
 		fmt.Fprintf(stderr, "lasgi-serve: --port must be 0..65535, got %d\n", *port)
 		return 2
 	}
-	lifespan, err := gopherlua.ParseLifespanMode(*lifespanFlag)
+	lifespan, err := engine.ParseLifespanMode(*lifespanFlag)
 	if err != nil {
 		fmt.Fprintf(stderr, "lasgi-serve: %v\n", err)
 		return 2
@@ -128,20 +137,21 @@ func Run(args []string, env Env) int {
 		defer gcpace.Start(*gcPercent, gcpace.DefaultHeadroom)()
 	}
 	logger := log.New(stderr, "", log.LstdFlags)
-	opts := gopherlua.Options{Workers: *workers, BusyTimeout: *busyTimeout, QueueTimeout: *queueTimeout, MaxVMBytes: *maxVMBytes, Sandbox: *sandbox, ErrorLog: logger,
+	opts := engine.Options{Workers: *workers, BusyTimeout: *busyTimeout, QueueTimeout: *queueTimeout, MaxVMBytes: *maxVMBytes, Sandbox: *sandbox, ErrorLog: logger,
 		Lifespan: lifespan, LifespanTimeout: *lifespanTimeout, Fault: env.Fault}
-	var engine *gopherlua.Engine
-	name := "hello.lua (built in)"
+	var eng engine.Engine
+	name, src := "hello.lua (built in)", []byte(nil)
 	if fs.NArg() == 1 {
 		name = fs.Arg(0)
-		engine, err = gopherlua.LoadFile(name, opts)
-	} else {
-		var src []byte
-		if src, err = app.Source("hello.lua"); err == nil {
-			engine, err = gopherlua.Load("hello.lua", src, opts)
+		if src, err = os.ReadFile(name); err != nil {
+			err = fmt.Errorf("load app: %w", err)
+		} else {
+			eng, err = engine.Load(*engineName, name, src, opts)
 		}
+	} else if src, err = app.Source("hello.lua"); err == nil {
+		eng, err = engine.Load(*engineName, "hello.lua", src, opts)
 	}
-	var startupErr *gopherlua.StartupError
+	var startupErr *engine.StartupError
 	if errors.As(err, &startupErr) {
 		// No worker serves (lifespan.startup.failed); each line names one.
 		fmt.Fprintf(stderr, "lasgi-serve: not serving: %s\n", strings.ReplaceAll(err.Error(), "\n", "\nlasgi-serve: "))
@@ -152,7 +162,7 @@ func Run(args []string, env Env) int {
 		return 2
 	}
 	srv, err := server.New(server.Config{
-		Engine: engine, RootPath: *rootPath,
+		Engine: eng, RootPath: *rootPath,
 		MaxHeaderBytes: *maxHeader, MaxBodyBytes: *maxBody,
 		ReadTimeout: *readTimeout, WriteTimeout: *writeTimeout, IdleTimeout: *idleTimeout,
 		AppTimeout: *appTimeout, ErrorLog: logger,
@@ -160,17 +170,17 @@ func Run(args []string, env Env) int {
 		Fault: env.Fault,
 	})
 	if err != nil {
-		engine.Close()
+		eng.Close()
 		fmt.Fprintf(stderr, "lasgi-serve: %v\n", err)
 		return 2
 	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(*host, strconv.Itoa(*port)))
 	if err != nil {
-		engine.Close()
+		eng.Close()
 		fmt.Fprintf(stderr, "lasgi-serve: %v\n", err)
 		return 2
 	}
-	fmt.Fprintf(stdout, "lasgi-serve: serving %s with %d workers on http://%s\n", name, *workers, ln.Addr())
+	fmt.Fprintf(stdout, "lasgi-serve: serving %s (engine %s) with %d workers on http://%s\n", name, *engineName, *workers, ln.Addr())
 	if env.Listening != nil {
 		env.Listening(ln.Addr())
 	}
@@ -178,13 +188,13 @@ func Run(args []string, env Env) int {
 	go func() { served <- srv.Serve(ln) }()
 	select {
 	case err := <-served:
-		engine.Close()
+		eng.Close()
 		fmt.Fprintf(stderr, "lasgi-serve: %v\n", err)
 		return 1
 	case sig := <-env.Signals:
 		fmt.Fprintf(stderr, "lasgi-serve: %v: finishing requests in flight (up to %v)\n", sig, *shutdownTimeout)
 	}
-	return shutdown(srv, engine, *shutdownTimeout, stderr, env.Fault)
+	return shutdown(srv, eng, *shutdownTimeout, stderr, env.Fault)
 }
 
 // shutdown lets requests in flight finish, then ends each worker's
@@ -192,14 +202,14 @@ func Run(args []string, env Env) int {
 // whatever still runs then (an app stuck in Go code, a lifespan shutdown
 // that takes its time) is cut by the process's exit. The lifespan shutdown
 // gets what the requests left of timeout, and --lifespan-timeout at most.
-func shutdown(srv *server.Server, engine *gopherlua.Engine, timeout time.Duration, stderr io.Writer, f mutant.Fault) int {
+func shutdown(srv *server.Server, eng engine.Engine, timeout time.Duration, stderr io.Writer, f mutant.Fault) int {
 	ctx, cancel := context.WithTimeoutCause(context.Background(), timeout,
 		fmt.Errorf("--shutdown-timeout %v passed", timeout))
 	defer cancel()
 	var lifespanPhase atomic.Bool
 	stopped := make(chan error, 1)
 	if f.Is(mutant.LifespanShutdownWithCallsRunning) {
-		go engine.Shutdown(ctx) // with the server's, not after it
+		go eng.Shutdown(ctx) // with the server's, not after it
 	}
 	go func() {
 		err := srv.Shutdown(ctx)
@@ -207,7 +217,7 @@ func shutdown(srv *server.Server, engine *gopherlua.Engine, timeout time.Duratio
 			err = fmt.Errorf("requests still running after --shutdown-timeout %v were cut", timeout)
 		}
 		lifespanPhase.Store(true)
-		stopped <- errors.Join(err, engine.Shutdown(ctx))
+		stopped <- errors.Join(err, eng.Shutdown(ctx))
 	}()
 	// A moment past the deadline lets Shutdown close the connections it
 	// cut, so their clients see a close rather than the process vanish.

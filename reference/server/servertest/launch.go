@@ -18,6 +18,9 @@ import (
 // command does, its exit code included, without a binary to build.
 type Launcher struct {
 	Args []string // lasgi-serve flags, such as --workers 2; not --port
+	// Engine is the engine lasgi-serve runs the app on (its --engine); ""
+	// is lasgi-serve's default, engine.Default.
+	Engine string
 	// Fault is the mutant the server runs as (tests under reference/server
 	// only).
 	Fault mutant.Fault
@@ -26,7 +29,7 @@ type Launcher struct {
 // NewLauncher is a Launcher of workers Lua states with short lifespan and
 // shutdown timeouts (2 s, 5 s), so that a case that waits for one ends
 // soon: the one lasgi-check's built-in server and the project's own suites
-// launch.
+// launch. Set its Engine to launch on another engine than the default.
 func NewLauncher(workers int) Launcher {
 	return Launcher{Args: []string{"--workers", strconv.Itoa(workers), "--lifespan-timeout", "2s", "--shutdown-timeout", "5s"}}
 }
@@ -34,7 +37,11 @@ func NewLauncher(workers int) Launcher {
 // Launch implements conformance.Launcher.
 func (l Launcher) Launch(ctx context.Context, probe string) (conformance.Launched, error) {
 	s := &launched{sigs: make(chan os.Signal, 1), listening: make(chan string, 1), exited: make(chan struct{}), out: &SyncBuffer{}}
-	args := append(append([]string{"--host", "127.0.0.1", "--port", "0"}, l.Args...), probe)
+	args := []string{"--host", "127.0.0.1", "--port", "0"}
+	if l.Engine != "" {
+		args = append(args, "--engine", l.Engine)
+	}
+	args = append(append(args, l.Args...), probe)
 	go func() {
 		s.code = serve.Run(args, serve.Env{Stdout: s.out, Stderr: s.out, Signals: s.sigs, Fault: l.Fault,
 			Listening: func(a net.Addr) { s.listening <- a.String() }})

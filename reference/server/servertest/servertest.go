@@ -14,7 +14,8 @@ import (
 	"time"
 
 	"github.com/lasgi/lasgi/reference/server"
-	"github.com/lasgi/lasgi/reference/server/gopherlua"
+	"github.com/lasgi/lasgi/reference/server/engine"
+	_ "github.com/lasgi/lasgi/reference/server/engines" // every engine this binary has
 )
 
 // Server is a reference server listening on a free 127.0.0.1 port.
@@ -23,18 +24,25 @@ type Server struct {
 	Log  *SyncBuffer // everything the server logged
 
 	srv    *server.Server
-	eng    *gopherlua.Engine
+	eng    engine.Engine
 	served chan error
 	once   sync.Once
 	err    error
 }
 
 // Start serves the Lua app src (name is used in messages) on the gopher-lua
-// engine with opts. cfg sets limits and timeouts; its Engine is filled in,
+// engine (engine.Default) with opts: StartOn(engine.Default, ...).
+func Start(name string, src []byte, opts engine.Options, cfg server.Config, also io.Writer) (*Server, error) {
+	return StartOn(engine.Default, name, src, opts, cfg, also)
+}
+
+// StartOn serves the Lua app src (name is used in messages) on the engine
+// engineName (engine.Load: an engine this binary does not have is an error)
+// with opts. cfg sets limits and timeouts; its Engine is filled in,
 // and its log, the engine's too, goes to Log and, when not nil, to also. Tests under
 // reference/server may set cfg.Fault to run a mutant of the server
 // (reference/server/internal/mutant); no other caller can.
-func Start(name string, src []byte, opts gopherlua.Options, cfg server.Config, also io.Writer) (*Server, error) {
+func StartOn(engineName, name string, src []byte, opts engine.Options, cfg server.Config, also io.Writer) (*Server, error) {
 	s := &Server{Log: &SyncBuffer{}, served: make(chan error, 1)}
 	var out io.Writer = s.Log
 	if also != nil {
@@ -44,7 +52,7 @@ func Start(name string, src []byte, opts gopherlua.Options, cfg server.Config, a
 	if opts.ErrorLog == nil {
 		opts.ErrorLog = cfg.ErrorLog
 	}
-	eng, err := gopherlua.Load(name, src, opts)
+	eng, err := engine.Load(engineName, name, src, opts)
 	if err != nil {
 		return nil, err
 	}
