@@ -40,7 +40,7 @@ type AppCase struct {
 // running the app (in this process, the reference server's gopher-lua
 // engine); a new one replaces an engine an app left stuck in a case. The
 // engine's Start and wake-ups must return at once, so that each step's
-// timeout holds while the app runs (gopherlua.Options.Async).
+// timeout holds while the app runs (engine.Options.Async).
 type AppChecker struct {
 	Load    func() (bridge.Engine, error)
 	Timeout time.Duration // each step of a case; 0 means 5 seconds

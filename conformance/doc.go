@@ -32,7 +32,7 @@
 //
 // The other way round, the kit plays the server. An [AppChecker] hands an
 // app, running in an engine its Load function starts (the reference
-// server's gopher-lua engine, with gopherlua.Options.Async), the exchanges
+// server's gopher-lua engine, with engine.Options.Async), the exchanges
 // of [AppCases] (scopes, request bodies in one piece or many, the client
 // going away at each point; WebSocket messages and the client's close or
 // the transport ending, a [WSScript]) and of [ReplayCases] (the corpus's requests as a

@@ -25,7 +25,8 @@ import (
 	"github.com/lasgi/lasgi/reference/app"
 	"github.com/lasgi/lasgi/reference/server"
 	"github.com/lasgi/lasgi/reference/server/bridge"
-	"github.com/lasgi/lasgi/reference/server/gopherlua"
+	"github.com/lasgi/lasgi/reference/server/engine"
+	_ "github.com/lasgi/lasgi/reference/server/engines" // every engine this binary has
 	"github.com/lasgi/lasgi/reference/server/servertest"
 	"github.com/lasgi/lasgi/spec"
 )
@@ -144,6 +145,7 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 	rep := report{command: "server"}
 	rep.register(fs, "deadline of each network step")
 	workers := fs.Int("workers", 2, "workers of the built-in reference server")
+	engineName := fs.String("engine", engine.Default, "engine of the built-in reference server (lasgi-serve --engine): "+strings.Join(engine.Names(), ", ")+"; not with --url or --cmd")
 	caseTimeout := fs.Duration("case-timeout", 0, "deadline of a whole case, all its steps together (default: 6 times --timeout)")
 	if code, ok := parse(fs, args); !ok {
 		return code
@@ -157,6 +159,14 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 		return ExitUsage
 	}
 	if !rep.valid(stderr) {
+		return ExitUsage
+	}
+	if isSet(fs, "engine") && (*target != "" || *command != "") {
+		fmt.Fprintf(stderr, "lasgi-check server: --engine picks the engine of the built-in reference server; with --url or --cmd the server under test is someone else's, and its engine its own\n")
+		return ExitUsage
+	}
+	if !engine.Known(*engineName) {
+		fmt.Fprintf(stderr, "lasgi-check server: --engine: %v\n", engine.UnknownError(*engineName))
 		return ExitUsage
 	}
 	cases, err := corpus.load()
@@ -189,13 +199,15 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	default:
-		addr, stop, err = resolveTarget(*target, *workers, stderr)
+		addr, stop, err = resolveTarget(*target, *engineName, *workers, stderr)
 		if err != nil {
 			fmt.Fprintf(stderr, "lasgi-check server: %v\n", err)
 			return ExitUsage
 		}
 		if *target == "" {
-			launcher = servertest.NewLauncher(*workers)
+			l := servertest.NewLauncher(*workers)
+			l.Engine = *engineName
+			launcher = l
 		}
 	}
 	defer stop()
@@ -233,7 +245,7 @@ func gaveUp(stderr io.Writer, command, reason string, code int) int {
 
 // resolveTarget returns the address to check: the --url's, or that of a
 // reference server started here with the probe.
-func resolveTarget(raw string, workers int, stderr io.Writer) (string, func(), error) {
+func resolveTarget(raw, engineName string, workers int, stderr io.Writer) (string, func(), error) {
 	if raw != "" {
 		u, err := url.Parse(raw)
 		if err != nil || u.Scheme != "http" || u.Host == "" {
@@ -245,19 +257,25 @@ func resolveTarget(raw string, workers int, stderr io.Writer) (string, func(), e
 		}
 		return host, func() {}, nil
 	}
-	return StartReference(workers)
+	return StartReferenceOn(engineName, workers)
 }
 
 // StartReference starts the reference server with the probe app on a free
-// loopback port and returns its address and a stop function.
+// loopback port, on the default engine, and returns its address and a stop
+// function.
 func StartReference(workers int) (string, func(), error) {
+	return StartReferenceOn(engine.Default, workers)
+}
+
+// StartReferenceOn is StartReference on the engine engineName.
+func StartReferenceOn(engineName string, workers int) (string, func(), error) {
 	src, err := app.Source("probe.lua")
 	if err != nil {
 		return "", nil, err
 	}
 	// The probe raises errors on purpose: the server's log stays quiet and
 	// the report says what matters.
-	s, err := servertest.Start("probe.lua", src, gopherlua.Options{Workers: workers}, server.Config{}, nil)
+	s, err := servertest.StartOn(engineName, "probe.lua", src, engine.Options{Workers: workers}, server.Config{}, nil)
 	if err != nil {
 		return "", nil, err
 	}
@@ -271,9 +289,18 @@ func cmdApp(args []string, stdout, stderr io.Writer) int {
 	rep.register(fs, "deadline of each step of a case (the app taking a body piece, returning)")
 	sandbox := fs.Bool("sandbox", true, "run the app without os.execute, io.popen, io.open and the other functions that reach programs or files outside its modules (--sandbox=false lets a trusted app keep them)")
 	runTimeout := fs.Duration("run-timeout", 0, "deadline of the whole run, every app and case together; the cases left are reported as not run, exit code 2 (default: 60 times --timeout)")
-	interp := fs.String("lua", "embedded", "Lua to run the app on: embedded (gopher-lua, in process), or lua5.1, lua5.4, luajit or a path to an interpreter (then the app runs under the lint, which names the rules)")
+	interp := fs.String("lua", "embedded", "Lua to run the app on: embedded (the --engine, in process), or lua5.1, lua5.4, luajit or a path to an interpreter (then the app runs under the lint, which names the rules)")
+	engineName := fs.String("engine", engine.Default, "the engine the embedded app checker runs the app on: "+strings.Join(engine.Names(), ", ")+"; not with --lua")
 	if code, ok := parse(fs, args); !ok {
 		return code
+	}
+	if isSet(fs, "engine") && *interp != "embedded" {
+		fmt.Fprintf(stderr, "lasgi-check app: --engine and --lua exclude each other: --engine picks the embedded engine, --lua runs the app under an interpreter instead\n")
+		return ExitUsage
+	}
+	if !engine.Known(*engineName) {
+		fmt.Fprintf(stderr, "lasgi-check app: --engine: %v\n", engine.UnknownError(*engineName))
+		return ExitUsage
 	}
 	if !rep.valid(stderr) {
 		return ExitUsage
@@ -360,8 +387,8 @@ func cmdApp(args []string, stdout, stderr io.Writer) int {
 		// The app's own busy limit is longer than the case's, so the case
 		// ends first and names what the app did not do.
 		// What the app prints goes to stderr, bounded: stdout may carry the report.
-		opts := gopherlua.Options{Workers: 1, BusyTimeout: 2 * rep.timeout, Async: true, Sandbox: *sandbox, Output: appOutput}
-		eng, err := gopherlua.Load(a.name, a.src, opts)
+		opts := engine.Options{Workers: 1, BusyTimeout: 2 * rep.timeout, Async: true, Sandbox: *sandbox, Output: appOutput}
+		eng, err := engine.Load(*engineName, a.name, a.src, opts)
 		if err != nil {
 			// An app file that does not load into a callable is a failed check.
 			r := conformance.Result{Case: &conformance.Case{ID: a.name + " app.load/callable", Rules: []string{"core.app.callable"}, File: "app.json"},
@@ -372,7 +399,7 @@ func cmdApp(args []string, stdout, stderr io.Writer) int {
 		}
 		eng.Close()
 		checker := &conformance.AppChecker{Timeout: rep.timeout, Strict: rep.strict, Load: func() (bridge.Engine, error) {
-			return gopherlua.Load(a.name, a.src, opts)
+			return engine.Load(*engineName, a.name, a.src, opts)
 		}}
 		first := len(results)
 		for _, r := range checker.RunAll(ctx, cases, func(i int, r conformance.Result) {
@@ -474,7 +501,7 @@ func cmdRecord(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "lasgi-check record: name the fixture files to re-record")
 		return ExitUsage
 	}
-	addr, stop, err := resolveTarget(*target, 1, stderr)
+	addr, stop, err := resolveTarget(*target, engine.Default, 1, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "lasgi-check record: %v\n", err)
 		return ExitUsage
@@ -495,6 +522,13 @@ func cmdRecord(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%s: recorded %d cases\n", file, n)
 	}
 	return code
+}
+
+// isSet reports whether the flag name was given on the command line.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 func isTerminal(w io.Writer) bool {

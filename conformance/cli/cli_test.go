@@ -213,6 +213,28 @@ var _ = Describe("lasgi-check server", func() {
 		}
 	})
 
+	It("runs the built-in server on the engine --engine names, and refuses one this binary lacks or --engine beside --url/--cmd", func() {
+		code, out, _ := run("server", "--engine", "gopher", "--run", `^http\.scope\.query-string$`)
+		Expect(code).To(Equal(cli.ExitPassed), out)
+		Expect(out).To(ContainSubstring("http.scope/query-raw-escapes"))
+
+		code, _, errOut := run("server", "--engine", "no-such-engine")
+		Expect(code).To(Equal(cli.ExitUsage))
+		Expect(errOut).To(ContainSubstring(`unknown engine "no-such-engine"`))
+		Expect(errOut).To(ContainSubstring("gopher"))
+		Expect(errOut).To(ContainSubstring("-tags lua54"))
+		Expect(errOut).To(ContainSubstring("-tags luajit"))
+
+		for _, args := range [][]string{
+			{"server", "--engine", "gopher", "--url", "http://127.0.0.1:1"},
+			{"server", "--engine", "gopher", "--cmd", "true {port} {app}"},
+		} {
+			code, _, errOut := run(args...)
+			Expect(code).To(Equal(cli.ExitUsage), "%v", args)
+			Expect(errOut).To(ContainSubstring("--engine picks the engine of the built-in reference server"), "%v", args)
+		}
+	})
+
 	It("refuses to start on a server that cannot be reached, as a setup error", func() {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		Expect(err).NotTo(HaveOccurred())
@@ -486,6 +508,23 @@ end
 		code, _, errOut := run("app", "--run", `offered core`, hello)
 		Expect(code).To(Equal(cli.ExitUsage))
 		Expect(errOut).To(ContainSubstring("matches no case and no rule ID"))
+	})
+
+	It("checks on the engine --engine names, and refuses one this binary lacks or --engine beside --lua", func() {
+		hello := filepath.Join("..", "..", "reference", "app", "hello.lua")
+		code, out, _ := run("app", "--engine", "gopher", "--run", `^http\.disconnect\.app-return$`, hello)
+		Expect(code).To(Equal(cli.ExitPassed), out)
+		Expect(out).To(MatchRegexp(`\n[1-9]\d* passed, 0 failed, 0 warnings, 0 skipped\n$`))
+
+		code, _, errOut := run("app", "--engine", "no-such-engine", hello)
+		Expect(code).To(Equal(cli.ExitUsage))
+		Expect(errOut).To(ContainSubstring(`unknown engine "no-such-engine"`))
+		Expect(errOut).To(ContainSubstring("gopher"))
+		Expect(errOut).To(ContainSubstring("-tags lua54"))
+
+		code, _, errOut = run("app", "--engine", "gopher", "--lua", "lua5.4", hello)
+		Expect(code).To(Equal(cli.ExitUsage))
+		Expect(errOut).To(ContainSubstring("--engine and --lua exclude each other"))
 	})
 
 	It("fails an app file that returns no callable, naming core.app.callable", func() {
