@@ -23,10 +23,9 @@ var _ = Describe("websocket tables", func() {
 	decode := func(src string) (event.Event, error) {
 		GinkgoHelper()
 		Expect(L.DoString("return " + src)).To(Succeed())
-		t := L.Get(-1).(*lua.LTable)
+		t := L.Get(-1)
 		L.Pop(1)
-		typ, _ := t.RawGetString("type").(lua.LString)
-		return decodeWebSocket(t, event.Event{Type: string(typ)}, mutant.Fault{})
+		return decodeEvent(t, mutant.Fault{}, event.ScopeWebSocket)
 	}
 
 	DescribeTable("reads what an app sends",

@@ -6,8 +6,8 @@ import (
 	"github.com/lasgi/lasgi/spec/event"
 )
 
-// The Lua side of lifespan: its scope, the copies of its state that
-// connection scopes get, and the events an app sends in it.
+// The Lua side of lifespan: its scope and the copies of its state that
+// connection scopes get.
 
 var lifespanShape = newShape("type", "asgi", "lasgi", "state")
 
@@ -48,28 +48,4 @@ func stateCopy(L *lua.LState, state *lua.LTable) *lua.LTable {
 		t.RawSet(k, v)
 	}
 	return t
-}
-
-// decodeLifespan reads the keys of an event sent in a lifespan scope: the
-// message of the two failed events, which must be text when present
-// (lifespan.startup.message-type, lifespan.shutdown.message-type; its UTF-8
-// is event.Lifespan's to check). Every other key is ignored.
-func decodeLifespan(t *lua.LTable, ev event.Event) (event.Event, error) {
-	var rule string
-	switch ev.Type {
-	case event.LifespanStartupFailed:
-		rule = event.RuleLifespanStartupMessage
-	case event.LifespanShutdownFailed:
-		rule = event.RuleLifespanShutdownMessage
-	default:
-		return ev, nil
-	}
-	switch m := t.RawGetString("message").(type) {
-	case lua.LString:
-		ev.Message = string(m)
-	case *lua.LNilType:
-	default:
-		return ev, event.Violationf(rule, "message must be a string, got %s", describe(m))
-	}
-	return ev, nil
 }
