@@ -5,21 +5,15 @@ import (
 	"strings"
 
 	lua "github.com/yuin/gopher-lua"
+
+	"github.com/lasgi/lasgi/reference/server/engine"
 )
 
-// ExitError is what os.exit raises in an app: the server's process is shared
-// by every request and worker, so no app may end it.
-const ExitError = "lasgi: os.exit is not available to an app: it would end the server process and every request in it; an app ends its call by returning or raising an error"
+// ExitError and Sandboxed are engine.ExitError and engine.Sandboxed: every
+// engine guards the process the same way.
+const ExitError = engine.ExitError
 
-// Sandboxed are the functions Options.Sandbox removes, by library ("_G" for
-// globals): those that run other programs or reach files outside the app's
-// own modules. lasgi-check's harness removes the same for --lua (a test
-// keeps the two equal). Callers must not modify it.
-var Sandboxed = map[string][]string{
-	"os": {"execute", "remove", "rename", "tmpname", "getenv", "setlocale"},
-	"io": {"popen", "open", "lines", "input", "output", "tmpfile"},
-	"_G": {"dofile", "loadfile"},
-}
+var Sandboxed = engine.Sandboxed
 
 // guardProcess makes os.exit raise ExitError instead of ending the process,
 // and with sandbox removes the functions of Sandboxed (each then calls as a
