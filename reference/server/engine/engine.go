@@ -179,6 +179,11 @@ type Options struct {
 	// lifespan.startup, and to lifespan.shutdown; 0 means
 	// DefaultLifespanTimeout (10 seconds).
 	LifespanTimeout time.Duration
+	// JIT lets the luajit engine compile the app (other engines ignore
+	// it). Off by default: a loop LuaJIT has compiled never returns to the
+	// interpreter, so --busy-timeout cannot stop it, and it would hold its
+	// worker for good.
+	JIT bool
 	// Fault is the mutant the engine's lifespan runs as (tests under
 	// reference/server only; the zero Fault injects nothing). A call's own
 	// fault comes with the call (bridge.Call.Fault).

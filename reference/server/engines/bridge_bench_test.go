@@ -1,10 +1,12 @@
-package gopherlua_test
+package engines_test
 
-// Benchmarks of the Lua bridge without the network: Engine.Start on a
-// bridge.Call, the app running as a coroutine, and the HTTP side's loop of
-// Notify / Take / State until the call has finished. Run them with
+// Benchmarks of the Lua bridge without the network, on every engine this
+// binary has: Engine.Start on a bridge.Call, the app running as a
+// coroutine, and the HTTP side's loop of Notify / Take / State until the
+// call has finished: the Lua side's cost per request. Run them with
 //
-//	go test -run '^$' -bench . -benchmem ./reference/server/...
+//	go test -run '^$' -bench . -benchmem ./reference/server/engines
+//	go test -tags lua54 -run '^$' -bench . -benchmem ./reference/server/engines
 
 import (
 	"testing"
@@ -12,7 +14,8 @@ import (
 
 	"github.com/lasgi/lasgi/reference/app"
 	"github.com/lasgi/lasgi/reference/server/bridge"
-	"github.com/lasgi/lasgi/reference/server/gopherlua"
+	"github.com/lasgi/lasgi/reference/server/engine"
+	_ "github.com/lasgi/lasgi/reference/server/engines"
 	"github.com/lasgi/lasgi/spec/event"
 )
 
@@ -38,9 +41,9 @@ func benchScope() *event.Scope {
 	}
 }
 
-func benchEngine(b *testing.B, name string, src []byte, workers int) *gopherlua.Engine {
+func benchEngine(b *testing.B, engineName, name string, src []byte, workers int) engine.Engine {
 	b.Helper()
-	eng, err := gopherlua.Load(name, src, gopherlua.Options{Workers: workers})
+	eng, err := engine.Load(engineName, name, src, engine.Options{Workers: workers})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -51,7 +54,7 @@ func benchEngine(b *testing.B, name string, src []byte, workers int) *gopherlua.
 // runCall does what the HTTP side does for a request whose body is already
 // read: push it, start the app, and take what it sends until it finished.
 // It returns the response body bytes.
-func runCall(eng *gopherlua.Engine, scope *event.Scope, body string) (int, error) {
+func runCall(eng engine.Engine, scope *event.Scope, body string) (int, error) {
 	call := bridge.NewCall(scope, time.Time{})
 	call.Push(event.Event{Type: event.HTTPRequest, Body: body})
 	eng.Start(call)
@@ -70,7 +73,7 @@ func runCall(eng *gopherlua.Engine, scope *event.Scope, body string) (int, error
 	}
 }
 
-func benchCalls(b *testing.B, eng *gopherlua.Engine, body string, want int) {
+func benchCalls(b *testing.B, eng engine.Engine, body string, want int) {
 	scope := benchScope()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -91,13 +94,21 @@ func BenchmarkBridgeCall(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	benchCalls(b, benchEngine(b, "hello.lua", src, 1), "", len("Hello World!"))
+	for _, name := range engine.Names() {
+		b.Run(name, func(b *testing.B) {
+			benchCalls(b, benchEngine(b, name, "hello.lua", src, 1), "", len("Hello World!"))
+		})
+	}
 }
 
 // BenchmarkBridgeCallReceive adds one receive() of a 12-byte body, sent back.
 func BenchmarkBridgeCallReceive(b *testing.B) {
 	body := "Hello World!"
-	benchCalls(b, benchEngine(b, "echo_once.lua", []byte(echoOnce), 1), body, len(body))
+	for _, name := range engine.Names() {
+		b.Run(name, func(b *testing.B) {
+			benchCalls(b, benchEngine(b, name, "echo_once.lua", []byte(echoOnce), 1), body, len(body))
+		})
+	}
 }
 
 // BenchmarkBridgeCallParallel runs hello.lua calls from 32 goroutines per
@@ -107,16 +118,20 @@ func BenchmarkBridgeCallParallel(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	eng := benchEngine(b, "hello.lua", src, 0)
-	b.ReportAllocs()
-	b.SetParallelism(32)
-	b.RunParallel(func(pb *testing.PB) {
-		scope := benchScope()
-		for pb.Next() {
-			if n, err := runCall(eng, scope, ""); err != nil || n != len("Hello World!") {
-				b.Errorf("got %d body bytes, error %v", n, err)
-				return
-			}
-		}
-	})
+	for _, name := range engine.Names() {
+		b.Run(name, func(b *testing.B) {
+			eng := benchEngine(b, name, "hello.lua", src, 0)
+			b.ReportAllocs()
+			b.SetParallelism(32)
+			b.RunParallel(func(pb *testing.PB) {
+				scope := benchScope()
+				for pb.Next() {
+					if n, err := runCall(eng, scope, ""); err != nil || n != len("Hello World!") {
+						b.Errorf("got %d body bytes, error %v", n, err)
+						return
+					}
+				}
+			})
+		})
+	}
 }

@@ -82,6 +82,7 @@ func Run(args []string, env Env) int {
 	busyTimeout := fs.Duration("busy-timeout", 10*time.Second, "longest an app may run without yielding (stops runaway loops)")
 	sandbox := fs.Bool("sandbox", false, "for untrusted apps: remove os.execute, io.popen, io.open and the other functions that reach programs or files outside the app's modules (os.exit raises, sandbox or not)")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 10*time.Second, "on SIGINT/SIGTERM, how long requests in flight may take to finish; the process exits by then, cutting what still runs")
+	jit := fs.Bool("jit", false, "luajit engine: compile the app's hot code (faster, but a compiled endless loop cannot be stopped by --busy-timeout: it keeps its worker until the process ends)")
 	maxVMBytes := fs.Int64("max-vm-bytes", engine.DefaultMaxVMBytes, "memory budget of one worker: a string the app asks for past it is refused, and when the heap passes the budget of all workers the call that allocated the most is stopped")
 	queueTimeout := fs.Duration("queue-timeout", 5*time.Second, "longest a request may wait for a free worker when all are busy (503 with Retry-After beyond)")
 	lifespanFlag := fs.String("lifespan", "auto", "the lifespan protocol, in every worker before it serves and at shutdown: auto (an app that raises or returns before replying to lifespan.startup has none: one log line, and it is served without), on (that fails the startup too: exit code 3), off (no lifespan call; every scope gets an empty state)")
@@ -137,7 +138,7 @@ func Run(args []string, env Env) int {
 		defer gcpace.Start(*gcPercent, gcpace.DefaultHeadroom)()
 	}
 	logger := log.New(stderr, "", log.LstdFlags)
-	opts := engine.Options{Workers: *workers, BusyTimeout: *busyTimeout, QueueTimeout: *queueTimeout, MaxVMBytes: *maxVMBytes, Sandbox: *sandbox, ErrorLog: logger,
+	opts := engine.Options{Workers: *workers, BusyTimeout: *busyTimeout, QueueTimeout: *queueTimeout, MaxVMBytes: *maxVMBytes, Sandbox: *sandbox, JIT: *jit, ErrorLog: logger,
 		Lifespan: lifespan, LifespanTimeout: *lifespanTimeout, Fault: env.Fault}
 	var eng engine.Engine
 	name, src := "hello.lua (built in)", []byte(nil)

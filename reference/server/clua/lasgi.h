@@ -1,0 +1,77 @@
+/* The C half of the clua engine: everything that touches a lua_State, so
+ * that a Lua error never unwinds over Go frames and a request crosses cgo
+ * once per start or wake-up. Go writes the tables to build (scopes, received
+ * events) as ops into vm->ops; C reads what the app sends into vm->nodes,
+ * which Go reads in place during the callback. */
+#ifndef LASGI_CLUA_H
+#define LASGI_CLUA_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <lua.h>
+
+/* Kinds of a decoded value, the same numbers as luatype.Kind. */
+enum { LK_NIL, LK_BOOL, LK_NUMBER, LK_STRING, LK_TABLE, LK_OTHER };
+
+/* The keys of an event the server reads, in the order of the root node's
+ * children (clua/values.go has the same list). */
+#define LASGI_NFIELDS 13
+
+typedef struct {
+	int kind;
+	int n;     /* table: border; boolean: its value */
+	int ok;    /* table: every key is an integer in 1..n */
+	int bad;   /* table: node of the first key that is not, or -1 */
+	int first; /* table: node of the first child, or -1 when not read */
+	int count; /* table: children */
+	double num;
+	const char *s; /* string (in Lua's memory, valid during the callback) or type name */
+	size_t len;
+} lasgi_node;
+
+typedef struct lasgi_vm {
+	lua_State *L;
+	uintptr_t handle; /* the Go worker's cgo.Handle */
+	size_t used, limit;
+	int memfail; /* an allocation was refused since it was last cleared */
+	volatile int interrupt;
+
+	char *ops; /* tables to build, written by Go */
+	size_t opscap;
+
+	lasgi_node *nodes; /* an event the app sent, read by Go */
+	int nnodes, nodecap;
+
+	char *msg; /* the last error's text */
+	size_t msglen, msgcap;
+	int appref;
+} lasgi_vm;
+
+lasgi_vm *lasgi_new(uintptr_t handle, size_t limit);
+int lasgi_load(lasgi_vm *vm, const char *src, size_t n, const char *name, const char *setup, size_t setupn);
+/* start: builds ops (the scope) and resumes a new coroutine running the app
+ * with scope, receive and send. *thread and *ref name the coroutine. */
+int lasgi_start(lasgi_vm *vm, int id, int gen, size_t opslen, lua_State **thread, int *ref, int reuse);
+/* resume: resumes co, with the table of ops as receive()'s value when
+ * opslen > 0. */
+int lasgi_resume(lasgi_vm *vm, lua_State *co, size_t opslen);
+/* recycle: keep co (finished normally) for another call; or drop it. */
+int lasgi_recycle(lasgi_vm *vm, lua_State *co, int ref);
+void lasgi_unref(lasgi_vm *vm, int ref);
+/* collect: a full garbage collection, protected (LuaJIT, unlike 5.4, does
+ * not collect before it reports running out of memory). */
+int lasgi_collect(lasgi_vm *vm);
+/* new_table: a new empty table, kept under the ref returned (LUA_NOREF when
+ * out of memory). */
+int lasgi_new_table(lasgi_vm *vm);
+int lasgi_setmsg(lasgi_vm *vm, const char *s, size_t n);
+void lasgi_interrupt(lasgi_vm *vm, lua_State *co);
+void lasgi_clear_interrupt(lasgi_vm *vm, lua_State *co);
+void lasgi_close(lasgi_vm *vm);
+int lasgi_ensure_ops(lasgi_vm *vm, size_t n);
+size_t lasgi_gc_count(lasgi_vm *vm);
+
+/* Results of lasgi_start and lasgi_resume. */
+enum { LR_OK = 0, LR_YIELD = 1, LR_ERROR = 2 };
+
+#endif

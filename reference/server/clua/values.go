@@ -1,0 +1,109 @@
+//go:build lua54 || luajit
+
+package clua
+
+// #include "lasgi.h"
+import "C"
+
+import (
+	"strconv"
+	"strings"
+	"unsafe"
+
+	"github.com/lasgi/lasgi/reference/server/luatype"
+)
+
+// fieldIndex is the place of each key of an event among the root node's
+// children: the order of fields in lasgi.c.
+var fieldIndex = map[string]int{
+	"type": 0, "status": 1, "headers": 2, "body": 3, "more_body": 4, "trailers": 5, "more_trailers": 6,
+	"subprotocol": 7, "text": 8, "bytes": 9, "code": 10, "reason": 11, "message": 12,
+}
+
+// cval is a value of the event an app sent, as lasgi.c read it into nodes
+// (valid only during the send callback). i < 0 is nil: a key the C side
+// did not read, or one that was absent.
+type cval struct {
+	nodes []C.lasgi_node
+	i     int
+}
+
+var _ luatype.Value[cval] = cval{}
+
+func (v cval) node() *C.lasgi_node { return &v.nodes[v.i] }
+
+func (v cval) at(i int) cval { return cval{v.nodes, i} }
+
+func (v cval) Kind() luatype.Kind {
+	if v.i < 0 {
+		return luatype.Nil
+	}
+	return luatype.Kind(v.node().kind)
+}
+
+// raw is the node's string, in Lua's memory: not to be kept.
+func (v cval) raw() string {
+	n := v.node()
+	if n.s == nil {
+		return ""
+	}
+	return unsafe.String((*byte)(unsafe.Pointer(n.s)), int(n.len))
+}
+
+// Str copies the string out of Lua's memory, except for the common ones.
+func (v cval) Str() string {
+	s := v.raw()
+	if c, ok := common[s]; ok {
+		return c
+	}
+	return strings.Clone(s)
+}
+
+func (v cval) Num() float64     { return float64(v.node().num) }
+func (v cval) Bool() bool       { return v.node().n != 0 }
+func (v cval) TypeName() string { return v.raw() }
+
+func (v cval) Field(key string) cval {
+	n := v.node()
+	f, ok := fieldIndex[key]
+	if !ok || n.first < 0 {
+		return v.at(-1)
+	}
+	return v.at(int(n.first) + f)
+}
+
+func (v cval) Index(i int) cval {
+	n := v.node()
+	if n.first < 0 || i < 1 || i > int(n.count) {
+		return v.at(-1)
+	}
+	return v.at(int(n.first) + i - 1)
+}
+
+func (v cval) List() (int, cval, bool) {
+	n := v.node()
+	return int(n.n), v.at(int(n.bad)), n.ok != 0
+}
+
+func (v cval) StrNum() (float64, bool) {
+	f, err := strconv.ParseFloat(strings.TrimSpace(v.raw()), 64)
+	return f, err == nil
+}
+
+// common are strings apps send often, kept once instead of copied for each
+// event.
+var common = func() map[string]string {
+	m := map[string]string{}
+	for _, s := range []string{
+		"http.response.start", "http.response.body", "http.response.trailers",
+		"websocket.accept", "websocket.send", "websocket.close",
+		"websocket.http.response.start", "websocket.http.response.body",
+		"lifespan.startup.complete", "lifespan.startup.failed", "lifespan.shutdown.complete", "lifespan.shutdown.failed",
+		"content-type", "content-length", "text/plain", "text/html", "application/json",
+		"text/plain; charset=utf-8", "text/html; charset=utf-8", "connection", "close", "cache-control", "location",
+		"set-cookie", "", "0",
+	} {
+		m[s] = s
+	}
+	return m
+}()
