@@ -4,7 +4,9 @@ package clua_test
 
 import (
 	"io"
+	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -21,6 +23,18 @@ import (
 
 // serve starts src on the engine and returns a GET of a path on it.
 func serve(src string, opts engine.Options) (get func(path string) (int, string), log *servertest.SyncBuffer) {
+	get, _, log = start(src, opts)
+	return get, log
+}
+
+// serveAt starts src on one worker and returns a GET of a body and the
+// server's address.
+func serveAt(src string) (get func(path string) string, addr string) {
+	g, addr, _ := start(src, engine.Options{Workers: 1})
+	return func(path string) string { _, body := g(path); return body }, addr
+}
+
+func start(src string, opts engine.Options) (get func(path string) (int, string), addr string, log *servertest.SyncBuffer) {
 	log = &servertest.SyncBuffer{}
 	s, err := servertest.StartOn(clua.Name, "app.lua", []byte(src), opts, server.Config{}, log)
 	Expect(err).NotTo(HaveOccurred())
@@ -33,7 +47,7 @@ func serve(src string, opts engine.Options) (get func(path string) (int, string)
 		b, err := io.ReadAll(resp.Body)
 		Expect(err).NotTo(HaveOccurred())
 		return resp.StatusCode, string(b)
-	}, log
+	}, s.Addr, log
 }
 
 // respond is Lua that answers with status and the string body.
@@ -115,5 +129,31 @@ end`, engine.Options{Workers: 1})
 		Expect(body).To(Equal("first"))
 		_, body = get("/")
 		Expect(body).To(Equal("lasgi: core.call.same-coroutine: send called after the application call returned"))
+	})
+
+	It("suspends an app whose client does not read (send waits on back-pressure)", func() {
+		get, addr := serveAt(respond + `
+local sent = 0
+return function(scope, receive, send)
+  if scope.path == "/count" then return respond(send, 200, tostring(sent)) end
+  send({type = "http.response.start", status = 200})
+  local chunk = string.rep("x", 65536)
+  for i = 1, 1024 do
+    sent = i
+    send({type = "http.response.body", body = chunk, more_body = true})
+  end
+  send({type = "http.response.body"})
+end`)
+		conn, err := net.Dial("tcp", addr)
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(conn.Close)
+		_, err = conn.Write([]byte("GET /big HTTP/1.1\r\nHost: x\r\n\r\n"))
+		Expect(err).NotTo(HaveOccurred())
+		// Never read: 64 MiB cannot all be on its way; what is, is the
+		// socket buffers' and the server's bound (256 KiB) worth.
+		time.Sleep(500 * time.Millisecond)
+		n, err := strconv.Atoi(get("/count"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(n).To(BeNumerically("<", 512), "the app went on sending to a client that reads nothing")
 	})
 })

@@ -30,6 +30,16 @@ static const char *const fields[LASGI_NFIELDS] = {
 	"subprotocol", "text", "bytes", "code", "reason", "message",
 };
 
+/* field_of is the place of the string key at idx among fields, or -1. */
+static int field_of(lua_State *L, int idx) {
+	size_t n;
+	const char *k = lua_tolstring(L, idx, &n);
+	for (int f = 0; f < LASGI_NFIELDS; f++)
+		if (strlen(fields[f]) == n && memcmp(fields[f], k, n) == 0)
+			return f;
+	return -1;
+}
+
 /* maxList bounds the entries of a list the server reads from an event. */
 #define MAX_LIST 100000
 
@@ -327,16 +337,26 @@ static int encode(lasgi_vm *vm, lua_State *L, int idx, int i, int depth) {
 	}
 	nd->kind = LK_TABLE;
 	if (depth == 0) {
+		/* The event: its keys walked once (a lookup of each of the
+		 * fields would hash and compare every name, for each send). */
 		int first = new_nodes(vm, LASGI_NFIELDS);
 		if (first < 0)
 			return -1;
 		vm->nodes[i].first = first;
 		vm->nodes[i].count = LASGI_NFIELDS;
 		for (int f = 0; f < LASGI_NFIELDS; f++) {
-			lua_pushstring(L, fields[f]);
-			lua_rawget(L, idx);
-			if (encode(vm, L, -1, first + f, 1) < 0)
+			lasgi_node *c = &vm->nodes[first + f];
+			memset(c, 0, sizeof *c);
+			c->kind = LK_NIL;
+			c->bad = c->first = -1;
+		}
+		lua_pushnil(L);
+		while (lua_next(L, idx)) {
+			int f = lua_type(L, -2) == LUA_TSTRING ? field_of(L, -2) : -1;
+			if (f >= 0 && encode(vm, L, -1, first + f, 1) < 0) {
+				lua_pop(L, 2);
 				return -1;
+			}
 			lua_pop(L, 1);
 		}
 		return 0;
@@ -390,8 +410,8 @@ static int l_send(lua_State *L) {
 	int r = lasgiSend(vm->handle, id, gen, owner(L), vm->nodes, vm->nnodes);
 	if (r < 0)
 		return raise_msg(L, vm);
-	if (r == 1)
-		return lua_yield(L, 0);
+	if (r == 0)
+		return lua_yield(L, 0); /* the client is behind: resumed when it caught up */
 	return 0;
 }
 

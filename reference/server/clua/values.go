@@ -14,10 +14,37 @@ import (
 )
 
 // fieldIndex is the place of each key of an event among the root node's
-// children: the order of fields in lasgi.c.
-var fieldIndex = map[string]int{
-	"type": 0, "status": 1, "headers": 2, "body": 3, "more_body": 4, "trailers": 5, "more_trailers": 6,
-	"subprotocol": 7, "text": 8, "bytes": 9, "code": 10, "reason": 11, "message": 12,
+// children: the order of fields in lasgi.c (-1: a key C does not read).
+func fieldIndex(key string) int {
+	switch key {
+	case "type":
+		return 0
+	case "status":
+		return 1
+	case "headers":
+		return 2
+	case "body":
+		return 3
+	case "more_body":
+		return 4
+	case "trailers":
+		return 5
+	case "more_trailers":
+		return 6
+	case "subprotocol":
+		return 7
+	case "text":
+		return 8
+	case "bytes":
+		return 9
+	case "code":
+		return 10
+	case "reason":
+		return 11
+	case "message":
+		return 12
+	}
+	return -1
 }
 
 // cval is a value of the event an app sent, as lasgi.c read it into nodes
@@ -65,8 +92,8 @@ func (v cval) TypeName() string { return v.raw() }
 
 func (v cval) Field(key string) cval {
 	n := v.node()
-	f, ok := fieldIndex[key]
-	if !ok || n.first < 0 {
+	f := fieldIndex(key)
+	if f < 0 || n.first < 0 {
 		return v.at(-1)
 	}
 	return v.at(int(n.first) + f)
