@@ -29,11 +29,21 @@ typedef struct {
 	size_t len;
 } lasgi_node;
 
+/* The allocator's small blocks: 16-byte size classes up to SLAB_MAX. */
+#define SLAB_MAX 256
+#define SLAB_CLASSES (SLAB_MAX / 16)
+#define SLAB_CLASS(n) ((int)(((n) + 15) >> 4) - 1)
+#define SLAB_SIZE(c) ((size_t)((c) + 1) << 4)
+#define SLAB_CHUNK 65536
+
 typedef struct lasgi_vm {
 	lua_State *L;
 	uintptr_t handle; /* the Go worker's cgo.Handle */
 	size_t used, limit;
 	int memfail; /* an allocation was refused since it was last cleared */
+	void *freelist[SLAB_CLASSES];
+	char *slab_cur, *chunks;
+	size_t slab_left;
 	volatile int interrupt;
 
 	char *ops; /* tables to build, written by Go */
