@@ -56,7 +56,7 @@ func (e *Engine) startup(w *worker) error {
 				return nil
 			case event.LifespanStartupFailed:
 				call.Disconnect() // whatever it does next, startup failed (lifespan.error.after-failed)
-				return fail("the app sent lifespan.startup.failed" + messageText(ev.Message))
+				return fail("the app sent lifespan.startup.failed" + engine.MessageText(ev.Message))
 			}
 		}
 		if st.Finished {
@@ -119,58 +119,14 @@ func (e *Engine) shutdown(ctx context.Context, w *worker) error {
 	}
 	w.vm.Unlock()
 	go l.call.Push(event.Event{Type: event.LifespanShutdown}) // resumes the app, which may not come back
-	timer := time.NewTimer(e.opts.LifespanTimeout)
-	defer timer.Stop()
-	for {
-		st := l.call.State()
-		for _, ev := range l.call.Take() {
-			switch ev.Type {
-			case event.LifespanShutdownComplete:
-				return nil
-			case event.LifespanShutdownFailed:
-				return fmt.Errorf("worker %d: lifespan shutdown failed: the app sent lifespan.shutdown.failed%s", w.slot, messageText(ev.Message))
-			}
-		}
-		if st.Finished {
-			if st.Err != nil {
-				return fmt.Errorf("worker %d: lifespan shutdown failed: the app raised an error: %s", w.slot, errText(st.Err))
-			}
-			return fmt.Errorf("worker %d: lifespan shutdown failed: lasgi: %s: the lifespan call returned without replying to lifespan.shutdown", w.slot, event.RuleLifespanShutdownReply)
-		}
-		select {
-		case <-l.call.Notify():
-		case <-timer.C:
-			return fmt.Errorf("worker %d: lifespan shutdown failed: no reply to lifespan.shutdown within --lifespan-timeout %v; its Lua state is closed (lifespan.shutdown.timeout)", w.slot, e.opts.LifespanTimeout)
-		case <-ctx.Done():
-			return fmt.Errorf("worker %d: lifespan shutdown failed: no reply to lifespan.shutdown before the shutdown ran out of time (%v); its Lua state is closed", w.slot, context.Cause(ctx))
-		}
-	}
+	return engine.AwaitShutdown(ctx, l.call, w.slot, e.opts.LifespanTimeout, errText)
 }
 
 var errShuttingDown = errors.New("the server is shutting down: the call was cancelled before lifespan.shutdown")
 
 // lockCtx is lock, giving up when ctx is done.
 func (w *worker) lockCtx(ctx context.Context) bool {
-	got := make(chan bool, 1)
-	go func() { got <- w.lock() }()
-	select {
-	case ok := <-got:
-		return ok
-	case <-ctx.Done():
-		go func() {
-			if <-got {
-				w.vm.Unlock()
-			}
-		}()
-		return false
-	}
-}
-
-func messageText(m string) string {
-	if m == "" {
-		return " (no message)"
-	}
-	return ": " + m
+	return engine.LockCtx(ctx, w.lock, w.vm.Unlock)
 }
 
 // errText is an app error on one line: without the traceback.

@@ -172,28 +172,10 @@ io.write = w
 	return b.String()
 }
 
-// vmLock is a mutex that serves its waiters in turn (gopherlua's, for the
-// same reason: a running goroutine must not take a worker ahead of parked
-// waiters).
-type vmLock chan struct{}
+// vmLock is engine.VMLock, the lock every engine's workers take in turn.
+type vmLock = engine.VMLock
 
-func newVMLock() vmLock {
-	l := make(vmLock, 1)
-	l <- struct{}{}
-	return l
-}
-
-func (l vmLock) Lock()   { <-l }
-func (l vmLock) Unlock() { l <- struct{}{} }
-
-func (l vmLock) TryLock() bool {
-	select {
-	case <-l:
-		return true
-	default:
-		return false
-	}
-}
+var newVMLock = engine.NewVMLock
 
 // lock takes the VM, reporting false (not held) once the worker is closed.
 func (w *worker) lock() bool {
@@ -335,7 +317,7 @@ func (w *worker) run(cc *coCall, f func() C.int) {
 			// A bare coroutine.yield() from the app: let others run first,
 			// and back off if it keeps yielding without waiting for anything.
 			cc.waiting = inYield
-			if delay := bareYieldDelay(cc.bareYields); delay > 0 {
+			if delay := engine.BareYieldDelay(cc.bareYields); delay > 0 {
 				time.AfterFunc(delay, func() { w.wake(cc) })
 			} else {
 				go w.wake(cc)
@@ -343,16 +325,6 @@ func (w *worker) run(cc *coCall, f func() C.int) {
 			cc.bareYields++
 		}
 	}
-}
-
-// bareYieldDelay is gopherlua's: none for the first few bare yields in a
-// row, then 1 ms doubling to 50 ms.
-func bareYieldDelay(n int) time.Duration {
-	const free = 8
-	if n < free {
-		return 0
-	}
-	return min(time.Millisecond<<min(n-free, 6), 50*time.Millisecond)
 }
 
 // finish ends cc: its coroutine is kept for reuse when it returned, else

@@ -8,6 +8,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/lasgi/lasgi/reference/server/bridge"
+	"github.com/lasgi/lasgi/reference/server/engine"
 	"github.com/lasgi/lasgi/spec/event"
 )
 
@@ -67,7 +68,7 @@ func (w *worker) resume(cc *coCall, fn *lua.LFunction, args ...lua.LValue) {
 			// A bare coroutine.yield() from the app: let others run first,
 			// and if it keeps yielding without waiting for anything, back off.
 			cc.waiting = inYield
-			if delay := bareYieldDelay(cc.bareYields); delay > 0 {
+			if delay := engine.BareYieldDelay(cc.bareYields); delay > 0 {
 				time.AfterFunc(delay, func() { w.wake(cc) })
 			} else {
 				go w.wake(cc)
@@ -75,17 +76,6 @@ func (w *worker) resume(cc *coCall, fn *lua.LFunction, args ...lua.LValue) {
 			cc.bareYields++
 		}
 	}
-}
-
-// bareYieldDelay is how long the n-th bare yield in a row waits before its
-// resume: none for the first few (an app letting others run), then 1 ms
-// doubling to 50 ms.
-func bareYieldDelay(n int) time.Duration {
-	const free = 8
-	if n < free {
-		return 0
-	}
-	return min(time.Millisecond<<min(n-free, 6), 50*time.Millisecond)
 }
 
 // resumeSafe turns a Go panic inside the VM into an error for this call, so

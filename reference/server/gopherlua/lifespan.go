@@ -123,7 +123,7 @@ func (e *Engine) startup(w *worker) error {
 			case event.LifespanStartupFailed:
 				// Whatever the call does next, startup failed (lifespan.error.after-failed).
 				call.Disconnect()
-				return &StartupError{Worker: w.slot, Reason: "the app sent lifespan.startup.failed" + messageText(ev.Message)}
+				return &StartupError{Worker: w.slot, Reason: "the app sent lifespan.startup.failed" + engine.MessageText(ev.Message)}
 			}
 		}
 		if st.Finished && failed {
@@ -200,32 +200,7 @@ func (e *Engine) shutdown(ctx context.Context, w *worker) error {
 	if e.opts.Fault.Is(mutant.LifespanShutdownNotAwaited) {
 		return nil
 	}
-	timer := time.NewTimer(e.opts.LifespanTimeout)
-	defer timer.Stop()
-	for {
-		st := l.call.State()
-		for _, ev := range l.call.Take() {
-			switch ev.Type {
-			case event.LifespanShutdownComplete:
-				return nil
-			case event.LifespanShutdownFailed:
-				return fmt.Errorf("worker %d: lifespan shutdown failed: the app sent lifespan.shutdown.failed%s", w.slot, messageText(ev.Message))
-			}
-		}
-		if st.Finished {
-			if st.Err != nil {
-				return fmt.Errorf("worker %d: lifespan shutdown failed: the app raised an error: %s", w.slot, errText(st.Err))
-			}
-			return fmt.Errorf("worker %d: lifespan shutdown failed: lasgi: %s: the lifespan call returned without replying to lifespan.shutdown", w.slot, event.RuleLifespanShutdownReply)
-		}
-		select {
-		case <-l.call.Notify():
-		case <-timer.C:
-			return fmt.Errorf("worker %d: lifespan shutdown failed: no reply to lifespan.shutdown within --lifespan-timeout %v; its Lua state is closed (lifespan.shutdown.timeout)", w.slot, e.opts.LifespanTimeout)
-		case <-ctx.Done():
-			return fmt.Errorf("worker %d: lifespan shutdown failed: no reply to lifespan.shutdown before the shutdown ran out of time (%v); its Lua state is closed", w.slot, context.Cause(ctx))
-		}
-	}
+	return engine.AwaitShutdown(ctx, l.call, w.slot, e.opts.LifespanTimeout, errText)
 }
 
 // cancelCalls ends every call live on w but keep, which are then never
@@ -249,19 +224,7 @@ var errShuttingDown = errors.New("the server is shutting down: the call was canc
 
 // lockCtx is lock, giving up when ctx is done.
 func (w *worker) lockCtx(ctx context.Context) bool {
-	got := make(chan bool, 1)
-	go func() { got <- w.lock() }()
-	select {
-	case ok := <-got:
-		return ok
-	case <-ctx.Done():
-		go func() {
-			if <-got {
-				w.vm.Unlock()
-			}
-		}()
-		return false
-	}
+	return engine.LockCtx(ctx, w.lock, w.vm.Unlock)
 }
 
 // watchPending adds w to the workers the watchdog watches besides those in
@@ -286,14 +249,6 @@ func (e *Engine) pendingWorkers() []*worker {
 		ws = append(ws, w)
 	}
 	return ws
-}
-
-// messageText quotes the message of a failed event for a log line.
-func messageText(m string) string {
-	if m == "" {
-		return " (no message)"
-	}
-	return ": " + m
 }
 
 // errText is an app error for a one-line message: its text without the

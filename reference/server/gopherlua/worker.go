@@ -11,6 +11,7 @@ import (
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/lasgi/lasgi/reference/server/bridge"
+	"github.com/lasgi/lasgi/reference/server/engine"
 	"github.com/lasgi/lasgi/spec/event"
 )
 
@@ -187,30 +188,10 @@ func newWorker(e *Engine, slot int) (*worker, error) {
 	return w, nil
 }
 
-// vmLock is a mutex that serves its waiters in turn: a one-slot channel
-// holding the token while the lock is free. A sync.Mutex lets a running
-// goroutine take the lock ahead of parked waiters, which under load left
-// some requests waiting tens of milliseconds for a worker.
-type vmLock chan struct{}
+// vmLock is engine.VMLock, the lock every engine's workers take in turn.
+type vmLock = engine.VMLock
 
-func newVMLock() vmLock {
-	l := make(vmLock, 1)
-	l <- struct{}{}
-	return l
-}
-
-func (l vmLock) Lock()   { <-l }
-func (l vmLock) Unlock() { l <- struct{}{} }
-
-// TryLock takes the lock if it is free at once.
-func (l vmLock) TryLock() bool {
-	select {
-	case <-l:
-		return true
-	default:
-		return false
-	}
-}
+var newVMLock = engine.NewVMLock
 
 func callable(L *lua.LState, v lua.LValue) bool {
 	if v.Type() == lua.LTFunction {
