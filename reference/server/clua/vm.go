@@ -8,7 +8,8 @@ import "C"
 
 import (
 	"fmt"
-	"runtime/cgo"
+	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/lasgi/lasgi/reference/server/luatype"
@@ -19,6 +20,47 @@ import (
 // that is running the call's coroutine, with its worker's VM held. They
 // must not panic (a Go panic cannot unwind C frames) and must not call
 // back into Lua: they only fill the worker's C buffers.
+
+// handles are the live workers by the integer their C state carries, for
+// the callbacks to find theirs: a lock-free read of a copy-on-write slice
+// (cgo.Handle's map lookup cost a measurable part of each callback).
+var handles workerTable
+
+type workerTable struct {
+	mu   sync.Mutex
+	list atomic.Pointer[[]*worker]
+	free []int
+}
+
+func (t *workerTable) add(w *worker) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var list []*worker
+	if p := t.list.Load(); p != nil {
+		list = append(list, *p...)
+	}
+	var i int
+	if n := len(t.free); n > 0 {
+		i, t.free = t.free[n-1], t.free[:n-1]
+		list[i] = w
+	} else {
+		i = len(list)
+		list = append(list, w)
+	}
+	t.list.Store(&list)
+	return i
+}
+
+func (t *workerTable) remove(i int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	list := append([]*worker(nil), *t.list.Load()...)
+	list[i] = nil
+	t.list.Store(&list)
+	t.free = append(t.free, i)
+}
+
+func (t *workerTable) get(h C.uintptr_t) *worker { return (*t.list.Load())[h] }
 
 // noRef is LUA_NOREF.
 const noRef = -2
@@ -32,7 +74,7 @@ const (
 
 //export lasgiReceive
 func lasgiReceive(h C.uintptr_t, id, gen, owner C.int, n *C.size_t) (r C.int) {
-	w := cgo.Handle(h).Value().(*worker)
+	w := handles.get(h)
 	defer w.guard("receive", &r)
 	cc := w.own(int(id), int(gen), owner != 0, "receive")
 	if cc == nil {
@@ -55,7 +97,7 @@ func lasgiReceive(h C.uintptr_t, id, gen, owner C.int, n *C.size_t) (r C.int) {
 
 //export lasgiSend
 func lasgiSend(h C.uintptr_t, id, gen, owner C.int, nodes *C.lasgi_node, nn C.int) (r C.int) {
-	w := cgo.Handle(h).Value().(*worker)
+	w := handles.get(h)
 	defer w.guard("send", &r)
 	cc := w.own(int(id), int(gen), owner != 0, "send")
 	if cc == nil {
@@ -84,7 +126,7 @@ func lasgiSend(h C.uintptr_t, id, gen, owner C.int, nodes *C.lasgi_node, nn C.in
 
 //export lasgiWrite
 func lasgiWrite(h C.uintptr_t, s *C.char, n C.size_t) {
-	w := cgo.Handle(h).Value().(*worker)
+	w := handles.get(h)
 	if out := w.e.opts.Output; out != nil {
 		out.Write(C.GoBytes(unsafe.Pointer(s), C.int(n)))
 	}

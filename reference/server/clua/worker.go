@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"runtime/cgo"
 	"sort"
 	"strconv"
 	"strings"
@@ -32,7 +31,7 @@ type worker struct {
 	// the worker takes it and runs the Lua code on its own goroutine.
 	vm     vmLock
 	c      *C.lasgi_vm
-	handle cgo.Handle
+	handle int // its index in handles, which the C side hands back in callbacks
 	closed bool
 	ops    ops
 
@@ -90,10 +89,10 @@ const (
 
 func newWorker(e *Engine, slot int, src []byte) (*worker, error) {
 	w := &worker{e: e, slot: slot, vm: newVMLock(), stateRef: noRef}
-	w.handle = cgo.NewHandle(w)
+	w.handle = handles.add(w)
 	w.c = C.lasgi_new(C.uintptr_t(w.handle), C.size_t(e.opts.MaxVMBytes))
 	if w.c == nil {
-		w.handle.Delete()
+		handles.remove(w.handle)
 		return nil, errors.New(Name + ": cannot create a Lua state: out of memory")
 	}
 	setup := setupChunk(filepath.Dir(e.name), e.opts)
@@ -215,9 +214,7 @@ func (w *worker) begin(c *bridge.Call) {
 		reuse = 1
 	}
 	opslen := C.size_t(len(w.ops.b))
-	w.run(cc, func() C.int {
-		return C.lasgi_start(w.c, C.int(cc.id), C.int(cc.gen), opslen, &cc.th, &cc.ref, reuse)
-	})
+	w.run(cc, true, opslen, reuse)
 }
 
 // newCall gives c an id among the worker's calls.
@@ -278,18 +275,25 @@ func (w *worker) step(cc *coCall) {
 		return
 	}
 	cc.waiting = notWaiting
-	w.run(cc, func() C.int { return C.lasgi_resume(w.c, cc.th, opslen) })
+	w.run(cc, false, opslen, 0)
 }
 
-// run makes one run of cc's coroutine (f: a start or a resume) under the
-// watchdog's eye, and handles how it stopped.
-func (w *worker) run(cc *coCall, f func() C.int) {
+// run makes one run of cc's coroutine, its start (reusing a spare
+// coroutine when reuse) or a resume (with opslen bytes of ops: the event
+// receive() waited for), under the watchdog's eye, and handles how it
+// stopped.
+func (w *worker) run(cc *coCall, start bool, opslen C.size_t, reuse C.int) {
 	w.mu.Lock()
 	w.busy = cc
 	w.runs++
 	w.mu.Unlock()
 	w.c.memfail = 0
-	r := f()
+	var r C.int
+	if start {
+		r = C.lasgi_start(w.c, C.int(cc.id), C.int(cc.gen), opslen, &cc.th, &cc.ref, reuse)
+	} else {
+		r = C.lasgi_resume(w.c, cc.th, opslen)
+	}
 	w.mu.Lock()
 	w.busy = nil
 	interrupted := w.interrupt
@@ -422,5 +426,5 @@ func (w *worker) close() bool {
 func (w *worker) closeState() {
 	C.lasgi_close(w.c)
 	w.c = nil
-	w.handle.Delete()
+	handles.remove(w.handle)
 }
