@@ -2,5 +2,14 @@
 
 package clua
 
-// Both libraries export the same lua_* symbols: a binary links one.
-var _ = "build with -tags lua54 or -tags luajit, not both" + 1
+// #cgo pkg-config: lua5.4
+import "C"
+
+// Both libraries export the same lua_* symbols: a binary links one. The
+// line below fails the build, naming the fix.
+var _ int = "clua: build with -tags lua54 or -tags luajit, not both"
+
+const (
+	Name    = "lua54"
+	summary = ""
+)
