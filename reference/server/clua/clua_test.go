@@ -96,6 +96,29 @@ end`, engine.Options{Workers: 1, BusyTimeout: 200 * time.Millisecond})
 		Expect(body).To(Equal("fine"))
 	})
 
+	It("stops a busy loop in a coroutine the app resumed, and the worker serves on", func() {
+		get, _ := serve(respond+`
+return function(scope, receive, send)
+  if scope.path == "/wrap" then coroutine.wrap(function() while true do end end)() end
+  if scope.path == "/resume" then
+    local co = coroutine.create(function() while true do end end)
+    local ok = coroutine.resume(co)
+    while true do end -- ok is false (interrupted): the resumer is stopped too
+  end
+  if scope.path == "/nested" then
+    coroutine.wrap(function() coroutine.wrap(function() while true do end end)() end)()
+  end
+  respond(send, 200, "fine")
+end`, engine.Options{Workers: 1, BusyTimeout: 200 * time.Millisecond})
+		for _, path := range []string{"/wrap", "/resume", "/nested"} {
+			status, _ := get(path)
+			Expect(status).To(Equal(500), path)
+			status, body := get("/")
+			Expect(status).To(Equal(200), path)
+			Expect(body).To(Equal("fine"), path)
+		}
+	})
+
 	It("fails a request whose app passes --max-vm-bytes, with a clear error, and serves on", func() {
 		get, log := serve(respond+`
 return function(scope, receive, send)

@@ -171,14 +171,80 @@ int lasgi_ensure_ops(lasgi_vm *vm, size_t n) {
  * which raises at the next instruction. */
 static void stop_hook(lua_State *L, lua_Debug *ar) {
 	(void)ar;
-	lua_sethook(L, NULL, 0, 0);
+	/* The hook stays until the run is over (lasgi_clear_interrupt): an
+	 * app that catches the error (pcall, coroutine.resume) is stopped
+	 * again at its next instruction. */
 	luaL_error(L, "lasgi: the app was interrupted");
 }
 
+#define STOP_MASK (LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT)
+
 void lasgi_interrupt(lasgi_vm *vm, lua_State *co) {
 	vm->interrupt = 1;
-	lua_sethook(co ? co : vm->L, stop_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+	lua_sethook(co ? co : vm->L, stop_hook, STOP_MASK, 1);
+	/* Lua 5.4's hooks are per thread: a coroutine the app resumed runs
+	 * with its own (LuaJIT's are global). */
+	lua_State *nested = vm->running;
+	if (nested != NULL)
+		lua_sethook(nested, stop_hook, STOP_MASK, 1);
 }
+
+#if LUA_VERSION_NUM >= 504
+/* coroutine.resume and the functions coroutine.wrap makes, as Lua's own
+ * but keeping vm->running, the coroutine that runs now, for the watchdog;
+ * after an interrupt, the coroutine control goes back to is stopped too.
+ * upvalues: the original function, the vm, and (wrap) the coroutine. */
+static int tracked_call(lua_State *L, lua_State *co) {
+	lasgi_vm *vm = lua_touserdata(L, lua_upvalueindex(2));
+	lua_State *prev = vm->running;
+	if (co != NULL) {
+		vm->running = co;
+		if (vm->interrupt)
+			lua_sethook(co, stop_hook, STOP_MASK, 1);
+		else if (lua_gethook(co) == stop_hook)
+			lua_sethook(co, NULL, 0, 0); /* left from an interrupt of an earlier call */
+	}
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	int st = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
+	vm->running = prev;
+	if (vm->interrupt)
+		lua_sethook(L, stop_hook, STOP_MASK, 1);
+	if (st != 0)
+		return lua_error(L);
+	return lua_gettop(L);
+}
+
+static int l_tracked_resume(lua_State *L) { return tracked_call(L, lua_tothread(L, 1)); }
+
+static int l_tracked_wrapped(lua_State *L) { return tracked_call(L, lua_tothread(L, lua_upvalueindex(3))); }
+
+static int l_tracked_wrap(lua_State *L) {
+	lua_pushvalue(L, lua_upvalueindex(1)); /* the original wrap */
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, 1);
+	lua_getupvalue(L, -1, 1); /* auxwrap's coroutine */
+	lua_pushlightuserdata(L, lua_touserdata(L, lua_upvalueindex(2)));
+	lua_insert(L, -2);
+	lua_pushcclosure(L, l_tracked_wrapped, 3);
+	return 1;
+}
+
+static void track_coroutines(lasgi_vm *vm, lua_State *L) {
+	lua_getglobal(L, "coroutine");
+	lua_getfield(L, -1, "resume");
+	lua_pushlightuserdata(L, vm);
+	lua_pushcclosure(L, l_tracked_resume, 2);
+	lua_setfield(L, -2, "resume");
+	lua_getfield(L, -1, "wrap");
+	lua_pushlightuserdata(L, vm);
+	lua_pushcclosure(L, l_tracked_wrap, 2);
+	lua_setfield(L, -2, "wrap");
+	lua_pop(L, 1);
+}
+#else
+static void track_coroutines(lasgi_vm *vm, lua_State *L) { (void)vm, (void)L; }
+#endif
 
 void lasgi_clear_interrupt(lasgi_vm *vm, lua_State *co) {
 	vm->interrupt = 0;
@@ -522,6 +588,7 @@ static int load_k(lua_State *L) {
 	struct args *a = lua_touserdata(L, 1);
 	lasgi_vm *vm = a->vm;
 	luaL_openlibs(L);
+	track_coroutines(vm, L);
 	/* The setup chunk (Go's) gets the output writer and fixes the globals. */
 	if (luaL_loadbuffer(L, a->setup, a->setupn, "=lasgi setup") != 0)
 		return lua_error(L);
@@ -572,6 +639,7 @@ static int start_k(lua_State *L) {
 	}
 	lua_State *co = *a->thread;
 	lua_sethook(co, NULL, 0, 0);
+	vm->running = NULL;
 	lua_rawgeti(L, LUA_REGISTRYINDEX, vm->appref);
 	build(L, vm->ops, vm->ops + a->opslen);
 	for (int k = 0; k < 2; k++) {
@@ -599,6 +667,7 @@ static int resume_k(lua_State *L) {
 	lasgi_vm *vm = a->vm;
 	lua_State *co = a->co;
 	int nargs = 0;
+	vm->running = NULL;
 	if (a->opslen > 0) {
 		build(L, vm->ops, vm->ops + a->opslen);
 		lua_xmove(L, co, 1);

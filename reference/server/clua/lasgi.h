@@ -45,6 +45,7 @@ typedef struct lasgi_vm {
 	char *slab_cur, *chunks;
 	size_t slab_left;
 	volatile int interrupt;
+	lua_State *volatile running; /* a coroutine the app resumed, running now (5.4) */
 
 	char *ops; /* tables to build, written by Go */
 	size_t opscap;
