@@ -122,9 +122,14 @@ func (k *Checker) collectReport(ctx context.Context, c *Case, addr, token string
 func (k *Checker) fetchReport(ctx context.Context, addr, token string, patient bool) (*ProbeReport, error) {
 	deadline := time.Now().Add(k.timeout())
 	pause := 5 * time.Millisecond
+	// partial is the last report of a call still running: what the case is
+	// judged on when the deadline comes while it waits for a later one (on
+	// a loaded machine the wait may end past the deadline; returning
+	// nothing then made the case a skip instead of a verdict).
+	var partial *ProbeReport
 	for i := 0; ; i++ {
 		if patient && time.Now().After(deadline) || !patient && i == 4 {
-			return nil, nil
+			return partial, nil
 		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -154,6 +159,7 @@ func (k *Checker) fetchReport(ctx context.Context, addr, token string, patient b
 			// A report of a call still running is partial: wait for the
 			// call to end, and judge the partial one only at the deadline.
 			if m.Running && patient && time.Now().Add(pause).Before(deadline) {
+				partial = m
 				time.Sleep(pause)
 				pause = min(2*pause, 100*time.Millisecond)
 				continue
