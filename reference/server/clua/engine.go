@@ -79,16 +79,7 @@ func Load(name string, src []byte, opts engine.Options) (*Engine, error) {
 // startupAll runs every worker's lifespan startup at once; when one fails
 // none may serve (lifespan.startup.failed), and the engine is stopped.
 func (e *Engine) startupAll() error {
-	errs := make([]error, len(e.workers))
-	var wg sync.WaitGroup
-	for i, w := range e.workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = e.startup(w)
-		}()
-	}
-	wg.Wait()
+	errs := engine.EachWorker(len(e.workers), func(i int) error { return e.startup(e.workers[i]) })
 	err := errors.Join(errs...)
 	if err != nil {
 		if stopErr := e.Close(); stopErr != nil {
@@ -167,16 +158,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 
 func (e *Engine) stopAll(ctx context.Context) error {
 	e.draining.Store(true)
-	errs := make([]error, len(e.workers))
-	var wg sync.WaitGroup
-	for i, w := range e.workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = e.shutdown(ctx, w)
-		}()
-	}
-	wg.Wait()
+	errs := engine.EachWorker(len(e.workers), func(i int) error { return e.shutdown(ctx, e.workers[i]) })
 	select {
 	case <-e.stop:
 	default:

@@ -321,11 +321,7 @@ func (w *worker) run(cc *coCall, start bool, opslen C.size_t, reuse C.int) {
 			// A bare coroutine.yield() from the app: let others run first,
 			// and back off if it keeps yielding without waiting for anything.
 			cc.waiting = inYield
-			if delay := engine.BareYieldDelay(cc.bareYields); delay > 0 {
-				time.AfterFunc(delay, func() { w.wake(cc) })
-			} else {
-				go w.wake(cc)
-			}
+			engine.AfterBareYield(cc.bareYields, func() { w.wake(cc) })
 			cc.bareYields++
 		}
 	}

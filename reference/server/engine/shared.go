@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/lasgi/lasgi/reference/server/bridge"
@@ -53,6 +54,34 @@ func LockCtx(ctx context.Context, lock func() bool, unlock func()) bool {
 			}
 		}()
 		return false
+	}
+}
+
+// EachWorker runs f for workers 0..n-1 at once, each on a goroutine of its
+// own (a startup or a shutdown must not wait for another's), and returns
+// their errors by worker.
+func EachWorker(n int, f func(i int) error) []error {
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = f(i)
+		}()
+	}
+	wg.Wait()
+	return errs
+}
+
+// AfterBareYield arranges wake, the resume of a coroutine that made its
+// n-th bare coroutine.yield() in a row, after BareYieldDelay(n): on a
+// goroutine of its own, so that others run first.
+func AfterBareYield(n int, wake func()) {
+	if delay := BareYieldDelay(n); delay > 0 {
+		time.AfterFunc(delay, wake)
+	} else {
+		go wake()
 	}
 }
 

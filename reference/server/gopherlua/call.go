@@ -68,11 +68,7 @@ func (w *worker) resume(cc *coCall, fn *lua.LFunction, args ...lua.LValue) {
 			// A bare coroutine.yield() from the app: let others run first,
 			// and if it keeps yielding without waiting for anything, back off.
 			cc.waiting = inYield
-			if delay := engine.BareYieldDelay(cc.bareYields); delay > 0 {
-				time.AfterFunc(delay, func() { w.wake(cc) })
-			} else {
-				go w.wake(cc)
-			}
+			engine.AfterBareYield(cc.bareYields, func() { w.wake(cc) })
 			cc.bareYields++
 		}
 	}

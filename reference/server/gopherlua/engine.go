@@ -131,16 +131,7 @@ func Load(name string, src []byte, opts Options) (*Engine, error) {
 // startup completed getting their lifespan.shutdown, and the error names
 // each worker that failed.
 func (e *Engine) startupAll() error {
-	errs := make([]error, len(e.slots))
-	var wg sync.WaitGroup
-	for i := range e.slots {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = e.startup(e.slots[i].Load())
-		}()
-	}
-	wg.Wait()
+	errs := engine.EachWorker(len(e.slots), func(i int) error { return e.startup(e.slots[i].Load()) })
 	err := errors.Join(errs...)
 	if err != nil {
 		if stopErr := e.Close(); stopErr != nil {
@@ -267,16 +258,7 @@ func (e *Engine) stopAll(ctx context.Context) error {
 	case <-replaced:
 	case <-ctx.Done():
 	}
-	errs := make([]error, len(e.slots))
-	var wg sync.WaitGroup
-	for i := range e.slots {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = e.shutdown(ctx, e.slots[i].Load())
-		}()
-	}
-	wg.Wait()
+	errs := engine.EachWorker(len(e.slots), func(i int) error { return e.shutdown(ctx, e.slots[i].Load()) })
 
 	close(e.stop)
 	e.wg.Wait() // the watchdog
