@@ -135,3 +135,55 @@ func BenchmarkBridgeCallParallel(b *testing.B) {
 		})
 	}
 }
+
+// goHello is hello.lua written in Go against the bridge: what a call costs
+// with no Lua at all. BridgeCall's time less this one's is the Lua side's
+// cost per request (the engine's scope, coroutine, send decoding and
+// crossings), which issue 12's target is about.
+type goHello struct{}
+
+var (
+	goHelloStart = event.Event{Type: event.HTTPResponseStart, Status: 200,
+		Headers: []event.Header{{Name: "content-type", Value: "text/plain"}}}
+	goHelloBody = event.Event{Type: event.HTTPResponseBody, Body: "Hello World!"}
+)
+
+func (goHello) Start(c *bridge.Call) {
+	start, body := goHelloStart, goHelloBody
+	if _, err := c.Send(&start, nil); err != nil {
+		c.Finish(err)
+		return
+	}
+	_, err := c.Send(&body, nil)
+	c.Finish(err)
+}
+
+func (goHello) Close() error { return nil }
+
+// BenchmarkBridgeBaseline is BenchmarkBridgeCall's loop on goHello.
+func BenchmarkBridgeBaseline(b *testing.B) {
+	scope := benchScope()
+	b.ReportAllocs()
+	var eng goHello
+	for b.Loop() {
+		call := bridge.NewCall(scope, time.Time{})
+		call.Push(event.Event{Type: event.HTTPRequest})
+		eng.Start(call)
+		n := 0
+		for {
+			<-call.Notify()
+			for _, ev := range call.Take() {
+				n += len(ev.Body)
+			}
+			if st := call.State(); st.Finished {
+				for _, ev := range call.Take() {
+					n += len(ev.Body)
+				}
+				break
+			}
+		}
+		if n != len("Hello World!") {
+			b.Fatalf("got %d body bytes", n)
+		}
+	}
+}
