@@ -24,18 +24,14 @@ static int resume51(lua_State *co, int n, int *nres) {
 #define lua_absindex(L, i) ((i) > 0 || (i) <= LUA_REGISTRYINDEX ? (i) : lua_gettop(L) + (i) + 1)
 #endif
 
-/* The keys of an event the server reads (values.go has the same list). */
-static const char *const fields[LASGI_NFIELDS] = {
-	"type", "status", "headers", "body", "more_body", "trailers", "more_trailers",
-	"subprotocol", "text", "bytes", "code", "reason", "message",
-};
-
-/* field_of is the place of the string key at idx among fields, or -1. */
-static int field_of(lua_State *L, int idx) {
-	size_t n;
-	const char *k = lua_tolstring(L, idx, &n);
+/* field_of is the place of the string key at idx among the fields of an
+ * event, or -1. The fields are the first of the common strings, kept since
+ * the load; short strings are interned (all of LuaJIT's, and 5.4's of up to
+ * 40 bytes), so a key is one of them when it is at the same address. */
+static int field_of(lasgi_vm *vm, lua_State *L, int idx) {
+	const char *k = lua_tostring(L, idx);
 	for (int f = 0; f < LASGI_NFIELDS; f++)
-		if (strlen(fields[f]) == n && memcmp(fields[f], k, n) == 0)
+		if (vm->fields[f] == k)
 			return f;
 	return -1;
 }
@@ -142,7 +138,7 @@ lasgi_vm *lasgi_new(uintptr_t handle, size_t limit) {
 		return NULL;
 	vm->handle = handle;
 	vm->limit = limit;
-	vm->appref = LUA_NOREF;
+	vm->appref = vm->strref = LUA_NOREF;
 	vm->L = lua_newstate(alloc, vm);
 	if (vm->L == NULL) {
 		free(vm);
@@ -311,6 +307,8 @@ static void shallow_copy(lua_State *L, int ref) {
 /* build runs the ops from p to end on L, leaving one value. The ops:
  *   T narr nrec      push a new table
  *   S len bytes      push a string
+ *   s index          push the common string at index (a byte, from 0)
+ *   k index          pop v: top[common string at index] = v
  *   I int64          push an integer
  *   B byte           push a boolean
  *   K len bytes      pop v: top[key] = v
@@ -318,8 +316,10 @@ static void shallow_copy(lua_State *L, int ref) {
  *   R ref            push the table under ref
  *   C ref            push a shallow copy of the table under ref (an empty table for LUA_NOREF)
  */
-static void build(lua_State *L, const char *p, const char *end) {
+static void build(lasgi_vm *vm, lua_State *L, const char *p, const char *end) {
 	luaL_checkstack(L, 16, "building a table");
+	lua_rawgeti(L, LUA_REGISTRYINDEX, vm->strref);
+	int common = lua_gettop(L);
 	while (p < end) {
 		char op = *p++;
 		switch (op) {
@@ -344,6 +344,14 @@ static void build(lua_State *L, const char *p, const char *end) {
 		case 'B':
 			lua_pushboolean(L, *p++);
 			break;
+		case 's':
+			lua_rawgeti(L, common, (unsigned char)*p++ + 1);
+			break;
+		case 'k':
+			lua_rawgeti(L, common, (unsigned char)*p++ + 1);
+			lua_insert(L, -2);
+			lua_rawset(L, -3);
+			break;
 		case 'K': {
 			uint32_t n = rd32(&p);
 			lua_pushlstring(L, p, n);
@@ -367,6 +375,7 @@ static void build(lua_State *L, const char *p, const char *end) {
 			luaL_error(L, "lasgi: internal error: op %d", op);
 		}
 	}
+	lua_remove(L, common);
 }
 
 /* --- receive and send: C closures with upvalues vm, id, gen, thread --- */
@@ -391,7 +400,7 @@ static int l_receive(lua_State *L) {
 		return raise_msg(L, vm);
 	if (r == 0)
 		return lua_yield(L, 0); /* resumed with the event (lasgi_resume) */
-	build(L, vm->ops, vm->ops + n);
+	build(vm, L, vm->ops, vm->ops + n);
 	return 1;
 }
 
@@ -471,7 +480,7 @@ static int encode(lasgi_vm *vm, lua_State *L, int idx, int i, int depth) {
 		}
 		lua_pushnil(L);
 		while (lua_next(L, idx)) {
-			int f = lua_type(L, -2) == LUA_TSTRING ? field_of(L, -2) : -1;
+			int f = lua_type(L, -2) == LUA_TSTRING ? field_of(vm, L, -2) : -1;
 			if (f >= 0 && encode(vm, L, -1, first + f, 1) < 0) {
 				lua_pop(L, 2);
 				return -1;
@@ -554,8 +563,9 @@ struct args {
 	lua_State *co;
 	int id, gen, reuse;
 	size_t opslen;
-	const char *src, *name, *setup;
+	const char *src, *name, *setup, *common;
 	size_t srcn, setupn;
+	int ncommon;
 	lua_State **thread;
 	int *ref;
 	int result;
@@ -604,12 +614,27 @@ static int load_k(lua_State *L) {
 		lua_pop(L, 1); /* the __call: the value itself is the app */
 	}
 	vm->appref = luaL_ref(L, LUA_REGISTRYINDEX);
+	/* The common strings, kept in a table of their own (build's 's' and
+	 * 'k'); the fields' addresses for field_of. */
+	lua_createtable(L, a->ncommon, 0);
+	const char *c = a->common;
+	for (int i = 1; i <= a->ncommon; i++) {
+		size_t n = strlen(c);
+		lua_pushlstring(L, c, n);
+		if (i <= LASGI_NFIELDS)
+			vm->fields[i - 1] = lua_tostring(L, -1);
+		lua_rawseti(L, -2, i);
+		c += n + 1;
+	}
+	vm->strref = luaL_ref(L, LUA_REGISTRYINDEX);
 	a->result = LR_OK;
 	return 0;
 }
 
-int lasgi_load(lasgi_vm *vm, const char *src, size_t n, const char *name, const char *setup, size_t setupn) {
-	struct args a = {.src = src, .srcn = n, .name = name, .setup = setup, .setupn = setupn};
+int lasgi_load(lasgi_vm *vm, const char *src, size_t n, const char *name, const char *setup, size_t setupn,
+               const char *common, int ncommon) {
+	struct args a = {.src = src, .srcn = n, .name = name, .setup = setup, .setupn = setupn,
+	                 .common = common, .ncommon = ncommon};
 	return protect(vm, load_k, &a);
 }
 
@@ -641,7 +666,7 @@ static int start_k(lua_State *L) {
 	lua_sethook(co, NULL, 0, 0);
 	vm->running = NULL;
 	lua_rawgeti(L, LUA_REGISTRYINDEX, vm->appref);
-	build(L, vm->ops, vm->ops + a->opslen);
+	build(vm, L, vm->ops, vm->ops + a->opslen);
 	for (int k = 0; k < 2; k++) {
 		lua_pushlightuserdata(L, vm);
 		lua_pushinteger(L, a->id);
@@ -669,7 +694,7 @@ static int resume_k(lua_State *L) {
 	int nargs = 0;
 	vm->running = NULL;
 	if (a->opslen > 0) {
-		build(L, vm->ops, vm->ops + a->opslen);
+		build(vm, L, vm->ops, vm->ops + a->opslen);
 		lua_xmove(L, co, 1);
 		nargs = 1;
 	}

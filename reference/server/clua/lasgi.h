@@ -13,8 +13,8 @@
 /* Kinds of a decoded value, the same numbers as luatype.Kind. */
 enum { LK_NIL, LK_BOOL, LK_NUMBER, LK_STRING, LK_TABLE, LK_OTHER };
 
-/* The keys of an event the server reads, in the order of the root node's
- * children (clua/values.go has the same list). */
+/* How many keys of an event the server reads: the first of the common
+ * strings (clua/strings.go), in the order of the root node's children. */
 #define LASGI_NFIELDS 13
 
 typedef struct {
@@ -56,10 +56,16 @@ typedef struct lasgi_vm {
 	char *msg; /* the last error's text */
 	size_t msglen, msgcap;
 	int appref;
+	int strref;                         /* the table of common strings (clua/strings.go) */
+	const char *fields[LASGI_NFIELDS]; /* the event's keys among them */
 } lasgi_vm;
 
 lasgi_vm *lasgi_new(uintptr_t handle, size_t limit);
-int lasgi_load(lasgi_vm *vm, const char *src, size_t n, const char *name, const char *setup, size_t setupn);
+/* load: runs setup, then the app file src, and keeps the app and the ncommon
+ * NUL-terminated common strings at common, the first LASGI_NFIELDS of them
+ * the event's fields. */
+int lasgi_load(lasgi_vm *vm, const char *src, size_t n, const char *name, const char *setup, size_t setupn,
+               const char *common, int ncommon);
 /* start: builds ops (the scope) and resumes a new coroutine running the app
  * with scope, receive and send. *thread and *ref name the coroutine. */
 int lasgi_start(lasgi_vm *vm, int id, int gen, size_t opslen, lua_State **thread, int *ref, int reuse);

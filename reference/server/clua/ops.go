@@ -17,7 +17,16 @@ func (o *ops) u32(v int) { o.b = binary.LittleEndian.AppendUint32(o.b, uint32(v)
 
 func (o *ops) table(narr, nrec int) { o.b = append(o.b, 'T'); o.u32(narr); o.u32(nrec) }
 
-func (o *ops) str(s string) { o.b = append(o.b, 'S'); o.u32(len(s)); o.b = append(o.b, s...) }
+// str pushes s: by its index when it is one of commonStrings.
+func (o *ops) str(s string) {
+	if i, ok := commonIndex[s]; ok {
+		o.b = append(o.b, 's', byte(i))
+		return
+	}
+	o.b = append(o.b, 'S')
+	o.u32(len(s))
+	o.b = append(o.b, s...)
+}
 
 func (o *ops) integer(v int64) {
 	o.b = append(o.b, 'I')
@@ -32,11 +41,22 @@ func (o *ops) boolean(v bool) {
 	o.b = append(o.b, 'B', b)
 }
 
-// set pops a value into the table below it, under key.
-func (o *ops) set(key string) { o.b = append(o.b, 'K'); o.u32(len(key)); o.b = append(o.b, key...) }
+// set pops a value into the table below it, under the key commonStrings[k].
+func (o *ops) set(k int) { o.b = append(o.b, 'k', byte(k)) }
 
-// setStr is t[key] = s.
-func (o *ops) setStr(key, s string) { o.str(s); o.set(key) }
+// setName pops a value into the table below it, under name.
+func (o *ops) setName(name string) {
+	if i, ok := commonIndex[name]; ok {
+		o.set(i)
+		return
+	}
+	o.b = append(o.b, 'K')
+	o.u32(len(name))
+	o.b = append(o.b, name...)
+}
+
+// setStr is t[commonStrings[k]] = s.
+func (o *ops) setStr(k int, s string) { o.str(s); o.set(k) }
 
 // append pops a value into the table below it, at i.
 func (o *ops) append(i int) { o.b = append(o.b, 'A'); o.u32(i) }
@@ -54,12 +74,12 @@ func (o *ops) versions(s *event.Scope, spec string) {
 		version = event.LASGIVersion
 	}
 	o.table(0, 2)
-	o.setStr("version", event.ASGIVersion)
-	o.setStr("spec_version", spec)
-	o.set("asgi")
+	o.setStr(kVersion, event.ASGIVersion)
+	o.setStr(kSpecVersion, spec)
+	o.set(kASGI)
 	o.table(0, 1)
-	o.setStr("version", version)
-	o.set("lasgi")
+	o.setStr(kVersion, version)
+	o.set(kLASGI)
 }
 
 // connScope is an http or websocket scope, its state a copy of the table
@@ -67,17 +87,17 @@ func (o *ops) versions(s *event.Scope, spec string) {
 func (o *ops) connScope(s *event.Scope, stateRef int) {
 	ws := s.Type == event.ScopeWebSocket
 	o.table(0, 16)
-	o.setStr("type", s.Type)
+	o.setStr(kType, s.Type)
 	o.versions(s, event.ASGISpecVersion) // 2.5 for websocket too
-	o.setStr("http_version", s.HTTPVersion)
+	o.setStr(kHTTPVersion, s.HTTPVersion)
 	if !ws {
-		o.setStr("method", s.Method)
+		o.setStr(kMethod, s.Method)
 	}
-	o.setStr("scheme", s.Scheme)
-	o.setStr("path", s.Path)
-	o.setStr("raw_path", s.RawPath)
-	o.setStr("query_string", s.QueryString)
-	o.setStr("root_path", s.RootPath)
+	o.setStr(kScheme, s.Scheme)
+	o.setStr(kPath, s.Path)
+	o.setStr(kRawPath, s.RawPath)
+	o.setStr(kQueryString, s.QueryString)
+	o.setStr(kRootPath, s.RootPath)
 	o.table(len(s.Headers), 0)
 	for i, h := range s.Headers {
 		o.table(2, 0)
@@ -87,28 +107,28 @@ func (o *ops) connScope(s *event.Scope, stateRef int) {
 		o.append(2)
 		o.append(i + 1)
 	}
-	o.set("headers")
-	o.addr("client", s.Client)
-	o.addr("server", s.Server)
+	o.set(kHeaders)
+	o.addr(kClient, s.Client)
+	o.addr(kServer, s.Server)
 	if ws {
 		o.table(len(s.Subprotocols), 0)
 		for i, p := range s.Subprotocols {
 			o.str(p)
 			o.append(i + 1)
 		}
-		o.set("subprotocols")
+		o.set(kSubprotocols)
 	}
 	o.copyOf(stateRef)
-	o.set("state")
+	o.set(kState)
 	o.table(0, len(s.Extensions))
 	for _, name := range s.Extensions {
 		o.table(0, 0)
-		o.set(name)
+		o.setName(name)
 	}
-	o.set("extensions")
+	o.set(kExtensions)
 }
 
-func (o *ops) addr(key string, a *event.Addr) {
+func (o *ops) addr(key int, a *event.Addr) {
 	if a == nil {
 		return
 	}
@@ -124,30 +144,30 @@ func (o *ops) addr(key string, a *event.Addr) {
 // (lifespan.scope.state); it has no extensions key.
 func (o *ops) lifespanScope(s *event.Scope, stateRef int) {
 	o.table(0, 4)
-	o.setStr("type", event.ScopeLifespan)
+	o.setStr(kType, event.ScopeLifespan)
 	o.versions(s, event.LifespanSpecVersion)
 	o.ref(stateRef)
-	o.set("state")
+	o.set(kState)
 }
 
 // event is an event the server hands the app.
 func (o *ops) event(ev *event.Event) {
 	o.table(0, 3)
-	o.setStr("type", ev.Type)
+	o.setStr(kType, ev.Type)
 	switch ev.Type {
 	case event.HTTPRequest:
-		o.setStr("body", ev.Body)
+		o.setStr(kBody, ev.Body)
 		o.boolean(ev.MoreBody)
-		o.set("more_body")
+		o.set(kMoreBody)
 	case event.WebSocketReceive:
 		if ev.Binary {
-			o.setStr("bytes", ev.Message)
+			o.setStr(kBytes, ev.Message)
 		} else {
-			o.setStr("text", ev.Message)
+			o.setStr(kText, ev.Message)
 		}
 	case event.WebSocketDisconnect:
 		o.integer(int64(ev.Code))
-		o.set("code")
-		o.setStr("reason", ev.Reason)
+		o.set(kCode)
+		o.setStr(kReason, ev.Reason)
 	}
 }

@@ -77,11 +77,12 @@ func (v cval) raw() string {
 	return unsafe.String((*byte)(unsafe.Pointer(n.s)), int(n.len))
 }
 
-// Str copies the string out of Lua's memory, except for the common ones.
+// Str copies the string out of Lua's memory, except for the common ones
+// (commonStrings).
 func (v cval) Str() string {
 	s := v.raw()
-	if c, ok := common[s]; ok {
-		return c
+	if i, ok := commonIndex[s]; ok {
+		return commonStrings[i]
 	}
 	return strings.Clone(s)
 }
@@ -116,21 +117,3 @@ func (v cval) StrNum() (float64, bool) {
 	f, err := strconv.ParseFloat(strings.TrimSpace(v.raw()), 64)
 	return f, err == nil
 }
-
-// common are strings apps send often, kept once instead of copied for each
-// event.
-var common = func() map[string]string {
-	m := map[string]string{}
-	for _, s := range []string{
-		"http.response.start", "http.response.body", "http.response.trailers",
-		"websocket.accept", "websocket.send", "websocket.close",
-		"websocket.http.response.start", "websocket.http.response.body",
-		"lifespan.startup.complete", "lifespan.startup.failed", "lifespan.shutdown.complete", "lifespan.shutdown.failed",
-		"content-type", "content-length", "text/plain", "text/html", "application/json",
-		"text/plain; charset=utf-8", "text/html; charset=utf-8", "connection", "close", "cache-control", "location",
-		"set-cookie", "", "0",
-	} {
-		m[s] = s
-	}
-	return m
-}()

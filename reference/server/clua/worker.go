@@ -106,7 +106,8 @@ func newWorker(e *Engine, slot int, src []byte) (*worker, error) {
 		C.lasgi_interrupt(w.c, nil)
 	})
 	r := C.lasgi_load(w.c, (*C.char)(unsafe.Pointer(unsafe.SliceData(src))), C.size_t(len(src)),
-		(*C.char)(unsafe.Pointer(&cname[0])), (*C.char)(unsafe.Pointer(unsafe.StringData(setup))), C.size_t(len(setup)))
+		(*C.char)(unsafe.Pointer(&cname[0])), (*C.char)(unsafe.Pointer(unsafe.StringData(setup))), C.size_t(len(setup)),
+		(*C.char)(unsafe.Pointer(unsafe.StringData(commonBlob))), C.int(len(commonStrings)))
 	t.Stop()
 	if r != C.LR_OK {
 		msg := w.message()
