@@ -144,6 +144,11 @@ func (x *exchange) endLaunch() error {
 	case <-s.Exited():
 		o.exitedSelf = !l.terminated
 	default:
+		// The case has sent and read all it will: its connections go
+		// first, as a client's would. One left open keeps a server that
+		// waits for it (a WebSocket awaiting the answer to its close
+		// frame) from exiting until its own shutdown timeout.
+		x.closeAll()
 		if StopLaunched(s, 2*x.k.timeout()) {
 			x.obs.notes = append(x.obs.notes, fmt.Sprintf("the server did not exit within %v of being asked to shut down, and was killed; it printed:\n%s", 2*x.k.timeout(), ClipText(s.Output())))
 		}
