@@ -26,7 +26,7 @@ import (
 const (
 	// parallel servers at a time: the machine has few cores, and most cases
 	// wait on the network rather than compute.
-	parallel = 3
+	parallel = 6
 	// stepTimeout bounds each network step of a case: a mutant that makes
 	// the probe wait forever is caught by this deadline.
 	stepTimeout = slow * 1500 * time.Millisecond
