@@ -175,14 +175,31 @@ static void stop_hook(lua_State *L, lua_Debug *ar) {
 
 #define STOP_MASK (LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT)
 
+static void lock_running(lasgi_vm *vm) {
+	while (__atomic_test_and_set(&vm->running_lock, __ATOMIC_ACQUIRE))
+		;
+}
+
+static void unlock_running(lasgi_vm *vm) { __atomic_clear(&vm->running_lock, __ATOMIC_RELEASE); }
+
+/* set_running names the coroutine that runs now. A coroutine is reachable
+ * (on its resumer's stack) for as long as it is vm->running, so the
+ * watchdog, which hooks it under the same lock, never touches a freed one. */
+static void set_running(lasgi_vm *vm, lua_State *co) {
+	lock_running(vm);
+	vm->running = co;
+	unlock_running(vm);
+}
+
 void lasgi_interrupt(lasgi_vm *vm, lua_State *co) {
-	vm->interrupt = 1;
+	__atomic_store_n(&vm->interrupt, 1, __ATOMIC_SEQ_CST);
 	lua_sethook(co ? co : vm->L, stop_hook, STOP_MASK, 1);
 	/* Lua 5.4's hooks are per thread: a coroutine the app resumed runs
 	 * with its own (LuaJIT's are global). */
-	lua_State *nested = vm->running;
-	if (nested != NULL)
-		lua_sethook(nested, stop_hook, STOP_MASK, 1);
+	lock_running(vm);
+	if (vm->running != NULL)
+		lua_sethook(vm->running, stop_hook, STOP_MASK, 1);
+	unlock_running(vm);
 }
 
 #if LUA_VERSION_NUM >= 504
@@ -194,7 +211,7 @@ static int tracked_call(lua_State *L, lua_State *co) {
 	lasgi_vm *vm = lua_touserdata(L, lua_upvalueindex(2));
 	lua_State *prev = vm->running;
 	if (co != NULL) {
-		vm->running = co;
+		set_running(vm, co);
 		if (vm->interrupt)
 			lua_sethook(co, stop_hook, STOP_MASK, 1);
 		else if (lua_gethook(co) == stop_hook)
@@ -203,7 +220,7 @@ static int tracked_call(lua_State *L, lua_State *co) {
 	lua_pushvalue(L, lua_upvalueindex(1));
 	lua_insert(L, 1);
 	int st = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
-	vm->running = prev;
+	set_running(vm, prev);
 	if (vm->interrupt)
 		lua_sethook(L, stop_hook, STOP_MASK, 1);
 	if (st != 0)
@@ -664,7 +681,7 @@ static int start_k(lua_State *L) {
 	}
 	lua_State *co = *a->thread;
 	lua_sethook(co, NULL, 0, 0);
-	vm->running = NULL;
+	set_running(vm, NULL);
 	lua_rawgeti(L, LUA_REGISTRYINDEX, vm->appref);
 	build(vm, L, vm->ops, vm->ops + a->opslen);
 	for (int k = 0; k < 2; k++) {
@@ -692,7 +709,7 @@ static int resume_k(lua_State *L) {
 	lasgi_vm *vm = a->vm;
 	lua_State *co = a->co;
 	int nargs = 0;
-	vm->running = NULL;
+	set_running(vm, NULL);
 	if (a->opslen > 0) {
 		build(vm, L, vm->ops, vm->ops + a->opslen);
 		lua_xmove(L, co, 1);

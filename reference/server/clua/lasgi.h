@@ -45,7 +45,12 @@ typedef struct lasgi_vm {
 	char *slab_cur, *chunks;
 	size_t slab_left;
 	volatile int interrupt;
-	lua_State *volatile running; /* a coroutine the app resumed, running now (5.4) */
+	/* A coroutine the app resumed, running now (5.4), and the spin lock the
+	 * worker holds to change it and the watchdog to hook it: one read
+	 * before the worker moved on could otherwise hook a coroutine the
+	 * collector has freed since. */
+	lua_State *running;
+	char running_lock;
 
 	char *ops; /* tables to build, written by Go */
 	size_t opscap;
