@@ -19,7 +19,7 @@ func (o *ops) table(narr, nrec int) { o.b = append(o.b, 'T'); o.u32(narr); o.u32
 
 // str pushes s: by its index when it is one of commonStrings.
 func (o *ops) str(s string) {
-	if i, ok := commonIndex[s]; ok {
+	if i, ok := common(s); ok {
 		o.b = append(o.b, 's', byte(i))
 		return
 	}
@@ -46,7 +46,7 @@ func (o *ops) set(k int) { o.b = append(o.b, 'k', byte(k)) }
 
 // setName pops a value into the table below it, under name.
 func (o *ops) setName(name string) {
-	if i, ok := commonIndex[name]; ok {
+	if i, ok := common(name); ok {
 		o.set(i)
 		return
 	}

@@ -101,6 +101,26 @@ var commonStrings, commonIndex = func() ([]string, map[string]int) {
 	return all, index
 }()
 
+// commonMax is the length of the longest common string.
+var commonMax = func() int {
+	m := 0
+	for _, s := range commonStrings {
+		m = max(m, len(s))
+	}
+	return m
+}()
+
+// common is s's index in commonStrings. A string longer than all of them
+// is not looked up: hashing a body of 64 KiB for the map cost 4% of a
+// streamed download.
+func common(s string) (int, bool) {
+	if len(s) > commonMax {
+		return 0, false
+	}
+	i, ok := commonIndex[s]
+	return i, ok
+}
+
 // commonBlob is commonStrings for lasgi_load: each string NUL-terminated
 // (none has a NUL of its own).
 var commonBlob = strings.Join(commonStrings, "\x00") + "\x00"

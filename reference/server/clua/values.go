@@ -81,7 +81,7 @@ func (v cval) raw() string {
 // (commonStrings).
 func (v cval) Str() string {
 	s := v.raw()
-	if i, ok := commonIndex[s]; ok {
+	if i, ok := common(s); ok {
 		return commonStrings[i]
 	}
 	return strings.Clone(s)
