@@ -16,6 +16,7 @@ import (
 	"github.com/lasgi/lasgi/reference/server/bridge"
 	"github.com/lasgi/lasgi/reference/server/engine"
 	_ "github.com/lasgi/lasgi/reference/server/engines"
+	"github.com/lasgi/lasgi/reference/server/gohello"
 	"github.com/lasgi/lasgi/spec/event"
 )
 
@@ -136,35 +137,14 @@ func BenchmarkBridgeCallParallel(b *testing.B) {
 	}
 }
 
-// goHello is hello.lua written in Go against the bridge: what a call costs
-// with no Lua at all. BridgeCall's time less this one's is the Lua side's
+// BenchmarkBridgeBaseline is BenchmarkBridgeCall's loop on gohello.Engine,
+// hello with no Lua: BridgeCall's time less this one's is the Lua side's
 // cost per request (the engine's scope, coroutine, send decoding and
 // crossings), which issue 12's target is about.
-type goHello struct{}
-
-var (
-	goHelloStart = event.Event{Type: event.HTTPResponseStart, Status: 200,
-		Headers: []event.Header{{Name: "content-type", Value: "text/plain"}}}
-	goHelloBody = event.Event{Type: event.HTTPResponseBody, Body: "Hello World!"}
-)
-
-func (goHello) Start(c *bridge.Call) {
-	start, body := goHelloStart, goHelloBody
-	if _, err := c.Send(&start, nil); err != nil {
-		c.Finish(err)
-		return
-	}
-	_, err := c.Send(&body, nil)
-	c.Finish(err)
-}
-
-func (goHello) Close() error { return nil }
-
-// BenchmarkBridgeBaseline is BenchmarkBridgeCall's loop on goHello.
 func BenchmarkBridgeBaseline(b *testing.B) {
 	scope := benchScope()
 	b.ReportAllocs()
-	var eng goHello
+	var eng gohello.Engine
 	for b.Loop() {
 		call := bridge.NewCall(scope, time.Time{})
 		call.Push(event.Event{Type: event.HTTPRequest})
