@@ -761,7 +761,15 @@ static int collect_k(lua_State *L) {
 
 int lasgi_collect(lasgi_vm *vm) {
 	struct args a = {0};
-	return protect(vm, collect_k, &a);
+	/* Called when the state is at its limit: the protected call itself
+	 * allocates (LuaJIT's lua_cpcall makes a C function), which the limit
+	 * would refuse, and LuaJIT would never collect. A collection only
+	 * frees, so the limit is off for its few bytes. */
+	size_t limit = vm->limit;
+	vm->limit = 0;
+	int r = protect(vm, collect_k, &a);
+	vm->limit = limit;
+	return r;
 }
 
 void lasgi_unref(lasgi_vm *vm, int ref) { luaL_unref(vm->L, LUA_REGISTRYINDEX, ref); }
