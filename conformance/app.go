@@ -20,10 +20,10 @@ type AppCase struct {
 	Scope event.Scope
 	Body  []string // one http.request per piece; the last has more_body = false
 	// DisconnectAfter is how many pieces the app receives before the client
-	// goes away; -1 (or len(Body) or more with Linger) means it stays.
+	// goes away; len(Body) or more: once it has them all. -1 means it stays
+	// as long as the app has something to say: it leaves once the app, the
+	// body all taken, waits in receive() for more (AppChecker.play).
 	DisconnectAfter int
-	// Linger: the client goes away only after the response is complete
-	// (receive then returns http.disconnect at once).
 	// WantRaise names the rule by which the app must end with an error (a
 	// scope it cannot serve), or is "".
 	WantRaise string
@@ -226,7 +226,22 @@ func (a *AppChecker) play(ctx context.Context, c *AppCase) (problems []string, s
 		call.Disconnect()
 		disconnected = true
 	}
-	if !wait(func() bool { return call.State().Finished }) {
+	// A client that stays leaves once the app, the body all taken, waits in
+	// receive() for more (the call's Watch: a server would watch the socket
+	// then): it sends nothing more, so the app can only be waiting for it to
+	// go, as a stream paced by lasgi.timers or a long poll does, whose
+	// timeout would otherwise cost the case real seconds or its deadline. A
+	// receive({timeout = 0}) is a look, not a wait: it gets lasgi.timeout
+	// and the client stays. harness.lua's client leaves at the same point.
+	leaves := func() bool {
+		st := call.State()
+		if !disconnected && st.Watch && !st.Finished {
+			call.Disconnect()
+			disconnected = true
+		}
+		return st.Finished
+	}
+	if !wait(leaves) {
 		if ctx.Err() != nil {
 			return []string{cutOff(ctx)}, true
 		}

@@ -7,7 +7,8 @@ import (
 	"github.com/lasgi/lasgi/spec/event"
 )
 
-// appScope is the scope the app cases start from: an HTTP/1.1 GET.
+// appScope is the scope the app cases start from: an HTTP/1.1 GET offering,
+// as lasgi-serve does, trailers and timers.
 func appScope(change func(*event.Scope)) event.Scope {
 	s := event.Scope{
 		Type: "http", HTTPVersion: "1.1", Method: "GET", Scheme: "http",
@@ -19,12 +20,24 @@ func appScope(change func(*event.Scope)) event.Scope {
 		},
 		Client:     &event.Addr{Host: "127.0.0.1", Port: 50000},
 		Server:     &event.Addr{Host: "127.0.0.1", Port: 8000},
-		Extensions: []string{event.ExtensionTrailers},
+		Extensions: []string{event.ExtensionTrailers, event.ExtensionTimers},
 	}
 	if change != nil {
 		change(&s)
 	}
 	return s
+}
+
+// without is names less name: a case that takes one extension away keeps
+// the others (timers above all, which an app may need to serve at all).
+func without(names []string, name string) []string {
+	var out []string
+	for _, n := range names {
+		if n != name {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 func post(body string) func(*event.Scope) {
@@ -67,7 +80,7 @@ func httpAppCases() []*AppCase {
 		{ID: "app.http/post-binary", Rules: []string{"core.value.bytes"}, Scope: appScope(post(all)), Body: split(all, 700), DisconnectAfter: never},
 		{ID: "app.http/post-1-mib", Scope: appScope(post(big)), Body: split(big, 64<<10), DisconnectAfter: never},
 		{ID: "app.http/no-trailers-extension", Rules: []string{"http.trailers.offered", "core.extensions.offered-only"},
-			Scope: appScope(func(s *event.Scope) { s.Extensions = nil }), DisconnectAfter: never},
+			Scope: appScope(func(s *event.Scope) { s.Extensions = without(s.Extensions, event.ExtensionTrailers) }), DisconnectAfter: never},
 		{ID: "app.disconnect/before-the-body", Rules: []string{"http.disconnect.app-return"}, Scope: appScope(post("abc")), Body: []string{"a", "b", "c"}, DisconnectAfter: 0},
 		{ID: "app.disconnect/in-the-middle-of-the-body", Rules: []string{"http.disconnect.app-return"}, Scope: appScope(post("abc")), Body: []string{"a", "b", "c"}, DisconnectAfter: 1},
 		{ID: "app.disconnect/after-the-body", Rules: []string{"http.disconnect.app-return"}, Scope: appScope(post("abc")), Body: []string{"a", "b", "c"}, DisconnectAfter: 3},
@@ -82,7 +95,7 @@ func httpAppCases() []*AppCase {
 
 // wsAppScope is the scope the WebSocket app cases start from: a ws:// GET
 // upgraded over HTTP/1.1, offering the subprotocols chat and superchat and,
-// as lasgi-serve does, the denial response extension.
+// as lasgi-serve does, the denial response and timers extensions.
 func wsAppScope(change func(*event.Scope)) event.Scope {
 	s := event.Scope{
 		Type: event.ScopeWebSocket, HTTPVersion: "1.1", Scheme: "ws",
@@ -98,7 +111,7 @@ func wsAppScope(change func(*event.Scope)) event.Scope {
 		Subprotocols: []string{"chat", "superchat"},
 		Client:       &event.Addr{Host: "127.0.0.1", Port: 50000},
 		Server:       &event.Addr{Host: "127.0.0.1", Port: 8000},
-		Extensions:   []string{event.ExtensionWebSocketDeny},
+		Extensions:   []string{event.ExtensionWebSocketDeny, event.ExtensionTimers},
 	}
 	if change != nil {
 		change(&s)
@@ -142,7 +155,7 @@ func websocketAppCases() []*AppCase {
 			s.Headers = s.Headers[:len(s.Headers)-1]
 		}), WSScript{Actions: []WSAction{wsText("hello"), wsClose(1000, "")}}),
 		ws("app.websocket/no-denial-extension", []string{event.RuleWSDenialOffered, "core.extensions.offered-only"},
-			wsAppScope(func(s *event.Scope) { s.Extensions = nil }),
+			wsAppScope(func(s *event.Scope) { s.Extensions = without(s.Extensions, event.ExtensionWebSocketDeny) }),
 			WSScript{Actions: []WSAction{wsText("hello"), wsClose(1000, "")}}),
 		ws("app.websocket.close/1000", []string{"websocket.disconnect.code"}, wsAppScope(nil),
 			WSScript{Actions: []WSAction{wsText("hello"), wsClose(1000, "")}}),

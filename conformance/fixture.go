@@ -121,6 +121,12 @@ type Expect struct {
 	CallsAfterStartup   bool             `json:"calls_after_startup,omitempty"`
 	CallsBeforeShutdown bool             `json:"calls_before_shutdown,omitempty"`
 	Lifespan            map[string]any   `json:"lifespan,omitempty"`
+	// ElapsedMinMS and ElapsedMaxMS bound how long the exchange took, in
+	// milliseconds, from its first step until the responses and frames
+	// were read (Observation.Elapsed): a server that waits too little, or
+	// too long (timers_protocol.go).
+	ElapsedMinMS *int64 `json:"elapsed_min_ms,omitempty"`
+	ElapsedMaxMS *int64 `json:"elapsed_max_ms,omitempty"`
 	// OneOf lists outcomes the spec permits alike: at least one must be
 	// observed in full, on top of the fields above. Each says what it is.
 	OneOf   []Expect `json:"one_of,omitempty"`

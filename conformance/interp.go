@@ -199,10 +199,16 @@ func interpProblems(c *AppCase, status string, disconnected bool, detail string,
 		problems = append(problems, detail)
 	case "error", "declined":
 		rule := lintRuleInError.FindStringSubmatch(detail)
+		raised := ruleInError.FindStringSubmatch(detail)
 		switch {
 		case rule != nil:
 			problems = append(problems, fmt.Sprintf("lasgi: %s: the lint stopped the app: %s", rule[1], detail))
 		case strings.Contains(detail, "lasgi: disconnected:") && disconnected:
+		case raised != nil && raised[1] != "disconnected":
+			// The harness raised it, as the engine would (receive()'s argument,
+			// timers.*), where the lint let it through: judged as errorProblem
+			// judges the engine's.
+			problems = append(problems, fmt.Sprintf("the app broke rule %s; the server raised into it: %s", raised[1], detail))
 		case c.WantRaise != "":
 		case status == "declined":
 			problems = append(problems, declinedPrefix+"the app raised an error before answering websocket.connect, as an app that does not serve websocket scopes does: "+detail)

@@ -18,6 +18,9 @@ type Observation struct {
 	Server    []any              // and its remote end, as scope.server should show it
 	notes     []string           // things worth saying when the case fails
 	launch    *launchObservation // a launched server's end and record
+	// Elapsed is how long the exchange took, from its first step until
+	// what the server owed on the first connection was read.
+	Elapsed time.Duration
 
 	probeSent bool   // a lasgi-probe header went out with the request
 	noProbe   error  // a success came without evidence that the probe ran (probeEvidence)
@@ -112,6 +115,7 @@ func (k *Checker) Observe(ctx context.Context, c *Case) (*Observation, error) {
 		}
 	}()
 
+	began := time.Now()
 	for i := range c.Send {
 		s := &c.Send[i]
 		kind, err := kindOf(s)
@@ -138,6 +142,7 @@ func (k *Checker) Observe(ctx context.Context, c *Case) (*Observation, error) {
 			p.readRest(x)
 		}
 	}
+	x.obs.Elapsed = time.Since(began)
 	x.waitClosed()
 	obs := x.obs
 	if err := k.collectReport(ctx, c, x.addr, x.token, obs); err != nil {

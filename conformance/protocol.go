@@ -8,7 +8,7 @@ package conformance
 // this order, so a protocol is added by writing its unit in files of its own
 // and listing it here.
 type protocol struct {
-	name     string // its scope type; "core" for what every scope type shares
+	name     string // its scope type; "core" for what every scope type shares, or an extension's area ("timers")
 	steps    []stepKind
 	checks   []fieldCheck
 	verbs    []probeVerb
@@ -24,7 +24,7 @@ type protocol struct {
 	cleanup    func(x *exchange)
 }
 
-var protocols = []*protocol{&coreProtocol, &httpProtocol, &websocketProtocol, &lifespanProtocol}
+var protocols = []*protocol{&coreProtocol, &httpProtocol, &websocketProtocol, &lifespanProtocol, &timersProtocol}
 
 // coreProtocol is what every scope type shares (spec/core.md): pauses
 // between steps, the scope as a whole, the coroutine the app runs in, and

@@ -42,7 +42,7 @@ type Rule struct {
 }
 
 // Rules returns all rules in specification order: core.md, http.md,
-// websocket.md, lifespan.md, and within a file in the order they appear.
+// websocket.md, lifespan.md, timers.md, and within a file in the order they appear.
 // The returned slice is a copy; callers may modify it.
 func Rules() []Rule {
 	out := make([]Rule, len(rules))
@@ -67,9 +67,22 @@ var index = func() map[string]int {
 	return m
 }()
 
-// rules is the catalog. Keep it in the order of the Markdown files and keep
-// each Text identical to the rule line in the Markdown (see README.md#rules).
-var rules = []Rule{
+// rules is the catalog: the rules of the protocol parts, then those of the
+// extensions (each in a file of its own). Keep it in the order of the
+// Markdown files and keep each Text identical to the rule line in the
+// Markdown (see README.md#rules).
+var rules = concat(baseRules, timersRules)
+
+func concat(lists ...[]Rule) []Rule {
+	var out []Rule
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	return out
+}
+
+// baseRules are the rules of core.md, http.md, websocket.md and lifespan.md.
+var baseRules = []Rule{
 
 	// core.md
 	{

@@ -19,6 +19,18 @@
 -- of level SHOULD, SHOULD NOT or MAY broken; with "strict" the lint raises):
 --   warn <id-hex> <rule-hex> <detail-hex>
 -- and, when the app file does not load: load <detail-hex>.
+--
+-- lasgi.timers (spec/timers.md) is offered where the case's scope lists it (lasgi-check's
+-- http and websocket cases; a lifespan scope has no extensions), and receive()'s argument
+-- is checked as the reference engine checks it (luatype.ReceiveOptions), raising
+-- "lasgi: <rule>: ..." at level 0. Time in the harness is virtual: it has no clock to
+-- sleep on, and nothing could happen while it slept, since what the client does next is
+-- the script's. receive({timeout = T}) returns the event the harness has to give, else
+-- lasgi.timeout at once. The client leaves an http case at the same point as lasgi-check's
+-- in-process checker (conformance/app.go): once the body is over and the app waits for
+-- more, with a timeout or without (a timeout of 0 only looks, and waits for nothing). The
+-- timeouts returned add up, from the last event handed over: past the case's timeout the
+-- app counts as waiting for good, as the in-process checker finds it after as long.
 
 local app_path, cases_path, lint_path = arg[1], arg[2], arg[3]
 local options = {}
@@ -112,6 +124,68 @@ if lint_path then
 end
 
 local cases = dofile(cases_path)
+
+-- Timers (spec/timers.md).
+local EXT_TIMERS, TIMEOUT = "lasgi.timers", "lasgi.timeout"
+
+local function offers_timers(scope)
+  local ext = type(scope) == "table" and rawget(scope, "extensions")
+  return type(ext) == "table" and rawget(ext, EXT_TIMERS) ~= nil
+end
+
+-- value describes a Lua value in a message, as the engine does (luatype.Describe).
+local function value(v)
+  local t = type(v)
+  if t == "string" then
+    return string.format("string %q", #v > 40 and string.sub(v, 1, 40) .. "..." or v)
+  elseif t == "number" or t == "boolean" then
+    return t .. " " .. tostring(v)
+  end
+  return t
+end
+
+-- wait_for reads receive()'s argument in a scope of type typ that offers timers or not, as
+-- the engine does: nil for none (or a table without timeout: receive waits as without the
+-- extension), else the timeout in seconds. A wrong argument raises the rule it breaks.
+local function wait_for(offered, typ, opts)
+  if opts == nil then return nil end
+  if not offered then
+    error("lasgi: timers.offered-only: receive takes no argument in a " .. tostring(typ)
+      .. " scope: it does not offer the " .. EXT_TIMERS .. " extension", 0)
+  end
+  if type(opts) ~= "table" then
+    error("lasgi: timers.receive.options: receive takes an options table, got " .. value(opts), 0)
+  end
+  local t = rawget(opts, "timeout")
+  if t == nil then return nil end
+  if type(t) ~= "number" then
+    error("lasgi: timers.receive.options: timeout must be a number of seconds, got " .. value(t), 0)
+  end
+  if t < 0 or t - t ~= 0 then -- t - t is NaN for NaN and both infinities
+    error("lasgi: timers.receive.options: timeout must be a number of seconds, not negative, NaN or"
+      .. " infinite; got " .. value(t), 0)
+  end
+  return t
+end
+
+-- timed_out is what a wait of t seconds that nothing ends returns: lasgi.timeout, at once
+-- (virtual time). st.waited sums the timeouts since the last event handed over (handed()
+-- resets it); past limit the app would still be waiting when the case's time was up: it is
+-- stuck, as a server's receive() would wait.
+local function timed_out(st, t, limit)
+  st.waited = st.waited + t
+  if st.waited > limit then
+    st.stuck = true
+    error("lasgi-check: timeout", 0)
+  end
+  return {type = TIMEOUT}
+end
+
+local function handed(st, ev)
+  st.waited = 0
+  return ev
+end
+
 -- How many times receive() may return http.disconnect in a case before the harness ends
 -- it, as the reference server does (bridge.MaxDisconnectReceives): an app spinning on
 -- receive() would otherwise cost the case's whole timeout.
@@ -121,7 +195,8 @@ local MAX_DISCONNECTS = 1000
 -- once the app has answered it (or at once when the case is eager, the client gone
 -- before the answer), each action of the script in turn; its end (the client's close,
 -- or the transport gone: 1006) every time after. With nothing to hand over, a server's
--- receive() would wait: the harness ends the case as one the app did not finish.
+-- receive() would wait: the harness ends the case as one the app did not finish (a wait
+-- with a timeout gets lasgi.timeout instead, until timed_out finds it stuck).
 -- st holds disconnected (the server has seen the end), disconnects, ended and stuck.
 local function ws_functions(c, st)
   local acts, nxt, connected = c.ws.actions, 1, false
@@ -133,8 +208,8 @@ local function ws_functions(c, st)
     st.disconnected = true
   end
   if c.ws.eager then the_end(acts[#acts]) end
-  local function receive()
-    if st.ended then error(st.ended, 0) end
+  local offered = offers_timers(c.scope)
+  local function next_event(timeout)
     if not connected then
       connected = true
       return {type = "websocket.connect"}
@@ -157,6 +232,8 @@ local function ws_functions(c, st)
       return {type = final.type, code = final.code, reason = final.reason}
     end
     if done or not answered then
+      -- Nothing comes until the app answers the handshake, nor after its denial response.
+      if timeout then return timed_out(st, timeout, c.timeout) end
       st.stuck = true
       error("lasgi-check: timeout", 0)
     end
@@ -170,6 +247,13 @@ local function ws_functions(c, st)
       return {type = "websocket.receive", bytes = a.bytes}
     end
     return {type = "websocket.receive", text = a.text}
+  end
+  local function receive(opts)
+    if st.ended then error(st.ended, 0) end
+    local timeout = wait_for(offered, "websocket", opts)
+    local ev = next_event(timeout)
+    if ev.type == TIMEOUT then return ev end
+    return handed(st, ev)
   end
   local function send(event)
     if st.disconnected and not done and event ~= nil then
@@ -204,7 +288,10 @@ local TURN = {}
 local function lifespan_functions(c, st)
   st.phase, st.message = "startup", ""
   local given = false
-  local function receive()
+  -- A lifespan scope has no extensions, so no timers: any argument raises.
+  local offered = offers_timers(c.scope)
+  local function receive(opts)
+    wait_for(offered, "lifespan", opts)
     if not given then
       given = true
       return {type = "lifespan.startup"}
@@ -240,8 +327,13 @@ end
 -- http.disconnect; st.disconnected once the client has gone.
 local function http_functions(c, st)
   local pieces, next_piece = c.body, 1
-  local function receive()
+  local offered = offers_timers(c.scope)
+  -- The response as sent so far: once it is complete, http.disconnect is due at once
+  -- (http.disconnect.after-complete), to a look with a timeout of 0 too.
+  local trailers, complete = false, false
+  local function receive(opts)
     if st.ended then error(st.ended, 0) end
+    local timeout = wait_for(offered, "http", opts)
     if not st.disconnected and c.disconnect_after >= 0 and next_piece > c.disconnect_after then
       st.disconnected = true
     end
@@ -249,6 +341,10 @@ local function http_functions(c, st)
       local i = next_piece
       next_piece = i + 1
       return {type = "http.request", body = pieces[i], more_body = i < #pieces}
+    end
+    if timeout == 0 and not st.disconnected and not complete then
+      -- A look, not a wait: the client, still there, has nothing more to send.
+      return {type = TIMEOUT}
     end
     -- The body is over and the app waits for more: the client leaves.
     st.disconnected = true
@@ -263,6 +359,15 @@ local function http_functions(c, st)
   local function send(event)
     if st.disconnected and event ~= nil then
       error("lasgi: disconnected: the client went away", 0)
+    end
+    -- The lint has judged the event: only where it takes the response is followed here.
+    local t = type(event) == "table" and rawget(event, "type")
+    if t == "http.response.start" then
+      trailers = rawget(event, "trailers") == true
+    elseif t == "http.response.body" and not rawget(event, "more_body") then
+      complete = not trailers
+    elseif t == "http.response.trailers" and not rawget(event, "more_trailers") then
+      complete = true
     end
   end
   return receive, send
@@ -306,7 +411,7 @@ end
 
 -- play plays case c and writes its lines.
 local function play(c)
-  local st = {disconnected = false, disconnects = 0, sent = 0}
+  local st = {disconnected = false, disconnects = 0, sent = 0, waited = 0}
   local receive, send, on_turn
   if c.ws then
     receive, send = ws_functions(c, st)

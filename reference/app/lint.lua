@@ -28,7 +28,10 @@
 --     websocket.receive with exactly one of text and bytes, only between the app's
 --     websocket.accept and its websocket.close, and once websocket.disconnect came, the
 --     same one again on every call. A websocket.connect in a scope whose type is not
---     "websocket" breaks websocket.scope.type.
+--     "websocket" breaks websocket.scope.type;
+--   * lasgi.timeout (the lasgi.timers extension), which receive() may return only to a call
+--     that asked for a timeout, and not while http.disconnect or websocket.disconnect is
+--     due at once (after the response is complete, or once the disconnect came).
 -- What the app sends (app-side rules): every check the reference server makes, in the
 -- same order, so the lint names the rule the server would name: the event table, its type
 -- and the Lua types of its keys first, then the extension being offered, order and values.
@@ -43,6 +46,9 @@
 -- A valid event goes on to the real send unchanged; whatever the real send raises (such as
 -- the disconnected error) goes on to the app unchanged, and the lint then counts the event
 -- as not sent.
+-- What the app passes to receive(): nothing (or nil), unless the scope offers lasgi.timers;
+-- then a table whose timeout, if any, is a number that is not negative, NaN or infinite.
+-- The argument goes on to the real receive unchanged.
 -- How the app ends: returning from an http scope without completing the response (unless
 -- receive() returned http.disconnect or a send failed), returning with trailers announced
 -- but not sent, calling receive() again and again after http.disconnect, serving a scope
@@ -77,6 +83,7 @@ local MAX_LENGTH = "9223372036854775807" -- the largest content-length the serve
 local START, BODY, TRAILERS = "http.response.start", "http.response.body", "http.response.trailers"
 local REQUEST, DISCONNECT = "http.request", "http.disconnect"
 local EXT_TRAILERS = "http.response.trailers"
+local EXT_TIMERS, TIMEOUT = "lasgi.timers", "lasgi.timeout"
 
 -- ---------------------------------------------------------------------------------------
 -- Describing values in messages (the same text on every interpreter)
@@ -84,10 +91,9 @@ local EXT_TRAILERS = "http.response.trailers"
 local function number(n)
   if n ~= n then
     return "nan"
-  elseif n == huge then
-    return "inf"
-  elseif n == -huge then
-    return "-inf"
+  elseif n == huge or n == -huge or n - n ~= 0 then
+    -- An infinity, or math.huge, which is finite on gopher-lua (1/0 is not): "inf" as elsewhere.
+    return n > 0 and "inf" or "-inf"
   elseif floor(n) == n and n >= -MAX_INT and n <= MAX_INT then
     return format("%d", n)
   end
@@ -767,6 +773,8 @@ end
 --   send(ev, typ)      checks an event the app sends (app side) in the reference server's
 --                      order: the Lua types of its keys, then order and values, and returns
 --                      what the event changes once the real send has taken it.
+-- A third function, gone(), says whether websocket.disconnect has come (every later call
+-- must return it again at once).
 -- subprotocols are the scope's, ext its extensions, offered whether the denial response is.
 local function websocket_conversation(subprotocols, ext, offered)
   -- Where the socket stands, as the app has sent it: "pending" (the handshake waits for the
@@ -1000,7 +1008,9 @@ local function websocket_conversation(subprotocols, ext, offered)
     fail("core.send.type", quote(typ) .. " is not an event an app sends in a websocket scope")
   end
 
-  return received, send
+  return received, send, function()
+    return gone
+  end
 end
 
 -- ---------------------------------------------------------------------------------------
@@ -1131,10 +1141,44 @@ end
 -- ---------------------------------------------------------------------------------------
 -- Which checks a scope gets
 
+-- offers says whether a scope offers the extension name, whatever its checks found.
+local function offers(scope, name)
+  local ext = rawget(scope, "extensions")
+  return type(ext) == "table" and rawget(ext, name) ~= nil
+end
+
 -- offers_trailers says whether a scope the lint does not check offers trailers.
 local function offers_trailers(scope)
-  local ext = rawget(scope, "extensions")
-  return type(ext) == "table" and rawget(ext, EXT_TRAILERS) ~= nil
+  return offers(scope, EXT_TRAILERS)
+end
+
+-- wait_options checks the argument of a receive() call (app side) as the reference engine
+-- does, before it waits (luatype.ReceiveOptions), in a scope of type scope_type that offers
+-- lasgi.timers or not, and returns whether the call asks for a timeout.
+local function wait_options(timers, scope_type, opts)
+  if opts == nil then
+    return false
+  end
+  if not timers then
+    fail("timers.offered-only", "receive takes no argument in a " .. tostring(scope_type) .. " scope (it does"
+      .. " not offer the " .. EXT_TIMERS .. " extension), got " .. describe(opts))
+  end
+  if type(opts) ~= "table" then
+    fail("timers.receive.options", "receive takes an options table, got " .. describe(opts))
+  end
+  local t = rawget(opts, "timeout")
+  if t == nil then
+    return false
+  end
+  if type(t) ~= "number" then
+    fail("timers.receive.options", "timeout must be a number of seconds, got " .. describe(t))
+  end
+  -- t - t is NaN for NaN and both infinities (math.huge is finite on gopher-lua: 1/0 is not).
+  if t < 0 or t - t ~= 0 then
+    fail("timers.receive.options", "timeout must be a number of seconds, not negative, NaN or infinite; got "
+      .. describe(t))
+  end
+  return true
 end
 
 -- check_scope checks what every scope holds and returns its mode: "http", "websocket",
@@ -1219,12 +1263,15 @@ local function lint(app, options)
     end
     local mode, offered, version = check_scope(scope)
     local scope_type = rawget(scope, "type")
+    -- Whether the server offers lasgi.timers here, as it built the scope: what the app does
+    -- to scope.extensions afterwards changes nothing.
+    local timers = offers(scope, EXT_TIMERS)
     -- A websocket or lifespan scope's own checks (the http ones below are for every other
     -- mode).
-    local own_received, own_send
+    local own_received, own_send, ws_gone
     local ls_receiving, ls_finish
     if mode == "websocket" then
-      own_received, own_send = websocket_conversation(rawget(scope, "subprotocols"), rawget(scope, "extensions"), offered)
+      own_received, own_send, ws_gone = websocket_conversation(rawget(scope, "subprotocols"), rawget(scope, "extensions"), offered)
     elseif mode == "lifespan" then
       ls_receiving, own_received, own_send, ls_finish = lifespan_conversation()
     end
@@ -1270,7 +1317,28 @@ local function lint(app, options)
       end
     end
 
-    local function check_received(n, ev)
+    -- check_timeout checks a lasgi.timeout receive() returned, to a call that asked for a
+    -- timeout (timed) or not. It is no event of the scope's protocol: nothing else follows it.
+    local function check_timeout(timed)
+      if not timed then
+        fail("timers.receive.without", "receive() returned lasgi.timeout to a call that asked for no timeout;"
+          .. " such a call waits for the next event as without timers")
+      end
+      -- An event that receive() returns at once is available: it comes before any timeout.
+      if mode == "http" and (got_disconnect or resp.complete) then
+        fail("timers.receive.event-first", "receive() returned lasgi.timeout " .. (got_disconnect
+          and "after it had returned http.disconnect" or "after the response was complete")
+          .. ", when http.disconnect was due at once")
+      end
+      if ws_gone and ws_gone() then
+        fail("timers.receive.event-first", "receive() returned lasgi.timeout after websocket.disconnect,"
+          .. " which every later call must return again at once")
+      end
+    end
+
+    -- check_received checks what a receive() call that asked for a timeout (timed) or not
+    -- returned: n values, the first ev.
+    local function check_received(timed, n, ev)
       if n ~= 1 or type(ev) ~= "table" then
         fail("core.receive.event", "receive() must return exactly one event table, got " .. n .. " value"
           .. (n == 1 and "" or "s") .. (n >= 1 and (", the first " .. describe(ev)) or ""))
@@ -1282,6 +1350,9 @@ local function lint(app, options)
       local typ = rawget(ev, "type")
       if type(typ) ~= "string" then
         fail("core.receive.event", "the event receive() returned has type " .. describe(typ) .. ", not a string")
+      end
+      if typ == TIMEOUT then
+        return check_timeout(timed)
       end
       if own_received then
         return own_received(ev, typ)
@@ -1333,9 +1404,9 @@ local function lint(app, options)
       end
     end
 
-    local function received(...)
+    local function received(timed, ...)
       active = opts
-      check_received(select("#", ...), (...))
+      check_received(timed, select("#", ...), (...))
       return ...
     end
 
@@ -1346,6 +1417,8 @@ local function lint(app, options)
       end
       check_caller("receive")
       settle()
+      -- The argument first, as the engine checks it before anything else happens.
+      local timed = wait_options(timers, scope_type, (...))
       if ls_receiving then
         ls_receiving()
       end
@@ -1356,7 +1429,7 @@ local function lint(app, options)
             .. " more times after it returned http.disconnect; the app should return")
         end
       end
-      return received(receive(...))
+      return received(timed, receive(...))
     end
 
     -- check_send checks ev as the next event and returns what it changes.

@@ -7,7 +7,6 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/lasgi/lasgi/spec"
 	"github.com/lasgi/lasgi/spec/event"
 )
 
@@ -30,38 +29,19 @@ var _ = Describe("lint.lua in lifespan scopes", Ordered, func() {
 		GinkgoHelper()
 		return findLintCase(cases, lintLSCasesPath, name)
 	}
-	sent := func(c lintCase) []string {
-		var out []string
-		for _, l := range c.lines {
-			if t, ok := strings.CutPrefix(l, "send "); ok {
-				out = append(out, t)
-			}
-		}
-		return out
-	}
 
 	It("names each rule it checks there in some case, the same on gopher-lua, lua5.1, lua5.4 and luajit", func() {
-		named := map[string]bool{}
 		for _, c := range cases {
 			Expect(c.result).To(Equal(c.want), "%s:\n%s", c.name, strings.Join(c.lines, "\n"))
-			named[c.result] = true
 		}
-		var missing []string
-		for _, id := range lifespanLintRules {
-			_, ok := spec.Lookup(id)
-			Expect(ok).To(BeTrue(), "%s is not in the catalog", id)
-			if !named[id] {
-				missing = append(missing, id)
-			}
-		}
-		Expect(missing).To(BeEmpty(), "rules no case of %s makes the lint name", lintLSCasesPath)
+		expectRulesNamed(cases, lifespanLintRules, lintLSCasesPath)
 	})
 
 	It("lets the spec's app pass silently, its replies going through to the server", func() {
 		c := find("lifespan-good")
 		Expect(c.result).To(Equal("ok"))
 		Expect(c.warned).To(BeEmpty())
-		Expect(cmp.Diff([]string{event.LifespanStartupComplete, event.LifespanShutdownComplete}, sent(c))).To(BeEmpty())
+		Expect(cmp.Diff([]string{event.LifespanStartupComplete, event.LifespanShutdownComplete}, sentTypes(c))).To(BeEmpty())
 	})
 
 	It("passes a failed startup, a failed shutdown, and an app without lifespan", func() {
@@ -75,8 +55,8 @@ var _ = Describe("lint.lua in lifespan scopes", Ordered, func() {
 	})
 
 	It("stops an event it rejects before the server sees it", func() {
-		Expect(sent(find("lifespan-complete-twice"))).To(Equal([]string{event.LifespanStartupComplete}))
-		Expect(sent(find("lifespan-failed-number-message"))).To(BeEmpty())
-		Expect(sent(find("lifespan-shutdown-complete-twice"))).To(Equal([]string{event.LifespanStartupComplete, event.LifespanShutdownComplete}))
+		Expect(sentTypes(find("lifespan-complete-twice"))).To(Equal([]string{event.LifespanStartupComplete}))
+		Expect(sentTypes(find("lifespan-failed-number-message"))).To(BeEmpty())
+		Expect(sentTypes(find("lifespan-shutdown-complete-twice"))).To(Equal([]string{event.LifespanStartupComplete, event.LifespanShutdownComplete}))
 	})
 })

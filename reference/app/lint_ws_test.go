@@ -45,34 +45,14 @@ var _ = Describe("lint.lua in websocket scopes", Ordered, func() {
 	}
 
 	It("names each rule it checks there in some case, the same on gopher-lua, lua5.1, lua5.4 and luajit", func() {
-		named := map[string]bool{}
-		for _, c := range cases {
-			if c.result == c.want {
-				r, _ := strings.CutPrefix(c.result, "warn:")
-				named[r] = true
-			}
-		}
-		var missing []string
-		for _, id := range wsLintRules {
-			_, ok := spec.Lookup(id)
-			Expect(ok).To(BeTrue(), "%s is not in the catalog", id)
-			if !named[id] {
-				missing = append(missing, id)
-			}
-		}
-		Expect(missing).To(BeEmpty(), "rules no case of %s makes the lint name", lintWSCasesPath)
+		expectRulesNamed(cases, wsLintRules, lintWSCasesPath)
 	})
 
 	It("lets a good echo app pass silently, the events going through to the server", func() {
 		c := find("ws-echo")
 		Expect(c.result).To(Equal("ok"))
 		Expect(c.warned).To(BeEmpty())
-		var sent []string
-		for _, l := range c.lines {
-			if t, ok := strings.CutPrefix(l, "send "); ok {
-				sent = append(sent, t)
-			}
-		}
+		sent := sentTypes(c)
 		Expect(sent).To(Equal([]string{event.WebSocketAccept, event.WebSocketSend, event.WebSocketSend,
 			event.WebSocketSend, event.WebSocketClose}))
 	})
@@ -104,6 +84,39 @@ func lintCasesEverywhere(path string) []lintCase {
 	cases, err := parseLintTranscript(ref.out)
 	Expect(err).NotTo(HaveOccurred(), "the transcript:\n%s", ref.out)
 	return cases
+}
+
+// expectRulesNamed requires each of rules to be in the catalog and named by
+// a case of the file at path that ended as it should.
+func expectRulesNamed(cases []lintCase, rules []string, path string) {
+	GinkgoHelper()
+	named := map[string]bool{}
+	for _, c := range cases {
+		if c.result == c.want {
+			r, _ := strings.CutPrefix(c.result, "warn:")
+			named[r] = true
+		}
+	}
+	var missing []string
+	for _, id := range rules {
+		_, ok := spec.Lookup(id)
+		Expect(ok).To(BeTrue(), "%s is not in the catalog", id)
+		if !named[id] {
+			missing = append(missing, id)
+		}
+	}
+	Expect(missing).To(BeEmpty(), "rules no case of %s makes the lint name", path)
+}
+
+// sentTypes are the types of the events a lint case's app sent, in order.
+func sentTypes(c lintCase) []string {
+	var out []string
+	for _, l := range c.lines {
+		if t, ok := strings.CutPrefix(l, "send "); ok {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // findLintCase returns the case called name, failing when the file at path

@@ -368,6 +368,8 @@ local VERBS = {
   noreport = { 0, 0 }, start = { 1, 1 }, body = { 1, 1 }, ["end"] = { 0, 1 }, fill = { 1, 1 },
   echo = { 0, 0 }, trailer = { 2, 2 }, sendtrailers = { 0, 0 }, bad = { 1, 1 }, raise = { 1, 1 }, throw = { 1, 1 },
   ["return"] = { 0, 0 }, report = { 1, 1 },
+  -- the lasgi.timers extension
+  wait = { 0, 1 }, badwait = { 1, 1 },
   -- websocket scopes
   accept = { 0, 1 }, text = { 1, 1 }, bytes = { 1, 1 }, close = { 0, 2 },
 }
@@ -376,6 +378,17 @@ local VERBS = {
 -- their own section below ("Table checks").
 local CHECK_VERBS = {}
 local before_send, after_send, on_receive
+
+-- The invalid arguments of receive() of badwait:KIND (the lasgi.timers extension), a new
+-- value each time.
+local BAD_WAIT = {
+  negative = function() return { timeout = -1 } end,
+  string = function() return { timeout = "1" } end,
+  ["not-table"] = function() return 1 end,
+  nan = function() return { timeout = 0 / 0 } end,
+  -- 1 / 0, not math.huge: gopher-lua's math.huge is the largest finite double.
+  infinite = function() return { timeout = 1 / 0 } end,
+}
 
 -- The invalid events of bad:KIND, a new table each time.
 -- Error values of other types than string, for throw:KIND.
@@ -478,6 +491,15 @@ local function parse(script)
     elseif verb == "bad" then
       if not BAD[args[1]] then
         return nil, text, "unknown kind of invalid event"
+      end
+    elseif verb == "wait" and args[1] ~= nil then
+      if not find(args[1], "^%d+%.?%d*$") or #args[1] > 12 then
+        return nil, text, "timeout is not a decimal number of seconds"
+      end
+      action.timeout = tonumber(args[1])
+    elseif verb == "badwait" then
+      if not BAD_WAIT[args[1]] then
+        return nil, text, "unknown kind of invalid receive argument"
       end
     elseif verb == "throw" then
       if not THROWN_KINDS[args[1]] then
@@ -624,10 +646,15 @@ local function count_values(...)
   return select("#", ...), ...
 end
 
--- Calls receive() once and records the event (and how many values receive returned,
--- when that is not exactly one).
-local function receive_one(x, receive)
-  local count, ev = count_values(receive())
+-- Calls receive() once, with opts when given (wait), and records the event (and how
+-- many values receive returned, when that is not exactly one).
+local function receive_one(x, receive, opts)
+  local count, ev
+  if opts ~= nil then
+    count, ev = count_values(receive(opts))
+  else
+    count, ev = count_values(receive())
+  end
   local rec = { type = NULL, more_body = NULL, len = NULL }
   if count ~= 1 then
     rec.values = count
@@ -936,6 +963,11 @@ local function run(x, actions, receive, send)
     local stop, err
     if verb == "recv" then
       receive_one(x, receive)
+    elseif verb == "wait" then
+      receive_one(x, receive, { timeout = action.timeout })
+    elseif verb == "badwait" then
+      local ok, e = pcall(receive, BAD_WAIT[args[1]]())
+      record(x, text, ok, e)
     elseif verb == "drain" then
       while not x.complete do
         if type(receive_one(x, receive)) ~= "table" then

@@ -32,8 +32,13 @@ const (
 	lingerBytes = 4 << 20
 )
 
-// offered lists the extensions every scope offers; scopes share it, read only.
-var offered = []string{event.ExtensionTrailers}
+// offered lists the extensions an HTTP/1.1 scope offers; scopes share it,
+// read only.
+var offered = []string{event.ExtensionTrailers, event.ExtensionTimers}
+
+// offered10 is what an HTTP/1.0 scope offers: no trailers, which need the
+// chunked coding (http.trailers.http10).
+var offered10 = []string{event.ExtensionTimers}
 
 // conn serves one client connection: requests one after another (pipelined
 // ones wait in the read buffer), each a call into the engine.

@@ -34,7 +34,7 @@ func (c *conn) exchange(req *request, start time.Time) (keepAlive bool) {
 	if req.minor == 0 {
 		// HTTP/1.0 has no chunked coding, so no trailers
 		// (http.trailers.http10).
-		version, extensions = "1.0", nil
+		version, extensions = "1.0", offered10
 	}
 	path, rawPath := withRootPath(cfg.RootPath, event.DecodePath(rawPath), rawPath)
 	scope := &event.Scope{

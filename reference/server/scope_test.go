@@ -74,7 +74,7 @@ var _ = Describe("the HTTP scope", func() {
 			"headers":      []any{[]any{"host", "example.test"}},
 			"server":       []any{host, json.Number(port)},
 			"state":        map[string]any{},
-			"extensions":   map[string]any{"http.response.trailers": map[string]any{}},
+			"extensions":   map[string]any{"http.response.trailers": map[string]any{}, "lasgi.timers": map[string]any{}},
 		}
 		client := d.Scope["client"].([]any)
 		Expect(client).To(HaveLen(2))

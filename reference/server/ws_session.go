@@ -147,8 +147,8 @@ func (c *conn) serveWebSocket(req *request, start time.Time) (handedOff bool) {
 }
 
 // wsOffered are the extensions a websocket scope offers: the denial
-// response.
-var wsOffered = []string{event.ExtensionWebSocketDeny}
+// response and timers.
+var wsOffered = []string{event.ExtensionWebSocketDeny, event.ExtensionTimers}
 
 func pairs(hs []event.Header) [][2]string {
 	out := make([][2]string, len(hs))

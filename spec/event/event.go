@@ -99,3 +99,10 @@ const (
 
 // ExtensionTrailers is the name of the response trailers extension.
 const ExtensionTrailers = "http.response.trailers"
+
+// The timers extension (spec/timers.md): receive({timeout = seconds})
+// returns an event of type Timeout when nothing came in time.
+const (
+	ExtensionTimers = "lasgi.timers"
+	Timeout         = "lasgi.timeout"
+)

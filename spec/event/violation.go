@@ -65,4 +65,5 @@ var CheckedRules = []string{
 	RuleTrailersHeaders, RuleMoreTrailersType, RuleAfterComplete, RuleAfterDisconnect,
 	RuleTrailersOffered, RuleOfferedOnly, RuleDisconnectReturn,
 	RuleLifespanStartupOrder, RuleLifespanStartupMessage, RuleLifespanShutdownReply, RuleLifespanShutdownMessage,
+	RuleTimersOfferedOnly, RuleTimersOptions,
 }

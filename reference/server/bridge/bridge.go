@@ -101,6 +101,13 @@ type Call struct {
 	gaveLeft     bool // an http.disconnect was received (for mutant.DisconnectOnce)
 	disconnects  int  // how many times Receive returned the Final event
 
+	// The wait of a receive({timeout}) under way (timers.go): timed while
+	// it lasts, until waitUntil; timer wakes the call then.
+	timed     bool
+	dropNext  bool // mutant.TimeoutTakesEvent: the next pushed event is lost
+	waitUntil time.Time
+	timer     *time.Timer
+
 	// http is the conversation of an http call (and of a scope type no
 	// protocol has), held in the call: made through event.Protocols it
 	// would cost every request an allocation of its own.
@@ -181,12 +188,17 @@ func (c *Call) Receive(wake Waker) (ev event.Event, ok bool) {
 		if !has {
 			// Nothing to give yet: wait for it to be pushed (a lifespan call
 			// waits so until the engine drops it).
+			if c.timed && c.timeUpLocked() {
+				c.mu.Unlock()
+				return event.Event{Type: event.Timeout}, true
+			}
 			c.recvWake = wake
 			c.mu.Unlock()
 			return ev, false
 		}
 		c.disconnects++
 		n := c.disconnects
+		c.endWait()
 		c.mu.Unlock()
 		if n > MaxDisconnectReceives {
 			if n == MaxDisconnectReceives+1 {
@@ -203,12 +215,19 @@ func (c *Call) Receive(wake Waker) (ev event.Event, ok bool) {
 		c.inbox[0] = event.Event{}
 		c.inbox = c.inbox[1:]
 		room := c.room
+		if c.timed {
+			c.endWait()
+		}
 		c.mu.Unlock()
 		select {
 		case room <- struct{}{}: // a nil room (nobody asked) is never ready
 		default:
 		}
 		return ev, true
+	}
+	if c.timed && c.timeUpLocked() {
+		c.mu.Unlock()
+		return event.Event{Type: event.Timeout}, true
 	}
 	c.recvWake = wake
 	notify := c.conv.Drained() && !c.watch
@@ -267,6 +286,7 @@ func (c *Call) Finish(err error) {
 	}
 	c.finished, c.err = true, err
 	c.recvWake, c.sendWake = nil, nil
+	c.endWait()
 	f := c.onFinish
 	c.mu.Unlock()
 	c.signal()
@@ -304,6 +324,11 @@ func (c *Call) Room() <-chan struct{} {
 // Push delivers an incoming event to the app.
 func (c *Call) Push(ev event.Event) {
 	c.mu.Lock()
+	if c.dropNext {
+		c.dropNext = false
+		c.mu.Unlock()
+		return
+	}
 	c.inbox = append(c.inbox, ev)
 	wake := c.recvWake
 	c.recvWake = nil

@@ -408,11 +408,24 @@ static int raise_msg(lua_State *L, lasgi_vm *vm) {
 	return lua_error(L);
 }
 
+static int new_nodes(lasgi_vm *vm, int n);
+static int encode(lasgi_vm *vm, lua_State *L, int idx, int i, int depth);
+
 static int l_receive(lua_State *L) {
 	lasgi_vm *vm = closure_vm(L);
 	int id = (int)lua_tointeger(L, lua_upvalueindex(2)), gen = (int)lua_tointeger(L, lua_upvalueindex(3));
 	size_t n = 0;
-	int r = lasgiReceive(vm->handle, id, gen, owner(L), &n);
+	int nn = 0;
+	/* receive(options), the timers extension: read as send reads an event,
+	 * for Go to check (luatype.ReceiveOptions). */
+	if (lua_gettop(L) >= 1 && !lua_isnil(L, 1)) {
+		lua_settop(L, 1);
+		vm->nnodes = 0;
+		if (new_nodes(vm, 1) < 0 || encode(vm, L, 1, 0, 0) < 0)
+			return luaL_error(L, "not enough memory");
+		nn = vm->nnodes;
+	}
+	int r = lasgiReceive(vm->handle, id, gen, owner(L), vm->nodes, nn, &n);
 	if (r < 0)
 		return raise_msg(L, vm);
 	if (r == 0)
@@ -422,8 +435,6 @@ static int l_receive(lua_State *L) {
 }
 
 /* encode reads the value at idx into node i; depth 0 is the event. */
-static int encode(lasgi_vm *vm, lua_State *L, int idx, int i, int depth);
-
 static int new_nodes(lasgi_vm *vm, int n) {
 	if (vm->nnodes + n > vm->nodecap) {
 		int c = vm->nodecap ? vm->nodecap : 64;

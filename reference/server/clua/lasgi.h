@@ -15,7 +15,7 @@ enum { LK_NIL, LK_BOOL, LK_NUMBER, LK_STRING, LK_TABLE, LK_OTHER };
 
 /* How many keys of an event the server reads: the first of the common
  * strings (clua/strings.go), in the order of the root node's children. */
-#define LASGI_NFIELDS 13
+#define LASGI_NFIELDS 14
 
 typedef struct {
 	int kind;

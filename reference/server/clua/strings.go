@@ -31,6 +31,7 @@ const (
 	kCode
 	kReason
 	kMessage
+	kTimeout // receive()'s options (spec/timers.md), read as an event is
 	nFields
 
 	kASGI = iota - 1
@@ -55,7 +56,7 @@ const (
 var keyNames = [nKeys]string{
 	kType: "type", kStatus: "status", kHeaders: "headers", kBody: "body", kMoreBody: "more_body",
 	kTrailers: "trailers", kMoreTrailers: "more_trailers", kSubprotocol: "subprotocol", kText: "text",
-	kBytes: "bytes", kCode: "code", kReason: "reason", kMessage: "message",
+	kBytes: "bytes", kCode: "code", kReason: "reason", kMessage: "message", kTimeout: "timeout",
 	kASGI: "asgi", kLASGI: "lasgi", kVersion: "version", kSpecVersion: "spec_version",
 	kHTTPVersion: "http_version", kMethod: "method", kScheme: "scheme", kPath: "path",
 	kRawPath: "raw_path", kQueryString: "query_string", kRootPath: "root_path", kClient: "client",
@@ -70,7 +71,7 @@ var commonValues = []string{
 	event.ASGIVersion, event.ASGISpecVersion, event.LASGIVersion, event.LifespanSpecVersion,
 	"1.0", "2", "http", "https", "ws", "wss", "", "/", "127.0.0.1", "::1", "0",
 	"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS",
-	event.ExtensionTrailers, event.ExtensionWebSocketDeny,
+	event.ExtensionTrailers, event.ExtensionWebSocketDeny, event.ExtensionTimers, event.Timeout,
 	"host", "user-agent", "accept", "accept-encoding", "accept-language", "connection", "keep-alive",
 	"content-type", "content-length", "cookie", "upgrade", "sec-websocket-key", "sec-websocket-version",
 	"sec-websocket-protocol", "sec-websocket-extensions", "origin", "referer", "authorization",

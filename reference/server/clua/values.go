@@ -43,6 +43,8 @@ func fieldIndex(key string) int {
 		return 11
 	case "message":
 		return 12
+	case "timeout":
+		return 13
 	}
 	return -1
 }

@@ -73,7 +73,7 @@ const (
 )
 
 //export lasgiReceive
-func lasgiReceive(h C.uintptr_t, id, gen, owner C.int, n *C.size_t) (r C.int) {
+func lasgiReceive(h C.uintptr_t, id, gen, owner C.int, nodes *C.lasgi_node, nn C.int, n *C.size_t) (r C.int) {
 	w := handles.get(h)
 	defer w.guard("receive", &r)
 	cc := w.own(int(id), int(gen), owner != 0, "receive")
@@ -81,7 +81,16 @@ func lasgiReceive(h C.uintptr_t, id, gen, owner C.int, n *C.size_t) (r C.int) {
 		return cbRaise
 	}
 	cc.bareYields = 0
-	ev, ok := cc.c.Receive(cc)
+	// receive({timeout = s}): the lasgi.timers extension (spec/timers.md).
+	opts := cval{i: -1}
+	if nn > 0 {
+		opts = cval{unsafe.Slice(nodes, int(nn)), 0}
+	}
+	d, timed, err := luatype.ReceiveOptions(opts, cc.c.Fault, cc.c.Scope)
+	if err != nil {
+		return w.raise(err.Error())
+	}
+	ev, ok := cc.c.ReceiveFor(cc, d, timed)
 	if !ok {
 		cc.waiting = inReceive
 		return cbWait

@@ -9,6 +9,7 @@ import (
 
 	"github.com/lasgi/lasgi/reference/server/bridge"
 	"github.com/lasgi/lasgi/reference/server/engine"
+	"github.com/lasgi/lasgi/reference/server/luatype"
 	"github.com/lasgi/lasgi/spec/event"
 )
 
@@ -107,7 +108,13 @@ func (cc *coCall) finish(err error) {
 func (cc *coCall) receive(L *lua.LState) int {
 	cc.checkThread(L, "receive")
 	cc.bareYields = 0
-	ev, ok := cc.c.Receive(cc)
+	// receive({timeout = s}): the lasgi.timers extension (spec/timers.md).
+	d, timed, err := luatype.ReceiveOptions(lval{L.Get(1)}, cc.c.Fault, cc.c.Scope)
+	if err != nil {
+		L.Error(lua.LString(err.Error()), 0) // as send raises: core.send.error-value
+		return 0
+	}
+	ev, ok := cc.c.ReceiveFor(cc, d, timed)
 	if ok {
 		L.Push(faultEvent(cc.c.Fault, eventTable(L, &ev)))
 		return 1

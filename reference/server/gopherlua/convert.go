@@ -1,6 +1,8 @@
 package gopherlua
 
 import (
+	"slices"
+
 	lua "github.com/yuin/gopher-lua"
 
 	"github.com/lasgi/lasgi/reference/server/luatype"
@@ -13,8 +15,15 @@ var (
 	scopeShapes [2][2]*shape // [has client][has server]
 	asgiShape   = newShape("version", "spec_version")
 	lasgiShape  = newShape("version")
-	// trailersOnly is the extensions table the reference server offers.
-	trailersOnly = newShape(event.ExtensionTrailers)
+	// extensionShapes are the extensions tables the reference server
+	// offers (http on 1.1 and 1.0, websocket), and a lone trailers as
+	// before timers came.
+	extensionShapes = []*shape{
+		newShape(event.ExtensionTrailers, event.ExtensionTimers),
+		newShape(event.ExtensionTimers),
+		newShape(event.ExtensionWebSocketDeny, event.ExtensionTimers),
+		newShape(event.ExtensionTrailers),
+	}
 )
 
 func init() {
@@ -71,8 +80,14 @@ func scopeTable(L *lua.LState, s *event.Scope, state *lua.LTable) *lua.LTable {
 }
 
 func extensionsTable(L *lua.LState, names []string) *lua.LTable {
-	if len(names) == 1 && names[0] == event.ExtensionTrailers {
-		return trailersOnly.table(L, []lua.LValue{L.CreateTable(0, 0)})
+	for _, sh := range extensionShapes {
+		if slices.Equal(sh.names, names) {
+			var vals [2]lua.LValue
+			for i := range names {
+				vals[i] = L.CreateTable(0, 0)
+			}
+			return sh.table(L, vals[:len(names)])
+		}
 	}
 	t := L.CreateTable(0, len(names))
 	for _, name := range names {

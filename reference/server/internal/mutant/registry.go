@@ -125,6 +125,13 @@ const (
 	LifespanStateShared
 	LifespanStateDeepCopy
 	LifespanStateServerKey
+
+	TimeoutEarly
+	TimeoutNever
+	TimeoutBeforeEvent
+	TimeoutTakesEvent
+	TimersWithoutTimesOut
+	TimersOptionsUnchecked
 )
 
 var registry = []Mutant{
@@ -257,4 +264,12 @@ var registry = []Mutant{
 	{ID: LifespanStateShared, Name: "lifespan-state-shared", Rule: "lifespan.state.copy", Description: "every connection scope gets the lifespan state table itself, not a copy", MustCatch: []string{"lifespan.state/shallow-copy-per-call", "lifespan.state/websocket-copy"}},
 	{ID: LifespanStateDeepCopy, Name: "lifespan-state-deep-copy", Rule: "lifespan.state.shallow", Description: "the state copy copies nested tables too", MustCatch: []string{"lifespan.state/shallow-copy-per-call", "lifespan.state/websocket-copy"}},
 	{ID: LifespanStateServerKey, Name: "lifespan-state-server-key", Rule: "lifespan.state.server-hands-off", Description: "the server adds a key of its own to the lifespan state table", MustCatch: []string{"lifespan.state/shallow-copy-per-call"}},
+
+	// Timers (bridge/timers.go, luatype/timers.go).
+	{ID: TimeoutEarly, Name: "timeout-early", Rule: "timers.receive.not-early", Description: "receive({timeout}) gives lasgi.timeout at once, whatever the timeout", MustCatch: []string{"timers.receive/timeout-after-body"}},
+	{ID: TimeoutNever, Name: "timeout-never", Rule: "timers.receive.timeout", Description: "receive({timeout}) waits as if it had no timeout", MustCatch: []string{"timers.receive/timeout-after-body", "timers.websocket/timeout"}},
+	{ID: TimeoutBeforeEvent, Name: "timeout-before-event", Rule: "timers.receive.event-first", Description: "receive({timeout = 0}) gives lasgi.timeout even with an event there", MustCatch: []string{"timers.receive/zero-after-complete"}},
+	{ID: TimeoutTakesEvent, Name: "timeout-takes-event", Rule: "timers.receive.no-loss", Description: "the event pushed after a lasgi.timeout is lost", MustCatch: []string{"timers.receive/body-after-timeout"}},
+	{ID: TimersWithoutTimesOut, Name: "timers-without-times-out", Rule: "timers.receive.without", Description: "receive({}) without a timeout gives lasgi.timeout at once", MustCatch: []string{"timers.receive/options-without-timeout"}},
+	{ID: TimersOptionsUnchecked, Name: "timers-options-unchecked", Rule: "timers.receive.invalid-raises", Description: "receive() with invalid options does not raise but waits as without them", Ignore: event.RuleTimersOptions, MustCatch: []string{"timers.receive/invalid-options"}},
 }

@@ -1,0 +1,152 @@
+package bridge_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/lasgi/lasgi/reference/server/bridge"
+	"github.com/lasgi/lasgi/spec/event"
+)
+
+// chanWake is a Waker that can be waited for.
+type chanWake chan struct{}
+
+func (w chanWake) Wake() { w <- struct{}{} }
+
+func newTimedCall() (*bridge.Call, chanWake) {
+	c := bridge.NewCall(&event.Scope{Type: "http", Extensions: []string{event.ExtensionTimers}}, time.Time{})
+	c.Push(event.Event{Type: event.HTTPRequest}) // the request, all read
+	if ev, ok := c.Receive(noWake{}); !ok || ev.Type != event.HTTPRequest {
+		panic("the request did not come first")
+	}
+	return c, make(chanWake, 4)
+}
+
+// awaitWake waits for w at most limit, reporting whether it came.
+func awaitWake(w chanWake, limit time.Duration) bool {
+	select {
+	case <-w:
+		return true
+	case <-time.After(limit):
+		return false
+	}
+}
+
+// timers.receive.timeout, timers.receive.not-early: nothing comes, so the
+// wait ends with lasgi.timeout, not before its time, by a timer's wake-up.
+func TestReceiveWithinTimesOut(t *testing.T) {
+	c, wake := newTimedCall()
+	began := time.Now()
+	if ev, ok := c.ReceiveWithin(wake, 50*time.Millisecond); ok {
+		t.Fatalf("ReceiveWithin returned %q at once; want a wait", ev.Type)
+	}
+	if !awaitWake(wake, 5*time.Second) {
+		t.Fatal("no wake-up within 5s of a 50ms timeout")
+	}
+	ev, ok := c.Receive(wake)
+	if !ok || ev.Type != event.Timeout {
+		t.Fatalf("Receive after the wake-up = %q, %v; want %s", ev.Type, ok, event.Timeout)
+	}
+	if waited := time.Since(began); waited < 50*time.Millisecond {
+		t.Errorf("lasgi.timeout after %v, before the 50ms timeout", waited)
+	}
+}
+
+// timers.receive.event-first: an event there, or one that comes during the
+// wait, is given instead; the timer of that wait wakes nobody later.
+func TestReceiveWithinEventFirst(t *testing.T) {
+	c, wake := newTimedCall()
+	c.Push(event.Event{Type: event.HTTPRequest, Body: "queued"})
+	if ev, ok := c.ReceiveWithin(wake, 0); !ok || ev.Body != "queued" {
+		t.Fatalf("ReceiveWithin(0) with an event queued = %+v, %v; want the event", ev, ok)
+	}
+	if _, ok := c.ReceiveWithin(wake, 60*time.Millisecond); ok {
+		t.Fatal("ReceiveWithin returned at once with nothing queued")
+	}
+	c.Push(event.Event{Type: event.HTTPRequest, Body: "late"})
+	if !awaitWake(wake, time.Second) {
+		t.Fatal("Push did not wake the waiting call")
+	}
+	if ev, ok := c.Receive(wake); !ok || ev.Body != "late" {
+		t.Fatalf("Receive after Push = %+v, %v; want the pushed event", ev, ok)
+	}
+	if awaitWake(wake, 150*time.Millisecond) {
+		t.Error("the ended wait's timer woke the call")
+	}
+}
+
+// A timeout of 0 only looks: lasgi.timeout at once when nothing is there.
+func TestReceiveWithinZero(t *testing.T) {
+	c, wake := newTimedCall()
+	if ev, ok := c.ReceiveWithin(wake, 0); !ok || ev.Type != event.Timeout {
+		t.Fatalf("ReceiveWithin(0) = %q, %v; want %s at once", ev.Type, ok, event.Timeout)
+	}
+}
+
+// timers.receive.no-loss: what comes after a lasgi.timeout is received, in
+// order.
+func TestReceiveWithinNoLoss(t *testing.T) {
+	c, wake := newTimedCall()
+	if ev, _ := c.ReceiveWithin(wake, 0); ev.Type != event.Timeout {
+		t.Fatalf("got %q, want %s", ev.Type, event.Timeout)
+	}
+	c.Push(event.Event{Type: event.HTTPRequest, Body: "a"})
+	c.Push(event.Event{Type: event.HTTPRequest, Body: "b"})
+	for _, want := range []string{"a", "b"} {
+		if ev, ok := c.Receive(wake); !ok || ev.Body != want {
+			t.Fatalf("Receive = %+v, %v; want body %q", ev, ok, want)
+		}
+	}
+}
+
+// A client that leaves ends the wait with the protocol's final event.
+func TestReceiveWithinDisconnect(t *testing.T) {
+	c, wake := newTimedCall()
+	if _, ok := c.ReceiveWithin(wake, 10*time.Second); ok {
+		t.Fatal("ReceiveWithin returned at once with nothing queued")
+	}
+	c.Disconnect()
+	if !awaitWake(wake, time.Second) {
+		t.Fatal("Disconnect did not wake the waiting call")
+	}
+	if ev, ok := c.Receive(wake); !ok || ev.Type != event.HTTPDisconnect {
+		t.Fatalf("Receive after Disconnect = %q, %v; want http.disconnect", ev.Type, ok)
+	}
+}
+
+// A wait after one that an event ended has its own deadline: the timer,
+// reset, does not end it at the old one.
+func TestReceiveWithinResetTimer(t *testing.T) {
+	c, wake := newTimedCall()
+	c.ReceiveWithin(wake, 30*time.Millisecond)
+	c.Push(event.Event{Type: event.HTTPRequest, Body: "x"})
+	awaitWake(wake, time.Second)
+	c.Receive(wake)
+	began := time.Now()
+	if _, ok := c.ReceiveWithin(wake, 300*time.Millisecond); ok {
+		t.Fatal("the second wait returned at once")
+	}
+	for {
+		if !awaitWake(wake, 5*time.Second) {
+			t.Fatal("no wake-up within 5s of a 300ms timeout")
+		}
+		ev, ok := c.Receive(wake)
+		if !ok {
+			continue // woken early: the wait goes on
+		}
+		if waited := time.Since(began); ev.Type != event.Timeout || waited < 300*time.Millisecond {
+			t.Fatalf("got %q after %v; want %s after 300ms at least", ev.Type, waited, event.Timeout)
+		}
+		return
+	}
+}
+
+// A finished call's timer wakes nobody.
+func TestReceiveWithinFinish(t *testing.T) {
+	c, wake := newTimedCall()
+	c.ReceiveWithin(wake, 50*time.Millisecond)
+	c.Finish(nil)
+	if awaitWake(wake, 200*time.Millisecond) {
+		t.Error("a finished call was woken by its timer")
+	}
+}
