@@ -7,6 +7,7 @@
 //   - stream.lua: streamed responses (?parts=N, ?size=BYTES) and /echo streaming the body back
 //   - lifespan.lua: opens a pool at lifespan startup into scope.state, answers from it, closes it at shutdown
 //   - scope.lua:  answers with the scope and the http.request events as JSON
+//   - sse.lua:    a server-sent-events clock (?interval=, ?count=, ?heartbeat=); needs lasgi.timers
 //   - probe.lua:  the conformance probe: acts out lasgi-check's scripts and reports (fixtures/PROBE.md)
 //   - ws_echo.lua: a WebSocket echo of text and binary messages, closing on "bye"
 package app
