@@ -2,11 +2,15 @@
 // so that bench/run can read the server's memory with them open.
 //
 //	idleconns -addr HOST:PORT [-n 10000] [-parallel 64] [-hold 60s] [-timeout 120s]
+//	          [-path /] [-stream]
 //
-// It opens n connections (parallel at a time), sends one GET / on each and
-// reads the whole response (it must be a 200 that keeps the connection
-// open), then prints "ready N" and keeps every connection open, idle, until
-// it gets SIGINT or SIGTERM or hold has passed.
+// It opens n connections (parallel at a time), sends one GET of path on
+// each and reads the whole response (it must be a 200 that keeps the
+// connection open), then prints "ready N" and keeps every connection open,
+// idle, until it gets SIGINT or SIGTERM or hold has passed. With -stream the
+// response is one that goes on (bench/apps/sleeper.lua): it reads the head
+// and the first line of the body, and leaves the rest to the kernel's
+// buffers.
 // Any failure is printed with the count reached and exits 1. The process
 // needs n file descriptors: raise `ulimit -n` first.
 package main
@@ -34,6 +38,8 @@ func main() {
 	parallel := flag.Int("parallel", 64, "connections being opened at once")
 	hold := flag.Duration("hold", 60*time.Second, "longest time to keep the connections open once ready")
 	timeout := flag.Duration("timeout", 120*time.Second, "longest time to get all connections ready")
+	path := flag.String("path", "/", "request target of the GET")
+	stream := flag.Bool("stream", false, "the response goes on: read its head and first line only")
 	flag.Parse()
 	if *addr == "" || *n < 1 || *parallel < 1 {
 		flag.Usage()
@@ -65,7 +71,7 @@ func main() {
 				if i >= *n || ctx.Err() != nil {
 					return
 				}
-				c, err := open(ctx, *addr)
+				c, err := open(ctx, *addr, *path, *stream)
 				if err != nil {
 					errOnce.Do(func() { firstErr = fmt.Errorf("connection %d: %w", i, err) })
 					cancel()
@@ -100,20 +106,25 @@ func main() {
 	}
 }
 
-// open dials addr, sends one keep-alive GET / and reads the response whole.
-func open(ctx context.Context, addr string) (net.Conn, error) {
+// open dials addr, sends one keep-alive GET of path and reads the response
+// whole, or with stream its head and first body line.
+func open(ctx context.Context, addr, path string, stream bool) (net.Conn, error) {
 	d := net.Dialer{Timeout: 10 * time.Second}
 	c, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}
 	c.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: bench\r\n\r\n"); err != nil {
+	if _, err := io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: bench\r\n\r\n"); err != nil {
 		c.Close()
 		return nil, err
 	}
 	res, err := http.ReadResponse(bufio.NewReaderSize(c, 512), &http.Request{Method: "GET"})
-	if err == nil {
+	if err == nil && stream {
+		if _, err = bufio.NewReader(res.Body).ReadString('\n'); err == nil && res.StatusCode != 200 {
+			err = errors.New("want a 200, got " + res.Status)
+		}
+	} else if err == nil {
 		_, err = io.Copy(io.Discard, res.Body)
 		if err == nil && (res.StatusCode != 200 || res.Close) {
 			err = errors.New("want a 200 that keeps the connection open, got " + res.Status)

@@ -40,8 +40,8 @@
 -- N goes out no sooner than N intervals after the head. Each wait lasts until the next
 -- tick or the heartbeat due, whichever is first, and a heartbeat does not move the
 -- ticks. The clock runs behind real time by what it cannot see: the server's lateness
--- in ending each wait (about a millisecond on the reference server), the app's own
--- run time, a send held up by a slow client. N events take about N x (interval +
+-- in ending each wait (about 5 ms on the reference server, which ends waits in
+-- batches), the app's own run time, a send held up by a slow client. N events take about N x (interval +
 -- lateness) then, until os.time() proves the clock behind: a tick due is then sent at
 -- once and ticks missed by a whole interval are dropped, not made up (as Go's
 -- time.Ticker drops them), so events never come in a burst and ids stay consecutive.

@@ -102,11 +102,13 @@ type Call struct {
 	disconnects  int  // how many times Receive returned the Final event
 
 	// The wait of a receive({timeout}) under way (timers.go): timed while
-	// it lasts, until waitUntil; timer wakes the call then.
+	// it lasts, until waitUntil; clockAt is the call's place in the clock
+	// (clock.go) plus one, 0 when it is not there.
 	timed     bool
 	dropNext  bool // mutant.TimeoutTakesEvent: the next pushed event is lost
 	waitUntil time.Time
-	timer     *time.Timer
+	waitNano  int64 // waitUntil for the clock's heap (monoNano)
+	clockAt   int
 
 	// http is the conversation of an http call (and of a scope type no
 	// protocol has), held in the call: made through event.Protocols it

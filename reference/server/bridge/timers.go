@@ -15,8 +15,7 @@ import (
 // wait; the wait's deadline holds until a Receive returns ok. A Timeout
 // takes nothing from the inbox (timers.receive.no-loss), an event there
 // comes first (timers.receive.event-first), and a d of 0 only looks. A wait
-// costs a runtime timer, made once per call and reset for each wait: no
-// goroutine sleeps.
+// costs a place in the clock (clock.go): no goroutine sleeps.
 func (c *Call) ReceiveWithin(wake Waker, d time.Duration) (event.Event, bool) {
 	if c.Fault.Is(mutant.TimeoutEarly) {
 		d = 0
@@ -28,6 +27,7 @@ func (c *Call) ReceiveWithin(wake Waker, d time.Duration) (event.Event, bool) {
 	}
 	c.timed = true
 	c.waitUntil = time.Now().Add(d)
+	c.waitNano = monoNano(c.waitUntil)
 	c.mu.Unlock()
 	return c.Receive(wake)
 }
@@ -44,7 +44,7 @@ func (c *Call) ReceiveFor(wake Waker, d time.Duration, timed bool) (event.Event,
 
 // timeUpLocked is what Receive does when a timed wait finds nothing to
 // give: true once the wait's time is up (the wait is over), else false with
-// the timer armed for the rest of it. c.mu is held.
+// the call in the clock for the rest of it. c.mu is held.
 func (c *Call) timeUpLocked() bool {
 	left := time.Until(c.waitUntil)
 	if left <= 0 {
@@ -57,25 +57,23 @@ func (c *Call) timeUpLocked() bool {
 	if c.Fault.Is(mutant.TimeoutNever) {
 		return false
 	}
-	if c.timer == nil {
-		c.timer = time.AfterFunc(left, c.timeUp)
-	} else {
-		c.timer.Reset(left)
-	}
+	theClock.add(c)
 	return false
 }
 
-// endWait ends a timed wait, if one is under way. c.mu is held.
+// endWait ends a timed wait, if one is under way. c.mu is held. Only a
+// timed wait is in the clock, so a call that never waited with a timeout
+// never takes the clock's lock.
 func (c *Call) endWait() {
-	c.timed = false
-	if c.timer != nil {
-		c.timer.Stop()
+	if c.timed {
+		c.timed = false
+		theClock.remove(c)
 	}
 }
 
-// timeUp runs when the timer fires: the waiting call is woken once its
-// wait's time is up. A timer that fires for an earlier wait (reset while it
-// was starting) finds the time not up, or no timed wait, and does nothing.
+// timeUp runs when the clock finds the wait's time may be up: the waiting
+// call is woken once it is. A call whose wait ended meanwhile, or was
+// reset, finds no timed wait, or the time not up, and does nothing.
 func (c *Call) timeUp() {
 	c.mu.Lock()
 	var wake Waker
@@ -84,6 +82,6 @@ func (c *Call) timeUp() {
 	}
 	c.mu.Unlock()
 	if wake != nil {
-		wake.Wake()
+		wakeLater(wake)
 	}
 }

@@ -150,3 +150,48 @@ func TestReceiveWithinFinish(t *testing.T) {
 		t.Error("a finished call was woken by its timer")
 	}
 }
+
+// Many calls waiting at once, with deadlines in every order and waits that
+// an event ends or a new wait moves, are each woken once their own time is
+// up, never before (the clock's heap).
+func TestReceiveWithinManyCalls(t *testing.T) {
+	const n = 300
+	type waiting struct {
+		c     *bridge.Call
+		wake  chanWake
+		d     time.Duration
+		began time.Time
+	}
+	calls := make([]waiting, n)
+	for i := range calls {
+		c, wake := newTimedCall()
+		// A first wait, long, that a second one moves (or an event ends).
+		c.ReceiveWithin(wake, time.Hour)
+		if i%3 == 0 {
+			c.Push(event.Event{Type: event.HTTPRequest, Body: "x"})
+			awaitWake(wake, time.Second)
+			c.Receive(wake)
+		}
+		d := time.Duration((i*7919)%150) * time.Millisecond
+		calls[i] = waiting{c, wake, d, time.Now()}
+		if _, ok := c.ReceiveWithin(wake, d); ok && d > 0 {
+			t.Fatalf("call %d: a wait of %v returned at once", i, d)
+		}
+	}
+	for i, w := range calls {
+		if w.d == 0 {
+			continue
+		}
+		for {
+			if !awaitWake(w.wake, 5*time.Second) {
+				t.Fatalf("call %d: no wake-up within 5s of a %v timeout", i, w.d)
+			}
+			if ev, ok := w.c.Receive(w.wake); ok {
+				if waited := time.Since(w.began); ev.Type != event.Timeout || waited < w.d {
+					t.Fatalf("call %d: got %q after %v; want %s after %v at least", i, ev.Type, waited, event.Timeout, w.d)
+				}
+				break
+			}
+		}
+	}
+}
