@@ -196,7 +196,7 @@ func (c *conn) await(req *request, call *bridge.Call, w *responseWriter, body *b
 		// last events and returns in between must not look unfinished. Once
 		// Finished is seen, everything it sent is already in the outbox.
 		st := call.State()
-		n, err := c.writeEvents(call, w)
+		n, err := c.writeEvents(call, w, st)
 		if err != nil {
 			c.disconnect(call)
 			return false
@@ -241,11 +241,18 @@ func (c *conn) disconnect(call *bridge.Call) {
 }
 
 // writeEvents writes what the app has sent since the last look and flushes.
-func (c *conn) writeEvents(call *bridge.Call, w *responseWriter) (bodyBytes int, err error) {
+// A response that goes on while the app waits in receive() (st, the call's
+// state as read before) gives its write buffer back to the pool until the
+// next part: a stream paced by lasgi.timers would otherwise hold 16 KiB all
+// the while. One the app is still sending keeps it, since the next part
+// comes at once.
+func (c *conn) writeEvents(call *bridge.Call, w *responseWriter, st bridge.State) (bodyBytes int, err error) {
 	events := call.Take()
 	if len(events) == 0 {
 		return 0, nil
 	}
+	c.acquireWriter()
+	w.bw = c.bw
 	// The deadline comes first: a large body goes to the socket while it is
 	// written, not at the flush.
 	c.nc.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout))
@@ -258,7 +265,14 @@ func (c *conn) writeEvents(call *bridge.Call, w *responseWriter) (bodyBytes int,
 	if c.srv.cfg.Fault.Is(mutant.ResponseHeldUntilComplete) && !w.complete {
 		return bodyBytes, nil
 	}
-	return bodyBytes, c.bw.Flush()
+	if err := c.bw.Flush(); err != nil {
+		return bodyBytes, err
+	}
+	if w.headerWritten && !w.complete && st.Receiving {
+		c.releaseWriter()
+		w.bw = nil
+	}
+	return bodyBytes, nil
 }
 
 // endExchange tidies up after a complete response and decides whether the

@@ -125,6 +125,8 @@ func (c *conn) faultFinished(f mutant.Fault, w *responseWriter, err error, quiet
 		quiet()
 		c.refuse(&httpError{500, err.Error()})
 	case f.Is(mutant.ErrorAfterStartCompletes) && err != nil && w.headerWritten:
+		c.acquireWriter() // writeEvents gave it back
+		w.bw = c.bw
 		w.finish()
 		c.bw.Flush()
 	default:

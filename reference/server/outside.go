@@ -112,7 +112,7 @@ func (c *conn) writeFromOutside(seq uint64) {
 	}
 	call, w := c.out, &c.rw
 	st := call.State()
-	n, err := c.writeEvents(call, w)
+	n, err := c.writeEvents(call, w, st)
 	c.outsideWritten += n
 	if w.complete || (err == nil && !st.Finished) {
 		return
