@@ -246,6 +246,18 @@ func runEverywhere(run func(ctx context.Context, interp, mode string) (string, e
 			labels = append(labels, [2]string{interp, mode})
 		}
 	}
+	names := make([]string, len(labels))
+	for i, l := range labels {
+		names[i] = l[0] + "/" + l[1]
+	}
+	return runParallel(names, func(ctx context.Context, i int) (string, error) {
+		return run(ctx, labels[i][0], labels[i][1])
+	})
+}
+
+// runParallel calls run for each of labels, in parallel, each under
+// execTimeout, and returns the results in the order of labels.
+func runParallel(labels []string, run func(ctx context.Context, i int) (string, error)) []interpRun {
 	results := make([]interpRun, len(labels))
 	var wg sync.WaitGroup
 	for i, l := range labels {
@@ -254,8 +266,8 @@ func runEverywhere(run func(ctx context.Context, interp, mode string) (string, e
 			defer wg.Done()
 			ctx, cancel := context.WithTimeout(context.Background(), execTimeout)
 			defer cancel()
-			out, err := run(ctx, l[0], l[1])
-			results[i] = interpRun{l[0] + "/" + l[1], out, err}
+			out, err := run(ctx, i)
+			results[i] = interpRun{l, out, err}
 		}()
 	}
 	wg.Wait()

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -40,24 +39,14 @@ var _ = Describe("sse.lua", func() {
 			func(run sseRun, want []string) {
 				input := run.input()
 				interps := append([]string{gopherLua}, externalInterpreters...)
-				outs := make([]string, len(interps))
-				errs := make([]error, len(interps))
-				var wg sync.WaitGroup
-				for i, interp := range interps {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						ctx, cancel := context.WithTimeout(context.Background(), execTimeout)
-						defer cancel()
-						outs[i], errs[i] = runSSEDriver(ctx, interp, driverFile, input)
-					}()
-				}
-				wg.Wait()
-				for i, interp := range interps {
-					Expect(errs[i]).NotTo(HaveOccurred(), interp)
-					got := strings.Split(strings.TrimSuffix(outs[i], "\n"), "\n")
+				runs := runParallel(interps, func(ctx context.Context, i int) (string, error) {
+					return runSSEDriver(ctx, interps[i], driverFile, input)
+				})
+				for _, r := range runs {
+					Expect(r.err).NotTo(HaveOccurred(), r.label)
+					got := strings.Split(strings.TrimSuffix(r.out, "\n"), "\n")
 					if diff := cmp.Diff(want, got); diff != "" {
-						Fail(fmt.Sprintf("%s: transcript mismatch (-want +got):\n%s\ninput: %s", interp, diff, input))
+						Fail(fmt.Sprintf("%s: transcript mismatch (-want +got):\n%s\ninput: %s", r.label, diff, input))
 					}
 				}
 			},
