@@ -54,6 +54,11 @@ type Checker struct {
 	// Launcher starts the server under test afresh for the cases that
 	// must see it start and stop (lifespan); nil skips them.
 	Launcher Launcher
+	// Parallel is how many cases RunAll runs at once; 0 or 1, one after
+	// another. The cases are independent (each its own connections and
+	// token, a launched server its own port), so any number is correct;
+	// more than the server's CPUs can make its timing cases warn.
+	Parallel int
 
 	stopReason string
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"sync"
 )
 
 // Selectable is a case that --run can pick: a server case or an app case.
@@ -84,36 +85,54 @@ func (s Summary) String() string {
 	return fmt.Sprintf("%d passed, %d failed, %d warnings, %d skipped", s.Passed, s.Failed, s.Warnings, s.Skipped)
 }
 
-// RunAll runs cases one after another, calling progress (if not nil) after
-// each. A cancelled ctx fails the rest quickly.
+// RunAll runs cases, one after another or Parallel at a time, calling
+// progress (if not nil) after each, in the cases' order. A cancelled ctx
+// fails the rest quickly.
 func (k *Checker) RunAll(ctx context.Context, cases []*Case, progress func(i int, r Result)) []Result {
-	deadSince := "" // the case at which the server stopped accepting connections
 	giveUp, silent := k.GiveUpAfter, 0
 	if giveUp == 0 {
 		giveUp = 5
 	}
-	var results []Result
-	results, k.stopReason = runInTurn(ctx, len(cases), func(i int) (Result, string) {
+	var mu sync.Mutex
+	deadSince := "" // the case at which the server stopped accepting connections
+	play := func(i int) Result {
 		c := cases[i]
-		if deadSince != "" && k.Ping() != nil {
-			return notRun(c, "the server stopped accepting connections during case "+deadSince), ""
+		mu.Lock()
+		dead := deadSince
+		mu.Unlock()
+		if dead != "" {
+			if k.Ping() != nil {
+				return notRun(c, "the server stopped accepting connections during case "+dead)
+			}
+			mu.Lock()
+			deadSince = ""
+			mu.Unlock()
 		}
-		deadSince = ""
 		r := k.Run(ctx, c)
 		if r.Status == Failed && k.Ping() != nil {
+			mu.Lock()
 			deadSince = c.ID
+			mu.Unlock()
 			r.Message += "\nthe server no longer accepts connections after this case"
 		}
+		return r
+	}
+	// judge sees the results in order: a run of cases that got no answer
+	// stops the run.
+	judge := func(i int, r Result) string {
 		if r.unanswered {
 			silent++
 		} else {
 			silent = 0
 		}
 		if giveUp > 0 && silent >= giveUp {
-			return r, fmt.Sprintf("the server answered none of the %d cases up to %s: it accepts connections but does not answer (is it running the probe app?)", silent, c.ID)
+			return fmt.Sprintf("the server answered none of the %d cases up to %s: it accepts connections but does not answer (is it running the probe app?)", silent, cases[i].ID)
 		}
-		return r, ""
-	}, func(i int, why string) Result { return notRun(cases[i], why) }, progress)
+		return ""
+	}
+	var results []Result
+	results, k.stopReason = runCases(ctx, len(cases), k.Parallel, play, judge,
+		func(i int, why string) Result { return notRun(cases[i], why) }, progress)
 	return results
 }
 
@@ -127,24 +146,12 @@ func notRun(c *Case, why string) Result {
 // each. Once ctx is done, or play gave a reason, each case left is not
 // played: skip(i, why) gives its result, why being the reason or ctx's cause
 // (context.Cause: a run budget, an interrupt). It returns the results and
-// play's reason to stop, "" when it gave none. Server and app checks share it.
+// play's reason to stop, "" when it gave none.
 func runInTurn(ctx context.Context, n int, play func(i int) (Result, string), skip func(i int, why string) Result, progress func(int, Result)) ([]Result, string) {
-	results := make([]Result, 0, n)
-	stop := ""
-	for i := range n {
-		var r Result
-		switch {
-		case ctx.Err() != nil:
-			r = skip(i, context.Cause(ctx).Error())
-		case stop != "":
-			r = skip(i, stop)
-		default:
-			r, stop = play(i)
-		}
-		results = append(results, r)
-		if progress != nil {
-			progress(i, r)
-		}
-	}
-	return results, stop
+	whys := make([]string, n)
+	return runCases(ctx, n, 1, func(i int) Result {
+		r, why := play(i)
+		whys[i] = why
+		return r
+	}, func(i int, _ Result) string { return whys[i] }, skip, progress)
 }

@@ -147,8 +147,13 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 	workers := fs.Int("workers", 2, "workers of the built-in reference server")
 	engineName := fs.String("engine", engine.Default, "engine of the built-in reference server (lasgi-serve --engine): "+strings.Join(engine.Names(), ", ")+"; not with --url or --cmd")
 	caseTimeout := fs.Duration("case-timeout", 0, "deadline of a whole case, all its steps together (default: 6 times --timeout)")
+	parallel := fs.Int("parallel", 1, "cases run at once (each on its own connections; more than the server's CPUs can make its timing cases warn)")
 	if code, ok := parse(fs, args); !ok {
 		return code
+	}
+	if *parallel < 1 {
+		fmt.Fprintf(stderr, "lasgi-check server: --parallel must be at least 1, got %d\n", *parallel)
+		return ExitUsage
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "lasgi-check server: unexpected arguments %v\n", fs.Args())
@@ -211,7 +216,7 @@ func cmdServer(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	defer stop()
-	checker := &conformance.Checker{Addr: addr, Timeout: rep.timeout, CaseTimeout: *caseTimeout, Strict: rep.strict, Launcher: launcher}
+	checker := &conformance.Checker{Addr: addr, Timeout: rep.timeout, CaseTimeout: *caseTimeout, Strict: rep.strict, Launcher: launcher, Parallel: *parallel}
 	if err := checker.Ping(); err != nil {
 		fmt.Fprintf(stderr, "lasgi-check server: nothing to check: %v\n", err)
 		return ExitUsage

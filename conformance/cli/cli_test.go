@@ -58,12 +58,18 @@ func fakeServer(handle func(net.Conn)) string {
 }
 
 var _ = Describe("lasgi-check server", func() {
-	It("passes the built-in reference server and ends with the summary line", func() {
-		code, out, _ := run("server")
+	It("passes the built-in reference server and ends with the summary line (four cases at a time)", func() {
+		code, out, _ := run("server", "--parallel", "4")
 		Expect(code).To(Equal(cli.ExitPassed), out)
 		lines := strings.Split(strings.TrimSpace(out), "\n")
 		Expect(lines[len(lines)-1]).To(MatchRegexp(`^\d+ passed, 0 failed, 0 warnings, 0 skipped$`))
 		Expect(out).To(ContainSubstring("passed  http.scope/path-percent-space"))
+	})
+
+	It("refuses --parallel below 1", func() {
+		code, _, errOut := run("server", "--parallel", "0")
+		Expect(code).To(Equal(cli.ExitUsage))
+		Expect(errOut).To(ContainSubstring("--parallel must be at least 1, got 0"))
 	})
 
 	It("writes JSON and JUnit reports to --out", func() {
