@@ -26,7 +26,9 @@ var _ = Describe("running cases several at a time (Checker.Parallel)", func() {
 			return conformance.ResultWith(fmt.Sprint("played ", i))
 		}
 	}
-	skip := func(i int, why string) conformance.Result { return conformance.ResultWith(fmt.Sprint("skipped ", i, ": ", why)) }
+	skip := func(i int, why string) conformance.Result {
+		return conformance.ResultWith(fmt.Sprint("skipped ", i, ": ", why))
+	}
 	messages := func(rs []conformance.Result) []string {
 		var out []string
 		for _, r := range rs {

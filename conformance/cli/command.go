@@ -19,7 +19,7 @@ const stopGrace = 5 * time.Second
 // server exits before it listens. stop sends SIGTERM, kills the server
 // after stopGrace, and says how it exited when that was not cleanly.
 func startCommand(tmpl string, wait time.Duration) (addr string, stop func() error, err error) {
-	dir, err := os.MkdirTemp("", "lasgi-check-")
+	dir, err := os.MkdirTemp("", "lasgi-check-cmd-")
 	if err != nil {
 		return "", nil, err
 	}

@@ -62,10 +62,12 @@ var _ = Describe("lasgi-check server --cmd", Ordered, func() {
 	})
 
 	It("leaves no probe file behind", func() {
-		before, _ := filepath.Glob(filepath.Join(os.TempDir(), "lasgi-check-*"))
+		// Only --cmd's own directories: the app checker and the lifespan
+		// cases make theirs too, in test packages running meanwhile.
+		before, _ := filepath.Glob(filepath.Join(os.TempDir(), "lasgi-check-cmd-*"))
 		code, _, errOut := run("server", "--cmd", serve+" --port {port} --workers 1 {app}", "--run", "^http.scope/path")
 		Expect(code).To(Equal(cli.ExitPassed), errOut)
-		after, _ := filepath.Glob(filepath.Join(os.TempDir(), "lasgi-check-*"))
+		after, _ := filepath.Glob(filepath.Join(os.TempDir(), "lasgi-check-cmd-*"))
 		Expect(after).To(ConsistOf(before))
 	})
 })
