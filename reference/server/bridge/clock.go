@@ -116,11 +116,22 @@ func (h *clockHeap) Pop() any {
 	return c
 }
 
+// A TryWaker is a Waker that can also wake without waiting: TryWake does
+// what Wake does and reports true, or reports false at once when that
+// would wait (the call's Lua state is busy running another call).
+type TryWaker interface {
+	Waker
+	TryWake() bool
+}
+
 // wakeups are the wake-ups of timed waits that are over, which a few
 // long-lived goroutines (as many as Go runs at once) make in turn: a
 // goroutine the timer starts would grow its small stack, and copy it, to
-// run the app every time. A full queue holds the clock back until there is
-// room: the wakers are as busy as the CPUs then anyway.
+// run the app every time. A wake-up that would wait for a busy Lua state
+// waits on a goroutine of its own, so that an app that runs long on one
+// worker does not hold back the wake-ups of the others. A full queue holds
+// the clock back until there is room: the wakers are as busy as the CPUs
+// then anyway.
 var (
 	wakeups     = make(chan Waker, 4096)
 	startWakers sync.Once
@@ -131,7 +142,10 @@ func wakeLater(w Waker) {
 		for range runtime.GOMAXPROCS(0) {
 			go func() {
 				for w := range wakeups {
-					w.Wake()
+					if tw, ok := w.(TryWaker); ok && tw.TryWake() {
+						continue
+					}
+					go w.Wake()
 				}
 			}()
 		}

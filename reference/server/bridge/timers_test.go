@@ -195,3 +195,39 @@ func TestReceiveWithinManyCalls(t *testing.T) {
 		}
 	}
 }
+
+// busyWake stands for a call whose Lua state is busy: TryWake says so, and
+// Wake waits until the state is free.
+type busyWake struct {
+	free  chan struct{}
+	woken chan struct{}
+}
+
+func (b busyWake) TryWake() bool { return false }
+func (b busyWake) Wake() {
+	<-b.free
+	b.woken <- struct{}{}
+}
+
+// Calls whose Lua state is busy, more of them than there are wakers, do not
+// hold back the wake-ups of the others.
+func TestTimedWakeupsPassBusyCalls(t *testing.T) {
+	free := make(chan struct{})
+	busy := busyWake{free, make(chan struct{}, 16)}
+	for range 16 {
+		c, _ := newTimedCall()
+		c.ReceiveWithin(busy, 10*time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // the busy ones are due first
+	c, wake := newTimedCall()
+	c.ReceiveWithin(wake, 10*time.Millisecond)
+	if !awaitWake(wake, 2*time.Second) {
+		t.Fatal("a call was not woken while other calls' Lua states were busy")
+	}
+	close(free)
+	for i := range 16 {
+		if !awaitWake(busy.woken, 2*time.Second) {
+			t.Fatalf("busy call %d was not woken once its state was free", i)
+		}
+	}
+}

@@ -242,6 +242,26 @@ func (cc *coCall) Wake() {
 	}
 }
 
+var _ bridge.TryWaker = (*coCall)(nil)
+
+// TryWake implements bridge.TryWaker: Wake, if the worker's VM is free at
+// once (with Options.Async, Wake, which never waits then).
+func (cc *coCall) TryWake() bool {
+	w := cc.w
+	if w.e.opts.Async {
+		go w.wake(cc)
+		return true
+	}
+	if !w.vm.TryLock() {
+		return false
+	}
+	defer w.vm.Unlock()
+	if !w.closed {
+		w.step(cc)
+	}
+	return true
+}
+
 func (w *worker) wake(cc *coCall) {
 	if w.lock() {
 		defer w.vm.Unlock()

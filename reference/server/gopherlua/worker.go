@@ -301,6 +301,26 @@ func (cc *coCall) Wake() {
 	}
 }
 
+var _ bridge.TryWaker = (*coCall)(nil)
+
+// TryWake implements bridge.TryWaker: Wake, if the worker's VM is free at
+// once (with Options.Async, Wake, which never waits then).
+func (cc *coCall) TryWake() bool {
+	w := cc.w
+	if w.e.opts.Async {
+		go w.wake(cc)
+		return true
+	}
+	if !w.vm.TryLock() {
+		return false
+	}
+	defer w.vm.Unlock()
+	if !w.closed && !w.abandoned.Load() {
+		w.step(cc)
+	}
+	return true
+}
+
 // wake resumes cc when its wait is over, unless the worker has closed.
 func (w *worker) wake(cc *coCall) {
 	if w.lock() {
