@@ -97,18 +97,16 @@ type Call struct {
 	finished     bool
 	err          error
 	onFinish     func(error)
-	watch        bool // the app waits in receive with the body all read
-	gaveLeft     bool // an http.disconnect was received (for mutant.DisconnectOnce)
-	disconnects  int  // how many times Receive returned the Final event
-
-	// The wait of a receive({timeout}) under way (timers.go): timed while
-	// it lasts, until waitUntil; clockAt is the call's place in the clock
-	// (clock.go) plus one, 0 when it is not there.
-	timed     bool
-	dropNext  bool // mutant.TimeoutTakesEvent: the next pushed event is lost
-	waitUntil time.Time
-	waitNano  int64 // waitUntil for the clock's heap (monoNano)
-	clockAt   int
+	watch        bool  // the app waits in receive with the body all read
+	gaveLeft     bool  // an http.disconnect was received (for mutant.DisconnectOnce)
+	timed        bool  // a receive({timeout}) waits, until waitNano (timers.go)
+	dropNext     bool  // mutant.TimeoutTakesEvent: the next pushed event is lost
+	disconnects  int32 // how many times Receive returned the Final event
+	clockAt      int32 // the call's place in the clock (clock.go) plus one, 0 when not there
+	// waitNano is when the timed wait ends, in monoNano: the fields of a
+	// timed wait sit in padding, and a time.Time would take the call into
+	// the next allocation size class.
+	waitNano int64
 
 	// http is the conversation of an http call (and of a scope type no
 	// protocol has), held in the call: made through event.Protocols it

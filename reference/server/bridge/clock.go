@@ -18,31 +18,33 @@ const clockSlack = 5 * time.Millisecond
 
 type clock struct {
 	mu    sync.Mutex
-	calls clockHeap   // by waitUntil
-	timer *time.Timer // fires at next
-	next  time.Time   // zero while the timer is stopped
+	calls clockHeap   // by deadline
+	timer *time.Timer // fires at next (monoNano), while armed
+	next  int64
+	armed bool
 }
 
 var theClock clock
 
-// add puts c, whose wait ends at c.waitUntil, in the clock, or moves it to
+// add puts c, whose wait ends at c.waitNano, in the clock, or moves it to
 // its new place. c.mu is held (the order is c.mu, then the clock's).
 func (k *clock) add(c *Call) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if c.clockAt > 0 {
-		k.calls[c.clockAt-1].at = c.waitNano
-		heap.Fix(&k.calls, c.clockAt-1)
+		k.calls[int(c.clockAt-1)].at = c.waitNano
+		heap.Fix(&k.calls, int(c.clockAt-1))
 	} else {
 		heap.Push(&k.calls, c)
 	}
-	at := c.waitUntil.Add(clockSlack)
-	if k.next.IsZero() || at.Before(k.next) {
-		k.next = at
+	at := c.waitNano + int64(clockSlack)
+	if !k.armed || at < k.next {
+		k.next, k.armed = at, true
+		in := time.Duration(at - monoNano(time.Now()))
 		if k.timer == nil {
-			k.timer = time.AfterFunc(time.Until(at), k.fire)
+			k.timer = time.AfterFunc(in, k.fire)
 		} else {
-			k.timer.Reset(time.Until(at))
+			k.timer.Reset(in)
 		}
 	}
 }
@@ -53,7 +55,7 @@ func (k *clock) remove(c *Call) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if c.clockAt > 0 {
-		heap.Remove(&k.calls, c.clockAt-1)
+		heap.Remove(&k.calls, int(c.clockAt-1))
 	}
 }
 
@@ -68,10 +70,10 @@ func (k *clock) fire() {
 	for len(k.calls) > 0 && k.calls[0].at <= nano {
 		due = append(due, heap.Pop(&k.calls).(*Call))
 	}
-	k.next = time.Time{}
+	k.armed = false
 	if len(k.calls) > 0 {
-		k.next = k.calls[0].c.waitUntil.Add(clockSlack)
-		k.timer.Reset(time.Until(k.next))
+		k.next, k.armed = k.calls[0].at+int64(clockSlack), true
+		k.timer.Reset(time.Duration(k.next - nano))
 	}
 	k.mu.Unlock()
 	for _, c := range due {
@@ -100,11 +102,11 @@ func (h clockHeap) Len() int           { return len(h) }
 func (h clockHeap) Less(i, j int) bool { return h[i].at < h[j].at }
 func (h clockHeap) Swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
-	h[i].c.clockAt, h[j].c.clockAt = i+1, j+1
+	h[i].c.clockAt, h[j].c.clockAt = int32(i+1), int32(j+1)
 }
 func (h *clockHeap) Push(x any) {
 	c := x.(*Call)
-	c.clockAt = len(*h) + 1
+	c.clockAt = int32(len(*h) + 1)
 	*h = append(*h, clockEntry{c.waitNano, c})
 }
 func (h *clockHeap) Pop() any {

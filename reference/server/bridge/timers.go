@@ -26,8 +26,7 @@ func (c *Call) ReceiveWithin(wake Waker, d time.Duration) (event.Event, bool) {
 		return event.Event{Type: event.Timeout}, true
 	}
 	c.timed = true
-	c.waitUntil = time.Now().Add(d)
-	c.waitNano = monoNano(c.waitUntil)
+	c.waitNano = monoNano(time.Now()) + int64(d)
 	c.mu.Unlock()
 	return c.Receive(wake)
 }
@@ -46,8 +45,7 @@ func (c *Call) ReceiveFor(wake Waker, d time.Duration, timed bool) (event.Event,
 // give: true once the wait's time is up (the wait is over), else false with
 // the call in the clock for the rest of it. c.mu is held.
 func (c *Call) timeUpLocked() bool {
-	left := time.Until(c.waitUntil)
-	if left <= 0 {
+	if c.waitNano <= monoNano(time.Now()) {
 		c.endWait()
 		if c.Fault.Is(mutant.TimeoutTakesEvent) {
 			c.dropNext = true
@@ -77,7 +75,7 @@ func (c *Call) endWait() {
 func (c *Call) timeUp() {
 	c.mu.Lock()
 	var wake Waker
-	if c.timed && !time.Now().Before(c.waitUntil) {
+	if c.timed && monoNano(time.Now()) >= c.waitNano {
 		wake, c.recvWake = c.recvWake, nil
 	}
 	c.mu.Unlock()
