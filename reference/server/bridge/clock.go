@@ -13,7 +13,8 @@ import (
 // never before it (timers.receive.not-early), so that one firing of the
 // timer serves every call due by then. A timer per call, each firing on a
 // goroutine of its own that then ran the app, cost 10,000 calls that sleep
-// a second each 1.7 cores, most of it the scheduler's (docs/performance.md).
+// a second each twice the CPU, most of it the scheduler's and stack copies
+// (docs/performance.md).
 const clockSlack = 5 * time.Millisecond
 
 type clock struct {
