@@ -324,6 +324,7 @@ static void shallow_copy(lua_State *L, int ref) {
 /* build runs the ops from p to end on L, leaving one value. The ops:
  *   T narr nrec      push a new table
  *   S len bytes      push a string
+ *   P ptr len        push the len bytes at ptr (Go's memory, pinned by Go)
  *   s index          push the common string at index (a byte, from 0)
  *   k index          pop v: top[common string at index] = v
  *   I int64          push an integer
@@ -349,6 +350,14 @@ static void build(lasgi_vm *vm, lua_State *L, const char *p, const char *end) {
 			uint32_t n = rd32(&p);
 			lua_pushlstring(L, p, n);
 			p += n;
+			break;
+		}
+		case 'P': {
+			uint64_t at;
+			memcpy(&at, p, 8);
+			p += 8;
+			uint32_t n = rd32(&p);
+			lua_pushlstring(L, (const char *)(uintptr_t)at, n);
 			break;
 		}
 		case 'I': {

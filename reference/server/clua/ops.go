@@ -4,21 +4,50 @@ package clua
 
 import (
 	"encoding/binary"
+	"runtime"
+	"unsafe"
 
 	"github.com/lasgi/lasgi/spec/event"
 )
 
 // ops is a table for lasgi.c to build, as the ops its build() reads.
-type ops struct{ b []byte }
+// Strings of bigString bytes or more are not copied into the ops but
+// pinned where they are in Go's memory and named by address ('P'), so that
+// a request body is copied once on its way in, into Lua, instead of three
+// times (into the ops, the ops into C's buffer, and that into Lua). A
+// pinned string stays so until the ops are reset or unpinned: until C has
+// built from them.
+type ops struct {
+	b    []byte
+	pins runtime.Pinner
+}
 
-func (o *ops) reset() { o.b = o.b[:0] }
+// bigString is the length from which a string is pinned, not copied.
+const bigString = 1024
+
+func (o *ops) reset() {
+	o.pins.Unpin()
+	o.b = o.b[:0]
+}
+
+// unpin lets go of the strings the ops named, once C has built from them.
+func (o *ops) unpin() { o.pins.Unpin() }
 
 func (o *ops) u32(v int) { o.b = binary.LittleEndian.AppendUint32(o.b, uint32(v)) }
 
 func (o *ops) table(narr, nrec int) { o.b = append(o.b, 'T'); o.u32(narr); o.u32(nrec) }
 
-// str pushes s: by its index when it is one of commonStrings.
+// str pushes s: by its index when it is one of commonStrings, by its
+// address when it is long.
 func (o *ops) str(s string) {
+	if len(s) >= bigString {
+		p := unsafe.StringData(s)
+		o.pins.Pin(p)
+		o.b = append(o.b, 'P')
+		o.b = binary.LittleEndian.AppendUint64(o.b, uint64(uintptr(unsafe.Pointer(p))))
+		o.u32(len(s))
+		return
+	}
 	if i, ok := common(s); ok {
 		o.b = append(o.b, 's', byte(i))
 		return

@@ -315,6 +315,7 @@ func (w *worker) run(cc *coCall, start bool, opslen C.size_t, reuse C.int) {
 	} else {
 		r = C.lasgi_resume(w.c, cc.th, opslen)
 	}
+	w.ops.unpin() // C has built what the ops named
 	w.mu.Lock()
 	w.busy = nil
 	interrupted := w.interrupt
