@@ -215,9 +215,7 @@ func (c *Call) Receive(wake Waker) (ev event.Event, ok bool) {
 		c.inbox[0] = event.Event{}
 		c.inbox = c.inbox[1:]
 		room := c.room
-		if c.timed {
-			c.endWait()
-		}
+		c.endWait()
 		c.mu.Unlock()
 		select {
 		case room <- struct{}{}: // a nil room (nobody asked) is never ready
