@@ -306,6 +306,10 @@ end`, gopherlua.Options{Workers: 1, BusyTimeout: 30 * time.Second}, server.Confi
 		peak := peakHeap(func() { body = s.get("/").Body })
 		AddReportEntry("heap growth while an app sent a quarter of a million empty body parts", fmt.Sprintf("%d MiB", (peak-min(peak, ms.HeapInuse))>>20))
 		Expect(body).To(Equal("end"))
-		Expect(peak-min(peak, ms.HeapInuse)).To(BeNumerically("<", 16<<20), "a quarter of a million events queued at once take about 20 MiB, twice that while the queue grows")
+		// Queued at once, a quarter of a million events take about 20 MiB,
+		// twice that while the queue grows. Bounded, the growth is 4-9 MiB
+		// on a quiet machine and was 17 MiB once under .ci/run, where the
+		// collector lags behind: 28 MiB keeps both apart.
+		Expect(peak-min(peak, ms.HeapInuse)).To(BeNumerically("<", 28<<20), "a quarter of a million events queued at once take about 20 MiB, twice that while the queue grows")
 	})
 })
