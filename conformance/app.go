@@ -139,9 +139,9 @@ func appResult(c *AppCase, problems []string, strict bool, elapsed time.Duration
 // reason), the cases left are failed as not run, without playing them, and
 // the one being played ends at once.
 func (a *AppChecker) RunAll(ctx context.Context, cases []*AppCase, progress func(int, Result)) []Result {
-	results, _ := runInTurn(ctx, len(cases), func(i int) (Result, string) {
-		return a.Run(ctx, cases[i]), ""
-	}, func(i int, why string) Result {
+	results, _ := runCases(ctx, len(cases), 1, func(i int) Result {
+		return a.Run(ctx, cases[i])
+	}, func(int, Result) string { return "" }, func(i int, why string) Result {
 		c := cases[i]
 		return Result{Case: &Case{ID: c.ID, Rules: c.Rules, File: "app.json"}, Status: Failed, Message: "not run: " + why}
 	}, progress)

@@ -140,18 +140,3 @@ func (k *Checker) RunAll(ctx context.Context, cases []*Case, progress func(i int
 func notRun(c *Case, why string) Result {
 	return Result{Case: c, Status: Failed, Message: "not run: " + why}
 }
-
-// runInTurn plays n cases one after another (play(i) gives case i's result,
-// and a reason to stop there, or ""), calling progress (if not nil) after
-// each. Once ctx is done, or play gave a reason, each case left is not
-// played: skip(i, why) gives its result, why being the reason or ctx's cause
-// (context.Cause: a run budget, an interrupt). It returns the results and
-// play's reason to stop, "" when it gave none.
-func runInTurn(ctx context.Context, n int, play func(i int) (Result, string), skip func(i int, why string) Result, progress func(int, Result)) ([]Result, string) {
-	whys := make([]string, n)
-	return runCases(ctx, n, 1, func(i int) Result {
-		r, why := play(i)
-		whys[i] = why
-		return r
-	}, func(i int, _ Result) string { return whys[i] }, skip, progress)
-}
