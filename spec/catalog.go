@@ -42,7 +42,7 @@ type Rule struct {
 }
 
 // Rules returns all rules in specification order: core.md, http.md,
-// websocket.md, lifespan.md, timers.md, and within a file in the order they appear.
+// websocket.md, lifespan.md, timers.md, groups.md, and within a file in the order they appear.
 // The returned slice is a copy; callers may modify it.
 func Rules() []Rule {
 	out := make([]Rule, len(rules))
@@ -71,7 +71,7 @@ var index = func() map[string]int {
 // extensions (each in a file of its own). Keep it in the order of the
 // Markdown files and keep each Text identical to the rule line in the
 // Markdown (see README.md#rules).
-var rules = concat(baseRules, timersRules)
+var rules = concat(baseRules, timersRules, groupsRules)
 
 func concat(lists ...[]Rule) []Rule {
 	var out []Rule

@@ -18,7 +18,7 @@ import (
 )
 
 // normativeFiles are the files that state rules, in specification order.
-var normativeFiles = []string{"core.md", "http.md", "websocket.md", "lifespan.md", "timers.md"}
+var normativeFiles = []string{"core.md", "http.md", "websocket.md", "lifespan.md", "timers.md", "groups.md"}
 
 // generatedFile is produced from the catalog and not parsed as spec text.
 const generatedFile = "rules.md"

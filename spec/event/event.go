@@ -46,6 +46,10 @@ type Event struct {
 	// reason.
 	Code   int
 	Reason string
+
+	// lasgi.group.*: the group's name (groups.go says where their data
+	// and dropped count go).
+	Group string
 }
 
 // Addr is a host and port pair as it appears in scope.client and scope.server.

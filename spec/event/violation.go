@@ -66,4 +66,5 @@ var CheckedRules = []string{
 	RuleTrailersOffered, RuleOfferedOnly, RuleDisconnectReturn,
 	RuleLifespanStartupOrder, RuleLifespanStartupMessage, RuleLifespanShutdownReply, RuleLifespanShutdownMessage,
 	RuleTimersOfferedOnly, RuleTimersOptions,
+	RuleGroupsName, RuleGroupsData, RuleGroupsDataSize, RuleGroupsMaxGroups, RuleGroupsLifespanSend, RuleGroupsUnavailable,
 }

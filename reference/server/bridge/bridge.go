@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lasgi/lasgi/reference/server/groups"
 	"github.com/lasgi/lasgi/reference/server/internal/mutant"
 	"github.com/lasgi/lasgi/spec/event"
 )
@@ -81,6 +82,10 @@ type Call struct {
 	// the call, after Notify is signalled. It must not block. The HTTP side
 	// uses it to write while its own goroutine is running the app.
 	Kick func()
+	// Groups, when set (before Start), carries the call's lasgi.groups
+	// events (groups.go); the HTTP side sets it when the scope offers the
+	// extension.
+	Groups groups.Hub
 
 	notify chan struct{} // to the HTTP side: something changed
 
@@ -97,12 +102,15 @@ type Call struct {
 	finished     bool
 	err          error
 	onFinish     func(error)
-	watch        bool  // the app waits in receive with the body all read
-	gaveLeft     bool  // an http.disconnect was received (for mutant.DisconnectOnce)
-	timed        bool  // a receive({timeout}) waits, until waitNano (timers.go)
-	dropNext     bool  // mutant.TimeoutTakesEvent: the next pushed event is lost
-	disconnects  int32 // how many times Receive returned the Final event
-	clockAt      int32 // the call's place in the clock (clock.go) plus one, 0 when not there
+	watch        bool     // the app waits in receive with the body all read
+	gaveLeft     bool     // an http.disconnect was received (for mutant.DisconnectOnce)
+	timed        bool     // a receive({timeout}) waits, until waitNano (timers.go)
+	dropNext     bool     // mutant.TimeoutTakesEvent: the next pushed event is lost
+	disconnects  int32    // how many times Receive returned the Final event
+	clockAt      int32    // the call's place in the clock (clock.go) plus one, 0 when not there
+	groupQueued  int32    // group messages in the inbox (groups.go)
+	groupDropped int32    // group messages dropped since the last one received
+	joined       []string // the groups the call is a member of
 	// waitNano is when the timed wait ends, in monoNano: the fields of a
 	// timed wait sit in padding, and a time.Time would take the call into
 	// the next allocation size class.
@@ -177,7 +185,11 @@ func (c *Call) Receive(wake Waker) (ev event.Event, ok bool) {
 			// come (a WebSocket the app closed, waiting for the client's
 			// close): what is queued before it is dropped, since the app
 			// can no longer answer it (websocket.close.then-disconnect).
-			c.conv.Received(&c.inbox[0])
+			if c.inbox[0].Type == event.GroupMessage {
+				c.groupQueued--
+			} else {
+				c.conv.Received(&c.inbox[0])
+			}
 			c.inbox[0] = event.Event{}
 			c.inbox = c.inbox[1:]
 			final, rule, has = c.conv.Final()
@@ -210,7 +222,11 @@ func (c *Call) Receive(wake Waker) (ev event.Event, ok bool) {
 		return final, true
 	}
 	if len(c.inbox) > 0 {
-		c.conv.Received(&c.inbox[0]) // not &ev: that would escape, an allocation per receive
+		if c.inbox[0].Type == event.GroupMessage {
+			c.tookGroupMessage(&c.inbox[0])
+		} else {
+			c.conv.Received(&c.inbox[0]) // not &ev: that would escape, an allocation per receive
+		}
 		ev = c.inbox[0]
 		c.inbox[0] = event.Event{}
 		c.inbox = c.inbox[1:]
@@ -244,6 +260,9 @@ func (c *Call) Receive(wake Waker) (ev event.Event, ok bool) {
 // as an error for the engine to raise in the app. wait == true means the app
 // must pause until wake is woken, because the client is not keeping up.
 func (c *Call) Send(ev *event.Event, wake Waker) (wait bool, err error) {
+	if c.Groups != nil && event.IsGroupEvent(ev.Type) && c.Scope.Offers(event.ExtensionGroups) {
+		return false, c.sendGroup(ev)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.disconnected && !c.conv.Done() && !c.Fault.Is(mutant.SendAfterDisconnectAccepted) {
@@ -286,7 +305,10 @@ func (c *Call) Finish(err error) {
 	c.recvWake, c.sendWake = nil, nil
 	c.endWait()
 	f := c.onFinish
+	joined := c.joined
+	c.joined = nil
 	c.mu.Unlock()
+	c.leaveAll(joined)
 	c.signal()
 	if c.Kick != nil {
 		c.Kick()
@@ -336,11 +358,12 @@ func (c *Call) Push(ev event.Event) {
 	}
 }
 
-// Pending reports how many pushed events the app has not received yet.
+// Pending reports how many pushed events the app has not received yet,
+// group messages apart (they have a bound of their own).
 func (c *Call) Pending() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.inbox)
+	return len(c.inbox) - int(c.groupQueued)
 }
 
 // Disconnect records that the client has gone (or the call was aborted):
