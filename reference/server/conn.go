@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lasgi/lasgi/reference/server/bridge"
+	"github.com/lasgi/lasgi/reference/server/groups"
 	"github.com/lasgi/lasgi/reference/server/internal/mutant"
 	"github.com/lasgi/lasgi/reference/server/websocket"
 	"github.com/lasgi/lasgi/spec/event"
@@ -32,13 +33,33 @@ const (
 	lingerBytes = 4 << 20
 )
 
-// offered lists the extensions an HTTP/1.1 scope offers; scopes share it,
-// read only.
-var offered = []string{event.ExtensionTrailers, event.ExtensionTimers}
+// offers are the extensions a server's scopes offer, shared by them, read
+// only.
+type offers struct {
+	http11 []string // an HTTP/1.1 scope
+	http10 []string // HTTP/1.0: no trailers, which need the chunked coding (http.trailers.http10)
+	ws     []string // a websocket scope: the denial response, no trailers
+	hub    groups.Hub
+}
 
-// offered10 is what an HTTP/1.0 scope offers: no trailers, which need the
-// chunked coding (http.trailers.http10).
-var offered10 = []string{event.ExtensionTimers}
+// offersFor is what cfg offers: groups only when its engine can carry them.
+func offersFor(cfg *Config) offers {
+	o := offers{
+		http11: []string{event.ExtensionTrailers, event.ExtensionTimers},
+		http10: []string{event.ExtensionTimers},
+		ws:     []string{event.ExtensionWebSocketDeny, event.ExtensionTimers},
+	}
+	if !cfg.NoGroups && bridge.CarriesGroups(cfg.Engine) {
+		o.hub = cfg.Groups
+		if o.hub == nil {
+			o.hub = groups.NewLocal()
+		}
+		o.http11 = append(o.http11, event.ExtensionGroups)
+		o.http10 = append(o.http10, event.ExtensionGroups)
+		o.ws = append(o.ws, event.ExtensionGroups)
+	}
+	return o
+}
 
 // conn serves one client connection: requests one after another (pipelined
 // ones wait in the read buffer), each a call into the engine.

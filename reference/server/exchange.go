@@ -30,11 +30,11 @@ func (c *conn) exchange(req *request, start time.Time) (keepAlive bool) {
 		c.refuse(errBodyTooLarge)
 		return false
 	}
-	version, extensions := "1.1", offered
+	version, extensions := "1.1", c.srv.offers.http11
 	if req.minor == 0 {
 		// HTTP/1.0 has no chunked coding, so no trailers
 		// (http.trailers.http10).
-		version, extensions = "1.0", offered10
+		version, extensions = "1.0", c.srv.offers.http10
 	}
 	path, rawPath := withRootPath(cfg.RootPath, event.DecodePath(rawPath), rawPath)
 	scope := &event.Scope{
@@ -60,6 +60,7 @@ func (c *conn) exchange(req *request, start time.Time) (keepAlive bool) {
 	}
 	call := bridge.NewCall(scope, deadline)
 	call.Fault = cfg.Fault
+	call.Groups = c.srv.offers.hub
 	limit := cfg.MaxBodyBytes
 	if limit < 0 {
 		limit = 0

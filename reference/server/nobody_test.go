@@ -118,13 +118,13 @@ var _ = Describe("receive after the response is complete", func() {
 })
 
 var _ = Describe("an HTTP/1.0 request", func() {
-	It("gets no trailers extension in its scope (http.trailers.http10), timers still", func() {
+	It("gets no trailers extension in its scope (http.trailers.http10), timers and groups still", func() {
 		s := serve(refApp("scope.lua"), 1, server.Config{})
 		timers := map[string]any{}
 		d := decodeDump(s.roundTrip("GET / HTTP/1.0\r\n\r\n", false).Body)
-		expectEqual(d.Scope["extensions"], map[string]any{"lasgi.timers": timers})
+		expectEqual(d.Scope["extensions"], map[string]any{"lasgi.timers": timers, "lasgi.groups": groupsEntry})
 		d = decodeDump(s.roundTrip("GET / HTTP/1.1\r\nHost: t\r\n\r\n", false).Body)
-		expectEqual(d.Scope["extensions"], map[string]any{"http.response.trailers": map[string]any{}, "lasgi.timers": timers})
+		expectEqual(d.Scope["extensions"], map[string]any{"http.response.trailers": map[string]any{}, "lasgi.timers": timers, "lasgi.groups": groupsEntry})
 	})
 })
 

@@ -3,8 +3,10 @@ package server_test
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/lasgi/lasgi/conformance"
 	"strings"
+
+	"github.com/lasgi/lasgi/conformance"
+	"github.com/lasgi/lasgi/spec/event"
 
 	"github.com/google/go-cmp/cmp"
 	. "github.com/onsi/ginkgo/v2"
@@ -74,7 +76,8 @@ var _ = Describe("the HTTP scope", func() {
 			"headers":      []any{[]any{"host", "example.test"}},
 			"server":       []any{host, json.Number(port)},
 			"state":        map[string]any{},
-			"extensions":   map[string]any{"http.response.trailers": map[string]any{}, "lasgi.timers": map[string]any{}},
+			"extensions": map[string]any{"http.response.trailers": map[string]any{}, "lasgi.timers": map[string]any{},
+				"lasgi.groups": groupsEntry},
 		}
 		client := d.Scope["client"].([]any)
 		Expect(client).To(HaveLen(2))
@@ -132,3 +135,11 @@ var _ = Describe("the HTTP scope", func() {
 		Expect(d.Events[len(d.Events)-1]["more_body"]).To(BeFalse())
 	})
 })
+
+// groupsEntry is scope.extensions["lasgi.groups"] as the reference server
+// offers it (groups.offer.limits), as the JSON dump of scope.lua reads it.
+var groupsEntry = map[string]any{
+	"max_message_bytes": json.Number(fmt.Sprint(event.GroupsMaxMessageBytes)),
+	"queue":             json.Number(fmt.Sprint(event.GroupsQueue)),
+	"max_groups":        json.Number(fmt.Sprint(event.GroupsMaxGroups)),
+}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/lasgi/lasgi/reference/server/bridge"
+	"github.com/lasgi/lasgi/reference/server/groups"
 	"github.com/lasgi/lasgi/reference/server/internal/mutant"
 )
 
@@ -34,6 +35,14 @@ type Config struct {
 	WSPingInterval time.Duration // a silent WebSocket is pinged, and given up after as long again; default 20s
 
 	ErrorLog *log.Logger // app errors and connection trouble; nil: the standard logger
+
+	// Groups carries the lasgi.groups extension (spec/groups.md): nil for
+	// a hub of this process alone (groups.Local), or one shared with other
+	// processes (groups.Open). It is offered only when the engine can
+	// carry group data (bridge.CarriesGroups), and not at all with
+	// NoGroups. The server does not close it.
+	Groups   groups.Hub
+	NoGroups bool
 
 	// Fault is a mutant for the conformance corpus to catch. Its type is
 	// internal: only tests under reference/server can set it.
@@ -91,6 +100,7 @@ type Server struct {
 	closing   atomic.Bool
 	done      chan struct{} // closed when shutting down
 	outside   outsideWriter
+	offers    offers
 }
 
 // New returns a server for cfg.
@@ -98,8 +108,10 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Engine == nil {
 		return nil, errors.New("server: Config.Engine is nil")
 	}
+	cfg = cfg.withDefaults()
 	return &Server{
-		cfg:       cfg.withDefaults(),
+		cfg:       cfg,
+		offers:    offersFor(&cfg),
 		listeners: map[net.Listener]struct{}{},
 		conns:     map[*conn]struct{}{},
 		done:      make(chan struct{}),

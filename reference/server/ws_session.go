@@ -111,7 +111,7 @@ func (c *conn) serveWebSocket(req *request, start time.Time) (handedOff bool) {
 		Client:       c.client,
 		Server:       c.local,
 		Subprotocols: protocols,
-		Extensions:   wsOffered,
+		Extensions:   c.srv.offers.ws,
 	}
 	if cfg.Fault.ID() != 0 {
 		faultWSScope(cfg.Fault, scope)
@@ -120,6 +120,7 @@ func (c *conn) serveWebSocket(req *request, start time.Time) (handedOff bool) {
 	// timeout still bounds each run of the app between two waits.
 	call := bridge.NewCall(scope, time.Time{})
 	call.Fault = cfg.Fault
+	call.Groups = c.srv.offers.hub
 	s := &wsSession{c: c, req: req, call: call, key: key, gone: make(chan struct{})}
 	call.Kick = s.poke
 	call.Push(event.Event{Type: event.WebSocketConnect})
@@ -145,10 +146,6 @@ func (c *conn) serveWebSocket(req *request, start time.Time) (handedOff bool) {
 	cfg.Engine.Start(call)
 	return true
 }
-
-// wsOffered are the extensions a websocket scope offers: the denial
-// response and timers.
-var wsOffered = []string{event.ExtensionWebSocketDeny, event.ExtensionTimers}
 
 func pairs(hs []event.Header) [][2]string {
 	out := make([][2]string, len(hs))

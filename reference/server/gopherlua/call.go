@@ -128,7 +128,7 @@ func (cc *coCall) receive(L *lua.LState) int {
 func (cc *coCall) send(L *lua.LState) int {
 	cc.checkThread(L, "send")
 	cc.bareYields = 0
-	ev, err := decodeEvent(L.Get(1), cc.c.Fault, cc.c.Scope.Type)
+	ev, err := decodeEvent(L.Get(1), cc.c.Fault, cc.c.Scope)
 	if err == nil {
 		var wait bool
 		wait, err = cc.c.Send(&ev, cc)

@@ -16,14 +16,18 @@ var (
 	asgiShape   = newShape("version", "spec_version")
 	lasgiShape  = newShape("version")
 	// extensionShapes are the extensions tables the reference server
-	// offers (http on 1.1 and 1.0, websocket), and a lone trailers as
-	// before timers came.
+	// offers (http on 1.1 and 1.0, websocket; with groups and without),
+	// and a lone trailers as before timers came.
 	extensionShapes = []*shape{
+		newShape(event.ExtensionTrailers, event.ExtensionTimers, event.ExtensionGroups),
+		newShape(event.ExtensionTimers, event.ExtensionGroups),
+		newShape(event.ExtensionWebSocketDeny, event.ExtensionTimers, event.ExtensionGroups),
 		newShape(event.ExtensionTrailers, event.ExtensionTimers),
 		newShape(event.ExtensionTimers),
 		newShape(event.ExtensionWebSocketDeny, event.ExtensionTimers),
 		newShape(event.ExtensionTrailers),
 	}
+	groupsShape = newShape("max_message_bytes", "queue", "max_groups")
 )
 
 func init() {
@@ -82,18 +86,28 @@ func scopeTable(L *lua.LState, s *event.Scope, state *lua.LTable) *lua.LTable {
 func extensionsTable(L *lua.LState, names []string) *lua.LTable {
 	for _, sh := range extensionShapes {
 		if slices.Equal(sh.names, names) {
-			var vals [2]lua.LValue
-			for i := range names {
-				vals[i] = L.CreateTable(0, 0)
+			var vals [3]lua.LValue
+			for i, name := range names {
+				vals[i] = extensionEntry(L, name)
 			}
 			return sh.table(L, vals[:len(names)])
 		}
 	}
 	t := L.CreateTable(0, len(names))
 	for _, name := range names {
-		t.RawSetString(name, L.CreateTable(0, 0))
+		t.RawSetString(name, extensionEntry(L, name))
 	}
 	return t
+}
+
+// extensionEntry is the table under an extension's name: empty but for
+// groups, which says its limits (groups.offer.limits).
+func extensionEntry(L *lua.LState, name string) *lua.LTable {
+	if name == event.ExtensionGroups {
+		return groupsShape.table(L, []lua.LValue{
+			lua.LNumber(event.GroupsMaxMessageBytes), lua.LNumber(event.GroupsQueue), lua.LNumber(event.GroupsMaxGroups)})
+	}
+	return L.CreateTable(0, 0)
 }
 
 // Strings that most scopes carry, boxed once: boxing a string for Lua is an
@@ -149,6 +163,9 @@ func eventTable(L *lua.LState, ev *event.Event) *lua.LTable {
 	}
 	if ev.Type == event.HTTPRequest {
 		return requestShape.table(L, []lua.LValue{str(ev.Type), lua.LString(ev.Body), lua.LBool(ev.MoreBody)})
+	}
+	if ev.Type == event.GroupMessage {
+		return groupMessageTable(L, ev)
 	}
 	return typeOnly.table(L, []lua.LValue{str(ev.Type)})
 }

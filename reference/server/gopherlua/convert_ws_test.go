@@ -25,7 +25,7 @@ var _ = Describe("websocket tables", func() {
 		Expect(L.DoString("return " + src)).To(Succeed())
 		t := L.Get(-1)
 		L.Pop(1)
-		return decodeEvent(t, mutant.Fault{}, event.ScopeWebSocket)
+		return decodeEvent(t, mutant.Fault{}, &event.Scope{Type: event.ScopeWebSocket})
 	}
 
 	DescribeTable("reads what an app sends",

@@ -67,7 +67,7 @@ func (l lval) List() (int, lval, bool) {
 
 func (l lval) StrNum() (float64, bool) { return float64(lua.LVAsNumber(l.v)), true }
 
-// decodeEvent reads an event the app sent (luatype.Decode).
-func decodeEvent(v lua.LValue, f mutant.Fault, scope string) (event.Event, error) {
-	return luatype.Decode(lval{v}, f, scope)
+// decodeEvent reads an event the app sent in scope (luatype.DecodeFor).
+func decodeEvent(v lua.LValue, f mutant.Fault, scope *event.Scope) (event.Event, error) {
+	return luatype.DecodeFor(lval{v}, f, scope)
 }
