@@ -1,0 +1,111 @@
+-- LASGI reference app: a WebSocket chat. A client connects to /room/NAME, and every
+-- text message it sends reaches every socket in that room, itself included, on every
+-- worker of the server and, when the server's groups span processes (lasgi-serve
+-- --groups redis://HOST:PORT), on every process. It needs the lasgi.groups extension
+-- (spec/groups.md).
+--
+--   websocket /room/NAME   NAME is 1 to 90 characters of A-Z a-z 0-9 . _ -; the room is
+--                          the group "room.NAME". Accepted, then:
+--                            a text message T        goes to the room; every member sends
+--                                                    its client T as a text message
+--                            a binary message        answered, to the sender alone, with the
+--                                                    text "ws_chat.lua: text messages only"
+--                            a message too large     (more than max_message_bytes less 19,
+--                                                    the size of {text = ""}) answered so:
+--                                                    "ws_chat.lua: message too large (N bytes
+--                                                    at most)"
+--                          When messages to a socket were dropped because it fell behind
+--                          (its queue, scope.extensions["lasgi.groups"].queue, was full),
+--                          it is sent "ws_chat.lua: N messages dropped" before the next one.
+--   websocket, other paths   denied: closed before the handshake (the client sees 403).
+--   websocket, no groups     closed after accepting it, with code 1011 and a reason.
+--   http                     200 text/plain saying how to connect; 405 but for GET and HEAD.
+--   lifespan                 supported, with nothing to set up.
+--
+-- The room is left when the socket closes: the call returns and its memberships end
+-- with it (groups.call-end).
+local MAX_NAME = 90 -- "room." plus 90 is within the 99 a group name may have
+local OVERHEAD = 19 -- the size of {text = ""}: a table 5, the key 5 + 4, the value 5
+
+local function http(scope, send)
+  local status, body, headers = 200, "ws_chat.lua: connect a WebSocket to /room/NAME\n", {}
+  if scope.method ~= "GET" and scope.method ~= "HEAD" then
+    status, body = 405, "ws_chat.lua: GET or HEAD only\n"
+    headers[1] = { "allow", "GET, HEAD" }
+  end
+  table.insert(headers, 1, { "content-type", "text/plain" })
+  send({ type = "http.response.start", status = status, headers = headers })
+  send({ type = "http.response.body", body = scope.method == "HEAD" and "" or body })
+end
+
+local function lifespan(receive, send)
+  while true do
+    local event = receive()
+    if event.type == "lifespan.startup" then
+      send({ type = "lifespan.startup.complete" })
+    elseif event.type == "lifespan.shutdown" then
+      send({ type = "lifespan.shutdown.complete" })
+      return
+    end
+  end
+end
+
+local function say(send, text)
+  send({ type = "websocket.send", text = text })
+end
+
+local function chat(send, receive, room, limits)
+  local max_text = limits.max_message_bytes - OVERHEAD
+  send({ type = "websocket.accept" })
+  send({ type = "lasgi.group.join", group = room })
+  while true do
+    local event = receive()
+    local t = event.type
+    if t == "lasgi.group.message" then
+      if event.dropped then
+        say(send, "ws_chat.lua: " .. event.dropped .. " messages dropped")
+      end
+      local text = event.data.text
+      if type(text) == "string" then
+        say(send, text)
+      end
+    elseif t == "websocket.receive" then
+      local text = event.text
+      if text == nil then
+        say(send, "ws_chat.lua: text messages only")
+      elseif #text > max_text then
+        say(send, "ws_chat.lua: message too large (" .. max_text .. " bytes at most)")
+      else
+        send({ type = "lasgi.group.send", group = room, data = { text = text } })
+      end
+    elseif t == "websocket.disconnect" then
+      return
+    end
+  end
+end
+
+return function(scope, receive, send)
+  if scope.type == "lifespan" then
+    return lifespan(receive, send)
+  elseif scope.type == "http" then
+    return http(scope, send)
+  elseif scope.type ~= "websocket" then
+    error("ws_chat.lua serves websocket, http and lifespan scopes, not " .. tostring(scope.type), 0)
+  end
+  local name = string.match(scope.path, "^/room/([A-Za-z0-9._-]+)$")
+  if name == nil or #name > MAX_NAME then
+    receive() -- websocket.connect
+    send({ type = "websocket.close" }) -- before accept: the handshake is denied
+    return
+  end
+  local ext = scope.extensions
+  local limits = type(ext) == "table" and ext["lasgi.groups"]
+  if type(limits) ~= "table" then
+    receive()
+    send({ type = "websocket.accept" })
+    send({ type = "websocket.close", code = 1011, reason = "ws_chat.lua needs the lasgi.groups extension" })
+    return
+  end
+  receive() -- websocket.connect
+  return chat(send, receive, "room." .. name, limits)
+end
