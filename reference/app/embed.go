@@ -10,6 +10,8 @@
 //   - sse.lua:    a server-sent-events clock (?interval=, ?count=, ?heartbeat=); needs lasgi.timers
 //   - probe.lua:  the conformance probe: acts out lasgi-check's scripts and reports (fixtures/PROBE.md)
 //   - ws_echo.lua: a WebSocket echo of text and binary messages, closing on "bye"
+//   - ws_chat.lua: a WebSocket chat, /room/NAME: every text message to every socket in the room; needs lasgi.groups
+//   - longpoll.lua: GET /poll/TOPIC waits for the next POST /publish/TOPIC or times out; needs lasgi.groups and lasgi.timers
 package app
 
 import (

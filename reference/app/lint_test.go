@@ -528,7 +528,9 @@ var _ = Describe("lint.lua", func() {
 
 		// Apps these requests do not fit, and where they are run under the lint instead.
 		elsewhere := map[string]string{
-			"sse.lua": "streams until the client leaves and answers GET and HEAD only: sse_test.go runs it under the strict lint",
+			"sse.lua":      "streams until the client leaves and answers GET and HEAD only: sse_test.go runs it under the strict lint",
+			"ws_chat.lua":  "a WebSocket app that answers http GET and HEAD only: groups_apps_test.go runs it",
+			"longpoll.lua": "answers /poll and /publish only, a poll waiting for news: groups_apps_test.go runs it",
 		}
 		for _, name := range app.Apps() {
 			if _, ok := elsewhere[name]; ok {
