@@ -102,15 +102,16 @@ type Call struct {
 	finished     bool
 	err          error
 	onFinish     func(error)
-	watch        bool     // the app waits in receive with the body all read
-	gaveLeft     bool     // an http.disconnect was received (for mutant.DisconnectOnce)
-	timed        bool     // a receive({timeout}) waits, until waitNano (timers.go)
-	dropNext     bool     // mutant.TimeoutTakesEvent: the next pushed event is lost
-	disconnects  int32    // how many times Receive returned the Final event
-	clockAt      int32    // the call's place in the clock (clock.go) plus one, 0 when not there
-	groupQueued  int32    // group messages in the inbox (groups.go)
-	groupDropped int32    // group messages dropped since the last one received
-	joined       []string // the groups the call is a member of
+	watch        bool  // the app waits in receive with the body all read
+	gaveLeft     bool  // an http.disconnect was received (for mutant.DisconnectOnce)
+	timed        bool  // a receive({timeout}) waits, until waitNano (timers.go)
+	dropNext     bool  // mutant.TimeoutTakesEvent: the next pushed event is lost
+	disconnects  int32 // how many times Receive returned the Final event
+	clockAt      int32 // the call's place in the clock (clock.go) plus one, 0 when not there
+	// groups is the call's part in lasgi.groups (groups.go), made at its
+	// first join: most calls never join, and kept out of the call it keeps
+	// the call within its allocation size class.
+	groups *membership
 	// waitNano is when the timed wait ends, in monoNano: the fields of a
 	// timed wait sit in padding, and a time.Time would take the call into
 	// the next allocation size class.
@@ -186,7 +187,7 @@ func (c *Call) Receive(wake Waker) (ev event.Event, ok bool) {
 			// close): what is queued before it is dropped, since the app
 			// can no longer answer it (websocket.close.then-disconnect).
 			if c.inbox[0].Type == event.GroupMessage {
-				c.groupQueued--
+				c.groups.queued--
 			} else {
 				c.conv.Received(&c.inbox[0])
 			}
@@ -305,10 +306,9 @@ func (c *Call) Finish(err error) {
 	c.recvWake, c.sendWake = nil, nil
 	c.endWait()
 	f := c.onFinish
-	joined := c.joined
-	c.joined = nil
+	joined := c.groups.leaveAll()
 	c.mu.Unlock()
-	c.leaveAll(joined)
+	c.leave(joined)
 	c.signal()
 	if c.Kick != nil {
 		c.Kick()
@@ -363,7 +363,7 @@ func (c *Call) Push(ev event.Event) {
 func (c *Call) Pending() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.inbox) - int(c.groupQueued)
+	return len(c.inbox) - c.groups.pending()
 }
 
 // Disconnect records that the client has gone (or the call was aborted):

@@ -22,6 +22,46 @@ func CarriesGroups(e Engine) bool {
 	return ok && g.CarriesGroups()
 }
 
+// membership is a call's part in the groups: what it joined and what its
+// inbox holds of them. Its methods take a nil membership as a call that
+// never joined.
+type membership struct {
+	joined  []string // the groups the call is a member of
+	queued  int32    // group messages in the inbox
+	dropped int32    // group messages dropped since the last one received
+}
+
+// pending is how many group messages the inbox holds.
+func (m *membership) pending() int {
+	if m == nil {
+		return 0
+	}
+	return int(m.queued)
+}
+
+// memberOf is the place of group in m.joined, or -1.
+func (m *membership) memberOf(group string) int {
+	if m == nil {
+		return -1
+	}
+	for i, g := range m.joined {
+		if g == group {
+			return i
+		}
+	}
+	return -1
+}
+
+// leaveAll forgets every membership, returning them for the hub to end.
+func (m *membership) leaveAll() []string {
+	if m == nil {
+		return nil
+	}
+	joined := m.joined
+	m.joined = nil
+	return joined
+}
+
 // sendGroup does a group event the app sent, decoded by
 // luatype.DecodeFor: join, leave, send through the call's hub. No lock of
 // the call is held, since a hub delivers to the members of a group, the
@@ -32,16 +72,19 @@ func (c *Call) sendGroup(ev *event.Event) error {
 		return c.Groups.Publish(ev.Group, ev.Body)
 	case event.GroupJoin:
 		c.mu.Lock()
-		if c.finished || c.memberOf(ev.Group) >= 0 {
+		if c.finished || c.groups.memberOf(ev.Group) >= 0 {
 			c.mu.Unlock()
 			return nil
 		}
-		if len(c.joined) >= event.GroupsMaxGroups {
+		if c.groups == nil {
+			c.groups = &membership{}
+		}
+		if n := len(c.groups.joined); n >= event.GroupsMaxGroups {
 			c.mu.Unlock()
 			return event.Violationf(event.RuleGroupsMaxGroups,
-				"the call is a member of %d groups already, max_groups; join of %q refused", len(c.joined), ev.Group)
+				"the call is a member of %d groups already, max_groups; join of %q refused", n, ev.Group)
 		}
-		c.joined = append(c.joined, ev.Group)
+		c.groups.joined = append(c.groups.joined, ev.Group)
 		c.mu.Unlock()
 		if err := c.Groups.Join(ev.Group, c); err != nil {
 			c.forget(ev.Group)
@@ -63,33 +106,25 @@ func (c *Call) sendGroup(ev *event.Event) error {
 	return nil
 }
 
-// memberOf is the place of group in c.joined, or -1. c.mu is held.
-func (c *Call) memberOf(group string) int {
-	for i, g := range c.joined {
-		if g == group {
-			return i
-		}
-	}
-	return -1
-}
-
-// forget takes group out of c.joined, reporting whether it was there.
+// forget takes group out of the call's memberships, reporting whether it
+// was there.
 func (c *Call) forget(group string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	i := c.memberOf(group)
+	i := c.groups.memberOf(group)
 	if i < 0 {
 		return false
 	}
-	last := len(c.joined) - 1
-	c.joined[i] = c.joined[last]
-	c.joined = c.joined[:last]
+	m := c.groups
+	last := len(m.joined) - 1
+	m.joined[i] = m.joined[last]
+	m.joined = m.joined[:last]
 	return true
 }
 
-// leaveAll ends every membership of a call that has finished
+// leave ends the memberships of a call that has finished
 // (groups.call-end).
-func (c *Call) leaveAll(joined []string) {
+func (c *Call) leave(joined []string) {
 	for _, g := range joined {
 		c.Groups.Leave(g, c)
 	}
@@ -106,17 +141,18 @@ func (c *Call) leaveAll(joined []string) {
 // lock, which a member on the same worker needs to run.
 func (c *Call) Deliver(group, data string) {
 	c.mu.Lock()
-	if c.finished || c.disconnected || c.conv.Done() {
+	m := c.groups
+	if m == nil || c.finished || c.disconnected || c.conv.Done() {
 		c.mu.Unlock()
 		return
 	}
-	if c.groupQueued >= event.GroupsQueue {
-		c.groupDropped++
+	if m.queued >= event.GroupsQueue {
+		m.dropped++
 		c.mu.Unlock()
 		return
 	}
 	c.inbox = append(c.inbox, event.Event{Type: event.GroupMessage, Group: group, Body: data})
-	c.groupQueued++
+	m.queued++
 	wake := c.recvWake
 	c.recvWake = nil
 	c.mu.Unlock()
@@ -129,7 +165,8 @@ func (c *Call) Deliver(group, data string) {
 // it carries the drop count since the last one (groups.dropped). c.mu is
 // held.
 func (c *Call) tookGroupMessage(ev *event.Event) {
-	c.groupQueued--
-	ev.Code = int(c.groupDropped)
-	c.groupDropped = 0
+	m := c.groups
+	m.queued--
+	ev.Code = int(m.dropped)
+	m.dropped = 0
 }
