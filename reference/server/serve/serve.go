@@ -36,6 +36,7 @@ import (
 	"github.com/lasgi/lasgi/reference/server/engine"
 	_ "github.com/lasgi/lasgi/reference/server/engines" // every engine this binary has
 	"github.com/lasgi/lasgi/reference/server/gcpace"
+	"github.com/lasgi/lasgi/reference/server/groups"
 	"github.com/lasgi/lasgi/reference/server/internal/mutant"
 )
 
@@ -89,6 +90,7 @@ func Run(args []string, env Env) int {
 	lifespanTimeout := fs.Duration("lifespan-timeout", engine.DefaultLifespanTimeout, "longest wait for the app's reply to lifespan.startup (past it the startup failed: exit code 3) and to lifespan.shutdown (within what --shutdown-timeout leaves)")
 	wsMaxMessage := fs.Int64("ws-max-message", server.DefaultWSMaxMessage, "largest WebSocket message a client may send, fragments together (the server closes with 1009 beyond)")
 	wsPingInterval := fs.Duration("ws-ping-interval", server.DefaultWSPingInterval, "a WebSocket silent this long is pinged, and closed when it stays silent as long again")
+	groupsFlag := fs.String("groups", "local", "lasgi.groups: local (this process), redis://HOST:PORT (shared by every lasgi-serve on that Redis), or off")
 	gcPercent := fs.Int("gc-percent", 1000, "most the Go GC target percentage (GOGC) may be: after each collection GOGC is set so that about 32 MiB of garbage may gather before the next, within 100 and this; a small live heap then costs tens of MB of RSS for fewer collections, a large one grows at most twofold (docs/performance.md); ignored when GOGC is set")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -134,6 +136,17 @@ func Run(args []string, env Env) int {
 		return 2
 	}
 
+	// The hub before the app: a Redis that does not answer is a bad flag,
+	// and no lifespan startup should run for nothing.
+	hub, err := groups.Open(*groupsFlag)
+	if err != nil {
+		fmt.Fprintf(stderr, "lasgi-serve: --groups: %v\n", err)
+		return 2
+	}
+	if hub != nil {
+		defer hub.Close() // after shutdown: calls still running may publish till then
+	}
+
 	if env.PaceGC && os.Getenv("GOGC") == "" {
 		defer gcpace.Start(*gcPercent, gcpace.DefaultHeadroom)()
 	}
@@ -168,6 +181,7 @@ func Run(args []string, env Env) int {
 		ReadTimeout: *readTimeout, WriteTimeout: *writeTimeout, IdleTimeout: *idleTimeout,
 		AppTimeout: *appTimeout, ErrorLog: logger,
 		WSMaxMessage: *wsMaxMessage, WSPingInterval: *wsPingInterval,
+		Groups: hub, NoGroups: hub == nil,
 		Fault: env.Fault,
 	})
 	if err != nil {
