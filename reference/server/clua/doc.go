@@ -13,6 +13,13 @@
 // call's bridge.Call gets the event. A hello request crosses cgo once and
 // calls back twice.
 //
+// The lasgi.groups extension (spec/groups.md) is carried in C too
+// (groups.c): send encodes the data of lasgi.group.send straight from the
+// Lua stack into the groups data encoding (reference/server/groups), in a
+// buffer of the worker's bounded by the largest message, and Go turns
+// what C stopped at into the violation both engines raise (groups.go); a
+// lasgi.group.message is an op whose bytes C builds into new tables.
+//
 // Workers, their locks, the watchdog and lifespan work as in gopherlua
 // (whose package comment explains why the goroutine with work for a worker
 // runs the Lua code itself). What differs: the busy timeout stops the

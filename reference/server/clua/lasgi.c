@@ -333,6 +333,8 @@ static void shallow_copy(lua_State *L, int ref) {
  *   A index          pop v: top[index] = v
  *   R ref            push the table under ref
  *   C ref            push a shallow copy of the table under ref (an empty table for LUA_NOREF)
+ *   G len bytes      push the table group data encodes (groups.c)
+ *   Q ptr len        the same, the data at ptr (Go's memory, pinned by Go)
  */
 static void build(lasgi_vm *vm, lua_State *L, const char *p, const char *end) {
 	luaL_checkstack(L, 16, "building a table");
@@ -394,6 +396,20 @@ static void build(lasgi_vm *vm, lua_State *L, const char *p, const char *end) {
 		case 'C':
 			shallow_copy(L, (int)rd32(&p));
 			break;
+		case 'G': {
+			uint32_t n = rd32(&p);
+			lasgi_group_push(L, p, n);
+			p += n;
+			break;
+		}
+		case 'Q': {
+			uint64_t at;
+			memcpy(&at, p, 8);
+			p += 8;
+			uint32_t n = rd32(&p);
+			lasgi_group_push(L, (const char *)(uintptr_t)at, n);
+			break;
+		}
 		case 'R':
 			lua_rawgeti(L, LUA_REGISTRYINDEX, (int)rd32(&p));
 			break;
@@ -417,8 +433,8 @@ static int raise_msg(lua_State *L, lasgi_vm *vm) {
 	return lua_error(L);
 }
 
-static int new_nodes(lasgi_vm *vm, int n);
 static int encode(lasgi_vm *vm, lua_State *L, int idx, int i, int depth);
+static int encode_event(lasgi_vm *vm, lua_State *L, int send);
 
 static int l_receive(lua_State *L) {
 	lasgi_vm *vm = closure_vm(L);
@@ -429,8 +445,7 @@ static int l_receive(lua_State *L) {
 	 * for Go to check (luatype.ReceiveOptions). */
 	if (lua_gettop(L) >= 1 && !lua_isnil(L, 1)) {
 		lua_settop(L, 1);
-		vm->nnodes = 0;
-		if (new_nodes(vm, 1) < 0 || encode(vm, L, 1, 0, 0) < 0)
+		if (encode_event(vm, L, 0) < 0)
 			return luaL_error(L, "not enough memory");
 		nn = vm->nnodes;
 	}
@@ -444,7 +459,7 @@ static int l_receive(lua_State *L) {
 }
 
 /* encode reads the value at idx into node i; depth 0 is the event. */
-static int new_nodes(lasgi_vm *vm, int n) {
+int lasgi_new_nodes(lasgi_vm *vm, int n) {
 	if (vm->nnodes + n > vm->nodecap) {
 		int c = vm->nodecap ? vm->nodecap : 64;
 		while (c < vm->nnodes + n)
@@ -501,38 +516,13 @@ static int encode(lasgi_vm *vm, lua_State *L, int idx, int i, int depth) {
 		return 0;
 	}
 	nd->kind = LK_TABLE;
-	if (depth == 0) {
-		/* The event: its keys walked once (a lookup of each of the
-		 * fields would hash and compare every name, for each send). */
-		int first = new_nodes(vm, LASGI_NFIELDS);
-		if (first < 0)
-			return -1;
-		vm->nodes[i].first = first;
-		vm->nodes[i].count = LASGI_NFIELDS;
-		for (int f = 0; f < LASGI_NFIELDS; f++) {
-			lasgi_node *c = &vm->nodes[first + f];
-			memset(c, 0, sizeof *c);
-			c->kind = LK_NIL;
-			c->bad = c->first = -1;
-		}
-		lua_pushnil(L);
-		while (lua_next(L, idx)) {
-			int f = lua_type(L, -2) == LUA_TSTRING ? field_of(vm, L, -2) : -1;
-			if (f >= 0 && encode(vm, L, -1, first + f, 1) < 0) {
-				lua_pop(L, 2);
-				return -1;
-			}
-			lua_pop(L, 1);
-		}
-		return 0;
-	}
 	int n = RAWLEN(L, idx), ok = 1, bad = -1;
 	lua_pushnil(L);
 	while (lua_next(L, idx)) {
 		lua_pop(L, 1);
 		if (ok && !is_index(L, -1, n)) {
 			ok = 0;
-			bad = new_nodes(vm, 1);
+			bad = lasgi_new_nodes(vm, 1);
 			if (bad < 0 || encode(vm, L, -1, bad, 3) < 0) {
 				lua_pop(L, 1);
 				return -1;
@@ -551,7 +541,7 @@ static int encode(lasgi_vm *vm, lua_State *L, int idx, int i, int depth) {
 		nd->len = strlen(nd->s);
 		return 0;
 	}
-	int first = new_nodes(vm, n);
+	int first = lasgi_new_nodes(vm, n);
 	if (first < 0)
 		return -1;
 	vm->nodes[i].first = first;
@@ -565,12 +555,57 @@ static int encode(lasgi_vm *vm, lua_State *L, int idx, int i, int depth) {
 	return 0;
 }
 
+/* encode_event reads the event (or receive's options) at index 1 into
+ * node 0 and, for a table, its fields into the nodes after it: its keys
+ * walked once (a lookup of each of the fields would hash and compare every
+ * name, for each send). send's data, when a table, is encoded for the
+ * groups extension instead (groups.c); receive reads no data. */
+static int encode_event(lasgi_vm *vm, lua_State *L, int send) {
+	vm->nnodes = 0;
+	if (lasgi_new_nodes(vm, 1) < 0)
+		return -1;
+	if (lua_type(L, 1) != LUA_TTABLE)
+		return encode(vm, L, 1, 0, 1);
+	lasgi_node *nd = &vm->nodes[0];
+	memset(nd, 0, sizeof *nd);
+	nd->kind = LK_TABLE;
+	nd->bad = -1;
+	int first = lasgi_new_nodes(vm, LASGI_NFIELDS);
+	if (first < 0)
+		return -1;
+	vm->nodes[0].first = first;
+	vm->nodes[0].count = LASGI_NFIELDS;
+	for (int f = 0; f < LASGI_NFIELDS; f++) {
+		lasgi_node *c = &vm->nodes[first + f];
+		memset(c, 0, sizeof *c);
+		c->kind = LK_NIL;
+		c->bad = c->first = -1;
+	}
+	lua_pushnil(L);
+	while (lua_next(L, 1)) {
+		int f = lua_type(L, -2) == LUA_TSTRING ? field_of(vm, L, -2) : -1;
+		int st = 0;
+		if (f == LASGI_FIELD_DATA) {
+			if (send)
+				st = lua_type(L, -1) == LUA_TTABLE ? lasgi_group_data(vm, L, lua_gettop(L), first + f)
+				                                   : encode(vm, L, -1, first + f, 1);
+		} else if (f >= 0) {
+			st = encode(vm, L, -1, first + f, 1);
+		}
+		if (st < 0) {
+			lua_pop(L, 2);
+			return -1;
+		}
+		lua_pop(L, 1);
+	}
+	return 0;
+}
+
 static int l_send(lua_State *L) {
 	lasgi_vm *vm = closure_vm(L);
 	int id = (int)lua_tointeger(L, lua_upvalueindex(2)), gen = (int)lua_tointeger(L, lua_upvalueindex(3));
 	lua_settop(L, 1);
-	vm->nnodes = 0;
-	if (new_nodes(vm, 1) < 0 || encode(vm, L, 1, 0, 0) < 0)
+	if (encode_event(vm, L, 1) < 0)
 		return luaL_error(L, "not enough memory");
 	int r = lasgiSend(vm->handle, id, gen, owner(L), vm->nodes, vm->nnodes);
 	if (r < 0)
@@ -803,6 +838,7 @@ void lasgi_close(lasgi_vm *vm) {
 	}
 	free(vm->ops);
 	free(vm->nodes);
+	free(vm->gbuf);
 	free(vm->msg);
 	free(vm);
 }

@@ -15,7 +15,19 @@ enum { LK_NIL, LK_BOOL, LK_NUMBER, LK_STRING, LK_TABLE, LK_OTHER };
 
 /* How many keys of an event the server reads: the first of the common
  * strings (clua/strings.go), in the order of the root node's children. */
-#define LASGI_NFIELDS 14
+#define LASGI_NFIELDS 16
+/* data, the one field send() does not read into nodes: the data of
+ * lasgi.group.send, encoded by groups.c (spec/groups.md). */
+#define LASGI_FIELD_DATA 15
+
+/* The bounds of group data: event.GroupsMaxMessageBytes (values.go holds
+ * the two equal) and event.MaxGroupDepth. */
+#define LASGI_GROUP_MAX 65536
+#define LASGI_GROUP_DEPTH 32
+
+/* How encoding group data ended: done, a key or a value of a type data
+ * may not hold, past the size or the depth bound, out of Lua stack. */
+enum { GE_OK, GE_KEY, GE_VALUE, GE_SIZE, GE_DEPTH, GE_STACK };
 
 typedef struct {
 	int kind;
@@ -28,6 +40,9 @@ typedef struct {
 	const char *s; /* string (in Lua's memory, valid during the callback) or type name */
 	size_t len;
 } lasgi_node;
+/* The node of send's data field, when a table, is groups.c's: kind
+ * LK_TABLE, first -1, n the GE_* code, bad the node of the key or value
+ * found (GE_KEY, GE_VALUE), s and len the encoding so far (vm->gbuf). */
 
 /* The allocator's small blocks: 16-byte size classes up to SLAB_MAX. */
 #define SLAB_MAX 256
@@ -57,6 +72,7 @@ typedef struct lasgi_vm {
 
 	lasgi_node *nodes; /* an event the app sent, read by Go */
 	int nnodes, nodecap;
+	char *gbuf; /* the data of a lasgi.group.send, LASGI_GROUP_MAX bytes once made */
 
 	char *msg; /* the last error's text */
 	size_t msglen, msgcap;
@@ -92,6 +108,14 @@ void lasgi_clear_interrupt(lasgi_vm *vm, lua_State *co);
 void lasgi_close(lasgi_vm *vm);
 int lasgi_ensure_ops(lasgi_vm *vm, size_t n);
 size_t lasgi_gc_count(lasgi_vm *vm);
+
+/* For groups.c: new_nodes makes n nodes, returning the first (-1: out of
+ * memory; earlier node pointers may move); group_data encodes the table at
+ * the absolute index idx into node i; group_push pushes the table n bytes
+ * encode, raising on corrupt bytes. */
+int lasgi_new_nodes(lasgi_vm *vm, int n);
+int lasgi_group_data(lasgi_vm *vm, lua_State *L, int idx, int i);
+void lasgi_group_push(lua_State *L, const char *p, size_t n);
 
 /* Results of lasgi_start and lasgi_resume. */
 enum { LR_OK = 0, LR_YIELD = 1, LR_ERROR = 2 };

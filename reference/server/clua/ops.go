@@ -151,7 +151,11 @@ func (o *ops) connScope(s *event.Scope, stateRef int) {
 	o.set(kState)
 	o.table(0, len(s.Extensions))
 	for _, name := range s.Extensions {
-		o.table(0, 0)
+		if name == event.ExtensionGroups {
+			o.groupsOffer()
+		} else {
+			o.table(0, 0)
+		}
 		o.setName(name)
 	}
 	o.set(kExtensions)
@@ -181,6 +185,10 @@ func (o *ops) lifespanScope(s *event.Scope, stateRef int) {
 
 // event is an event the server hands the app.
 func (o *ops) event(ev *event.Event) {
+	if ev.Type == event.GroupMessage {
+		o.groupMessage(ev)
+		return
+	}
 	o.table(0, 3)
 	o.setStr(kType, ev.Type)
 	switch ev.Type {

@@ -32,6 +32,8 @@ const (
 	kReason
 	kMessage
 	kTimeout // receive()'s options (spec/timers.md), read as an event is
+	kGroup   // the groups extension (spec/groups.md)
+	kData    // LASGI_FIELD_DATA: encoded by groups.c, not read into nodes
 	nFields
 
 	kASGI = iota - 1
@@ -50,6 +52,9 @@ const (
 	kSubprotocols
 	kState
 	kExtensions
+	kMaxMessageBytes // the groups extension's limits
+	kQueue
+	kMaxGroups
 	nKeys
 )
 
@@ -61,6 +66,8 @@ var keyNames = [nKeys]string{
 	kHTTPVersion: "http_version", kMethod: "method", kScheme: "scheme", kPath: "path",
 	kRawPath: "raw_path", kQueryString: "query_string", kRootPath: "root_path", kClient: "client",
 	kServer: "server", kSubprotocols: "subprotocols", kState: "state", kExtensions: "extensions",
+	kGroup: "group", kData: "data", kMaxMessageBytes: "max_message_bytes",
+	kQueue: "queue", kMaxGroups: "max_groups",
 }
 
 // commonValues are values scopes carry and apps send often: besides
@@ -72,6 +79,7 @@ var commonValues = []string{
 	"1.0", "2", "http", "https", "ws", "wss", "", "/", "127.0.0.1", "::1", "0",
 	"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS",
 	event.ExtensionTrailers, event.ExtensionWebSocketDeny, event.ExtensionTimers, event.Timeout,
+	event.ExtensionGroups, event.GroupJoin, event.GroupLeave, event.GroupSend, event.GroupMessage,
 	"host", "user-agent", "accept", "accept-encoding", "accept-language", "connection", "keep-alive",
 	"content-type", "content-length", "cookie", "upgrade", "sec-websocket-key", "sec-websocket-version",
 	"sec-websocket-protocol", "sec-websocket-extensions", "origin", "referer", "authorization",

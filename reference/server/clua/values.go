@@ -45,6 +45,10 @@ func fieldIndex(key string) int {
 		return 12
 	case "timeout":
 		return 13
+	case "group":
+		return kGroup
+	case "data":
+		return fieldData
 	}
 	return -1
 }

@@ -114,7 +114,7 @@ func lasgiSend(h C.uintptr_t, id, gen, owner C.int, nodes *C.lasgi_node, nn C.in
 	}
 	cc.bareYields = 0
 	root := cval{unsafe.Slice(nodes, int(nn)), 0}
-	ev, err := luatype.Decode(root, cc.c.Fault, cc.c.Scope.Type)
+	ev, err := luatype.DecodeFor(root, cc.c.Fault, cc.c.Scope)
 	if err == nil {
 		var wait bool
 		wait, err = cc.c.Send(&ev, cc)

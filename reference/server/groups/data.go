@@ -59,8 +59,7 @@ func (e *Encoder) Reset(max int) { e.buf, e.max, e.depth = e.buf[:0], max, 0 }
 
 func (e *Encoder) grow(n int) error {
 	if len(e.buf)+n > e.max {
-		return event.Violationf(event.RuleGroupsDataSize,
-			"data is larger than max_message_bytes, %d bytes, as groups.md counts it", e.max)
+		return TooLarge(e.max)
 	}
 	return nil
 }
@@ -68,8 +67,7 @@ func (e *Encoder) grow(n int) error {
 // Open starts a table; mark is for Close.
 func (e *Encoder) Open() (mark int, err error) {
 	if e.depth >= event.MaxGroupDepth {
-		return 0, event.Violationf(event.RuleGroupsData,
-			"data nests tables more than %d deep (a table that holds itself nests without end)", event.MaxGroupDepth)
+		return 0, TooDeep()
 	}
 	if err := e.grow(SizeTable); err != nil {
 		return 0, err
@@ -141,6 +139,21 @@ func (e *Encoder) Bool(b bool) error {
 
 // Data returns the encoded data, a copy the encoder no longer touches.
 func (e *Encoder) Data() string { return string(e.buf) }
+
+// TooLarge is the groups.data.size violation of data past max bytes. An
+// engine that encodes data itself (clua, in C) reports it with this, so
+// that every engine says the same.
+func TooLarge(max int) error {
+	return event.Violationf(event.RuleGroupsDataSize,
+		"data is larger than max_message_bytes, %d bytes, as groups.md counts it", max)
+}
+
+// TooDeep is the groups.data violation of data nested more than
+// event.MaxGroupDepth tables deep.
+func TooDeep() error {
+	return event.Violationf(event.RuleGroupsData,
+		"data nests tables more than %d deep (a table that holds itself nests without end)", event.MaxGroupDepth)
+}
 
 // BadKey is the groups.data violation of a key of the kind described
 // (luatype.Describe), at depth.
