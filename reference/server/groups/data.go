@@ -220,6 +220,12 @@ func (r *Reader) Next() (v Value, ok bool) {
 		n := int(binary.LittleEndian.Uint32([]byte(r.data[r.off : r.off+4])))
 		r.off += 4
 		if v.Tag == TagTable {
+			// Each pair takes two bytes at least: a count past that is
+			// corrupt, and must not size a table an engine makes.
+			if n > (len(r.data)-r.off)/2 {
+				r.err = fmt.Errorf("%w: a table of %d pairs in %d bytes", ErrCorrupt, n, len(r.data)-r.off)
+				return v, false
+			}
 			v.Pairs = n
 			break
 		}

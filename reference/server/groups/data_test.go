@@ -179,6 +179,7 @@ var _ = Describe("data encoding", func() {
 			"F",                          // a float cut
 			"T\x00\x00\x00\x00t",         // bytes after the data
 			deep,                         // nested past the bound
+			"T\xff\xff\xff\xff",          // four billion pairs claimed: refused before any map is sized
 		} {
 			_, err := groups.Decode(data)
 			Expect(err).To(MatchError(groups.ErrCorrupt), "%q", data)
