@@ -32,7 +32,7 @@ func (e *Engine) startup(w *worker) error {
 	if e.opts.Lifespan == engine.LifespanOff {
 		return nil
 	}
-	call := bridge.NewCall(&event.Scope{Type: event.ScopeLifespan}, time.Time{})
+	call := engine.NewLifespanCall(e.opts)
 	call.Push(event.Event{Type: event.LifespanStartup})
 	// On a goroutine of its own, so that this wait keeps its deadline.
 	go func() {

@@ -149,8 +149,14 @@ func (o *ops) connScope(s *event.Scope, stateRef int) {
 	}
 	o.copyOf(stateRef)
 	o.set(kState)
-	o.table(0, len(s.Extensions))
-	for _, name := range s.Extensions {
+	o.extensions(s.Extensions)
+}
+
+// extensions sets the scope's extensions table: an empty table under each
+// name, groups' limits under lasgi.groups.
+func (o *ops) extensions(names []string) {
+	o.table(0, len(names))
+	for _, name := range names {
 		if name == event.ExtensionGroups {
 			o.groupsOffer()
 		} else {
@@ -174,13 +180,17 @@ func (o *ops) addr(key int, a *event.Addr) {
 }
 
 // lifespanScope is a lifespan scope whose state is the table under stateRef
-// (lifespan.scope.state); it has no extensions key.
+// (lifespan.scope.state); it has an extensions key only when it offers
+// groups (groups.lifespan).
 func (o *ops) lifespanScope(s *event.Scope, stateRef int) {
-	o.table(0, 4)
+	o.table(0, 5)
 	o.setStr(kType, event.ScopeLifespan)
 	o.versions(s, event.LifespanSpecVersion)
 	o.ref(stateRef)
 	o.set(kState)
+	if len(s.Extensions) > 0 {
+		o.extensions(s.Extensions)
+	}
 }
 
 // event is an event the server hands the app.

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/lasgi/lasgi/reference/server/bridge"
+	"github.com/lasgi/lasgi/reference/server/groups"
 	"github.com/lasgi/lasgi/reference/server/internal/mutant"
 )
 
@@ -159,6 +160,10 @@ type Options struct {
 	// Output receives what the app prints (print, io.write); nil means the
 	// process's stdout.
 	Output io.Writer
+	// Groups is the lasgi.groups hub of the server the engine serves (its
+	// Config.Groups): a lifespan call may send to groups through it
+	// (groups.lifespan). Nil: lifespan scopes offer no groups.
+	Groups groups.Hub
 	// QueueTimeout bounds how long a new call waits for a worker when every
 	// one is busy; past it the call ends with bridge.ErrOverloaded (the
 	// server answers 503). 0 means 5 seconds.

@@ -3,6 +3,9 @@ package engine
 import (
 	"fmt"
 	"time"
+
+	"github.com/lasgi/lasgi/reference/server/bridge"
+	"github.com/lasgi/lasgi/spec/event"
 )
 
 // LifespanMode says whether the engine runs the app's lifespan protocol.
@@ -56,4 +59,21 @@ type StartupError struct {
 
 func (e *StartupError) Error() string {
 	return fmt.Sprintf("worker %d: lifespan startup failed: %s", e.Worker, e.Reason)
+}
+
+// lifespanExtensions is what a lifespan scope offers when the engine has a
+// groups hub: lasgi.groups, to send only (groups.lifespan).
+var lifespanExtensions = []string{event.ExtensionGroups}
+
+// NewLifespanCall is the call of a worker's lifespan: its scope offers
+// lasgi.groups when opts.Groups is set, so that an app can tell groups it
+// started or is going down, through the hub the connections share.
+func NewLifespanCall(opts Options) *bridge.Call {
+	scope := &event.Scope{Type: event.ScopeLifespan}
+	if opts.Groups != nil {
+		scope.Extensions = lifespanExtensions
+	}
+	c := bridge.NewCall(scope, time.Time{})
+	c.Groups = opts.Groups
+	return c
 }

@@ -64,7 +64,7 @@ func (e *Engine) startup(w *worker) error {
 	if f.Is(mutant.LifespanFirstWorkerOnly) && w.slot > 0 {
 		return nil
 	}
-	call := bridge.NewCall(&event.Scope{Type: event.ScopeLifespan}, time.Time{})
+	call := engine.NewLifespanCall(e.opts)
 	first := event.Event{Type: event.LifespanStartup} // the first receive() (lifespan.startup.first)
 	if f.Is(mutant.LifespanStartupNotFirst) {
 		first.Type = "lifespan.begin"

@@ -13,7 +13,7 @@ var lifespanShape = newShape("type", "asgi", "lasgi", "state")
 
 // lifespanScopeTable builds a lifespan scope (spec/lifespan.md#scope) and
 // returns it with its state table, a new empty one (lifespan.scope.state).
-// A lifespan scope has no extensions key.
+// It has an extensions key only when it offers groups (groups.lifespan).
 func lifespanScopeTable(L *lua.LState, s *event.Scope) (scope, state *lua.LTable) {
 	version := s.LASGIVersion
 	if version == "" {
@@ -26,6 +26,9 @@ func lifespanScopeTable(L *lua.LState, s *event.Scope) (scope, state *lua.LTable
 		lasgiShape.table(L, []lua.LValue{str(version)}),
 		state,
 	})
+	if len(s.Extensions) > 0 {
+		scope.RawSetString("extensions", extensionsTable(L, s.Extensions))
+	}
 	return scope, state
 }
 

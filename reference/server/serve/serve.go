@@ -151,7 +151,7 @@ func Run(args []string, env Env) int {
 		defer gcpace.Start(*gcPercent, gcpace.DefaultHeadroom)()
 	}
 	logger := log.New(stderr, "", log.LstdFlags)
-	opts := engine.Options{Workers: *workers, BusyTimeout: *busyTimeout, QueueTimeout: *queueTimeout, MaxVMBytes: *maxVMBytes, Sandbox: *sandbox, JIT: *jit, ErrorLog: logger,
+	opts := engine.Options{Groups: hub, Workers: *workers, BusyTimeout: *busyTimeout, QueueTimeout: *queueTimeout, MaxVMBytes: *maxVMBytes, Sandbox: *sandbox, JIT: *jit, ErrorLog: logger,
 		Lifespan: lifespan, LifespanTimeout: *lifespanTimeout, Fault: env.Fault}
 	var eng engine.Engine
 	name, src := "hello.lua (built in)", []byte(nil)
