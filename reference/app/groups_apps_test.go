@@ -2,10 +2,12 @@ package app_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -189,6 +191,28 @@ var _ = Describe("ws_chat.lua and longpoll.lua", func() {
 				Expect(s.Log.String()).To(BeEmpty())
 			})
 
+			It("both: say so when the server cannot reach its groups, and go on", func() {
+				hub := &failingHub{Local: groups.NewLocal()}
+				chat := startGroupsApp(engineName, "ws_chat.lua", hub)
+				a := dialChat(ctx, chat.Addr, "/room/lobby")
+				Eventually(func() int { return hub.Members("room.lobby") }, 5*time.Second, 5*time.Millisecond).Should(Equal(1))
+				hub.down.Store(true)
+				a.say("anyone?")
+				Expect(a.next()).To(Equal("ws_chat.lua: not sent: " + errGroupsDown.Error()))
+				b := dialChat(ctx, chat.Addr, "/room/lobby")
+				Expect(b.next()).To(Equal("ws_chat.lua: cannot join the room: " + errGroupsDown.Error()))
+				_, _, err := b.c.Read(ctx)
+				Expect(websocket.CloseStatus(err)).To(Equal(websocket.StatusInternalError))
+				hub.down.Store(false)
+				a.say("back")
+				Expect(a.next()).To(Equal("back"))
+
+				poll := startGroupsApp(engineName, "longpoll.lua", hub)
+				hub.down.Store(true)
+				status, body := httpDo("POST", "http://"+poll.Addr+"/publish/news", "x")
+				Expect([]any{status, body}).To(Equal([]any{503, "longpoll.lua: not published: " + errGroupsDown.Error() + "\n"}))
+			})
+
 			It("longpoll.lua: refuses what it cannot do", func() {
 				s := startGroupsApp(engineName, "longpoll.lua", groups.NewLocal())
 				for _, tc := range []struct {
@@ -223,4 +247,28 @@ func httpDo(method, url, body string) (int, string) {
 	b, err := io.ReadAll(res.Body)
 	Expect(err).NotTo(HaveOccurred())
 	return res.StatusCode, string(b)
+}
+
+// errGroupsDown is what failingHub says while down.
+var errGroupsDown = errors.New("lasgi: groups.send.unavailable: the test's hub is down")
+
+// failingHub is a Local hub whose Join and Publish fail while down is set,
+// as a hub across processes does while its service is unreachable.
+type failingHub struct {
+	*groups.Local
+	down atomic.Bool
+}
+
+func (h *failingHub) Join(group string, m groups.Member) error {
+	if h.down.Load() {
+		return errGroupsDown
+	}
+	return h.Local.Join(group, m)
+}
+
+func (h *failingHub) Publish(group, data string) error {
+	if h.down.Load() {
+		return errGroupsDown
+	}
+	return h.Local.Publish(group, data)
 }

@@ -16,7 +16,8 @@
 --                            it is sent to every poll waiting then, on every worker and
 --                            every process that shares the server's groups; 413 when
 --                            the body is more than max_message_bytes less 19 (the size
---                            of {body = ""}).
+--                            of {body = ""}); 503 with the server's error when it
+--                            cannot pass the message on (its groups service is down).
 --   HEAD                     as GET without a body, and without waiting.
 --   other paths 404; other methods 405.
 --
@@ -116,7 +117,12 @@ local function publish(receive, send, group, limits)
   elseif body == nil then
     return answer(send, 413, "longpoll.lua: a message is " .. max .. " bytes at most\n")
   end
-  send({ type = "lasgi.group.send", group = group, data = { body = body } })
+  -- A server whose groups span processes raises when it cannot reach them
+  -- (groups.send.unavailable): the client is told, the call goes on.
+  local ok, err = pcall(send, { type = "lasgi.group.send", group = group, data = { body = body } })
+  if not ok then
+    return answer(send, 503, "longpoll.lua: not published: " .. tostring(err) .. "\n")
+  end
   return answer(send, 202, "longpoll.lua: published\n")
 end
 

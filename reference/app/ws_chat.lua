@@ -14,11 +14,16 @@
 --                                                    the size of {text = ""}) answered so:
 --                                                    "ws_chat.lua: message too large (N bytes
 --                                                    at most)"
+--                            a message the server cannot pass on (its groups
+--                                                    service is down) answered to the
+--                                                    sender: "ws_chat.lua: not sent: ERROR"
 --                          When messages to a socket were dropped because it fell behind
 --                          (its queue, scope.extensions["lasgi.groups"].queue, was full),
 --                          it is sent "ws_chat.lua: N messages dropped" before the next one.
 --   websocket, other paths   denied: closed before the handshake (the client sees 403).
---   websocket, no groups     closed after accepting it, with code 1011 and a reason.
+--   websocket, no groups     closed after accepting it, with code 1011 and a reason; so
+--                            too when the server cannot join the room (its groups
+--                            service is down), after a text message saying why.
 --   http                     200 text/plain saying how to connect; 405 but for GET and HEAD.
 --   lifespan                 supported, with nothing to set up.
 --
@@ -57,7 +62,12 @@ end
 local function chat(send, receive, room, limits)
   local max_text = limits.max_message_bytes - OVERHEAD
   send({ type = "websocket.accept" })
-  send({ type = "lasgi.group.join", group = room })
+  local joined, err = pcall(send, { type = "lasgi.group.join", group = room })
+  if not joined then -- the server cannot reach its groups service
+    say(send, "ws_chat.lua: cannot join the room: " .. tostring(err))
+    send({ type = "websocket.close", code = 1011, reason = "ws_chat.lua: the room is unreachable" })
+    return
+  end
   while true do
     local event = receive()
     local t = event.type
@@ -76,7 +86,12 @@ local function chat(send, receive, room, limits)
       elseif #text > max_text then
         say(send, "ws_chat.lua: message too large (" .. max_text .. " bytes at most)")
       else
-        send({ type = "lasgi.group.send", group = room, data = { text = text } })
+        -- A server whose groups span processes raises when it cannot reach
+        -- them (groups.send.unavailable): the sender is told, the socket stays.
+        local ok, err = pcall(send, { type = "lasgi.group.send", group = room, data = { text = text } })
+        if not ok then
+          say(send, "ws_chat.lua: not sent: " .. tostring(err))
+        end
       end
     elseif t == "websocket.disconnect" then
       return
