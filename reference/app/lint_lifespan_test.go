@@ -1,8 +1,6 @@
 package app_test
 
 import (
-	"strings"
-
 	"github.com/google/go-cmp/cmp"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -23,19 +21,7 @@ var lifespanLintRules = []string{
 }
 
 var _ = Describe("lint.lua in lifespan scopes", Ordered, func() {
-	var cases []lintCase
-	BeforeAll(func() { cases = lintCasesEverywhere(lintLSCasesPath) })
-	find := func(name string) lintCase {
-		GinkgoHelper()
-		return findLintCase(cases, lintLSCasesPath, name)
-	}
-
-	It("names each rule it checks there in some case, the same on gopher-lua, lua5.1, lua5.4 and luajit", func() {
-		for _, c := range cases {
-			Expect(c.result).To(Equal(c.want), "%s:\n%s", c.name, strings.Join(c.lines, "\n"))
-		}
-		expectRulesNamed(cases, lifespanLintRules, lintLSCasesPath)
-	})
+	find := describeLintFile(lintLSCasesPath, lifespanLintRules)
 
 	It("lets the spec's app pass silently, its replies going through to the server", func() {
 		c := find("lifespan-good")

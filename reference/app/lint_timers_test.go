@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -40,19 +39,7 @@ const lookApp = `return function(scope, receive, send)
 end`
 
 var _ = Describe("lint.lua with lasgi.timers", Ordered, func() {
-	var cases []lintCase
-	BeforeAll(func() { cases = lintCasesEverywhere(lintTMCasesPath) })
-	find := func(name string) lintCase {
-		GinkgoHelper()
-		return findLintCase(cases, lintTMCasesPath, name)
-	}
-
-	It("names each rule it checks there in some case, the same on gopher-lua, lua5.1, lua5.4 and luajit", func() {
-		for _, c := range cases {
-			Expect(c.result).To(Equal(c.want), "%s:\n%s", c.name, strings.Join(c.lines, "\n"))
-		}
-		expectRulesNamed(cases, timersLintRules, lintTMCasesPath)
-	})
+	find := describeLintFile(lintTMCasesPath, timersLintRules)
 
 	It("lets the SSE clock of spec/timers.md pass silently, a tick for each lasgi.timeout", func() {
 		c := find("timers-sse-clock")

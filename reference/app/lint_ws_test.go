@@ -37,16 +37,7 @@ var wsLintRules = []string{
 }
 
 var _ = Describe("lint.lua in websocket scopes", Ordered, func() {
-	var cases []lintCase
-	BeforeAll(func() { cases = lintCasesEverywhere(lintWSCasesPath) })
-	find := func(name string) lintCase {
-		GinkgoHelper()
-		return findLintCase(cases, lintWSCasesPath, name)
-	}
-
-	It("names each rule it checks there in some case, the same on gopher-lua, lua5.1, lua5.4 and luajit", func() {
-		expectRulesNamed(cases, wsLintRules, lintWSCasesPath)
-	})
+	find := describeLintFile(lintWSCasesPath, wsLintRules)
 
 	It("lets a good echo app pass silently, the events going through to the server", func() {
 		c := find("ws-echo")
@@ -74,6 +65,25 @@ var _ = Describe("lint.lua in websocket scopes", Ordered, func() {
 		Expect(find("ws-message-after-disconnect-strict").result).To(Equal("websocket.disconnect.pending-messages"))
 	})
 })
+
+// describeLintFile declares, in an Ordered container, what every lint case
+// file's specs begin with: its cases played everywhere before all of them
+// (lintCasesEverywhere), and a spec that each case ended as it wants and each
+// of rules is named by one. It returns find, which gets a case by its name.
+func describeLintFile(path string, rules []string) (find func(name string) lintCase) {
+	var cases []lintCase
+	BeforeAll(func() { cases = lintCasesEverywhere(path) })
+	It("names each rule it checks there in some case, the same on gopher-lua, lua5.1, lua5.4 and luajit", func() {
+		for _, c := range cases {
+			Expect(c.result).To(Equal(c.want), "%s:\n%s", c.name, strings.Join(c.lines, "\n"))
+		}
+		expectRulesNamed(cases, rules, path)
+	})
+	return func(name string) lintCase {
+		GinkgoHelper()
+		return findLintCase(cases, path, name)
+	}
+}
 
 // lintCasesEverywhere plays the lint cases of the file at path on gopher-lua
 // and the three interpreters, requires the same transcript from each, and
