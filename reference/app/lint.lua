@@ -31,7 +31,10 @@
 --     "websocket" breaks websocket.scope.type;
 --   * lasgi.timeout (the lasgi.timers extension), which receive() may return only to a call
 --     that asked for a timeout, and not while http.disconnect or websocket.disconnect is
---     due at once (after the response is complete, or once the disconnect came).
+--     due at once (after the response is complete, or once the disconnect came);
+--   * the lasgi.groups extension: its limits in scope.extensions, and lasgi.group.message
+--     (a group name and a data table, dropped a positive count when present), in http no
+--     more than any other event once http.disconnect is due at once.
 -- What the app sends (app-side rules): every check the reference server makes, in the
 -- same order, so the lint names the rule the server would name: the event table, its type
 -- and the Lua types of its keys first, then the extension being offered, order and values.
@@ -43,6 +46,12 @@
 --   in place of accept or close, checked as an HTTP response, whose binding rules it
 --   breaks are raised as websocket.denial.keys), nothing after
 --   websocket.close or after the complete denial response.
+--   lasgi.groups, in any scope, before the scope's own checks: join, leave and send only
+--   where the scope offers the extension, and join and leave never in a lifespan scope; the
+--   group a name of 1 to 99 ASCII letters, digits, '.', '_' and '-'; send's data a table of
+--   string or number keys (not NaN) and string, number, boolean or table values, 32 tables
+--   deep at most, within the max_message_bytes offered as the extension counts its size;
+--   no join past the max_groups offered.
 -- A valid event goes on to the real send unchanged; whatever the real send raises (such as
 -- the disconnected error) goes on to the app unchanged, and the lint then counts the event
 -- as not sent.
@@ -1139,6 +1148,163 @@ local function lifespan_conversation()
 end
 
 -- ---------------------------------------------------------------------------------------
+-- The lasgi.groups extension (the groups part of the spec)
+
+local EXT_GROUPS = "lasgi.groups"
+local GROUP_JOIN, GROUP_LEAVE, GROUP_SEND = "lasgi.group.join", "lasgi.group.leave", "lasgi.group.send"
+local GROUP_MESSAGE = "lasgi.group.message"
+local GROUP_EVENTS = { [GROUP_JOIN] = true, [GROUP_LEAVE] = true, [GROUP_SEND] = true }
+local MAX_GROUP_NAME, MAX_GROUP_DEPTH = 99, 32
+-- The limits a server offers, each a key and the least integer it may be.
+local GROUP_LIMITS = { "max_message_bytes", 1024, "queue", 16, "max_groups", 16 }
+
+-- groups_offer checks the lasgi.groups entry of a scope (server side) and returns it, or nil
+-- when the scope does not offer groups.
+local function groups_offer(scope)
+  local ext = rawget(scope, "extensions")
+  local entry = nil
+  if type(ext) == "table" then
+    entry = rawget(ext, EXT_GROUPS)
+  end
+  if entry == nil then
+    return nil
+  end
+  if type(entry) ~= "table" then
+    fail("groups.offer.limits", "scope.extensions[\"" .. EXT_GROUPS .. "\"] must be a table of limits, got "
+      .. describe(entry))
+  end
+  for i = 1, #GROUP_LIMITS, 2 do
+    local key, least = GROUP_LIMITS[i], GROUP_LIMITS[i + 1]
+    local v = rawget(entry, key)
+    if not is_integer(v) or v < least then
+      fail("groups.offer.limits", "scope.extensions[\"" .. EXT_GROUPS .. "\"]." .. key .. " must be an integer of"
+        .. " at least " .. least .. ", got " .. describe(v))
+    end
+  end
+  return entry
+end
+
+local function check_group_name(name)
+  if type(name) ~= "string" then
+    fail("groups.name", "group must be a string, got " .. describe(name))
+  end
+  if #name == 0 or #name > MAX_GROUP_NAME then
+    fail("groups.name", "a group name is 1 to " .. MAX_GROUP_NAME .. " characters, got " .. #name)
+  end
+  -- The ASCII classes spelled out: %w would take other letters on some interpreters.
+  local at = find(name, "[^A-Za-z0-9._-]")
+  if at then
+    fail("groups.name", "group name " .. quote(name) .. " has byte " .. format("0x%02x", byte(name, at)) .. " at "
+      .. at .. ": only ASCII letters, digits, '.', '_' and '-'")
+  end
+end
+
+-- group_data_size checks the data table t of a lasgi.group.send at depth (data itself is 1)
+-- and returns size plus its size, at most max: 5 for each table, 5 plus the length of each
+-- string, 9 for each number, 1 for each boolean, keys and values. It fails where the
+-- reference engine stops encoding: a table too deep before it counts, a key or value of the
+-- wrong kind before it counts, the first count past max.
+local function group_data_size(t, depth, size, max)
+  local function grow(n)
+    size = size + n
+    if size > max then
+      fail("groups.data.size", "data is larger than max_message_bytes, " .. number(max) .. " bytes, counted"
+        .. " as the groups extension counts it")
+    end
+  end
+  if depth > MAX_GROUP_DEPTH then
+    fail("groups.data", "data nests tables more than " .. MAX_GROUP_DEPTH .. " deep (a table that holds itself"
+      .. " nests without end)")
+  end
+  grow(5)
+  for k, v in next, t do
+    local tk, tv = type(k), type(v)
+    if tk == "string" then
+      grow(5 + #k)
+    elseif tk == "number" and k == k then
+      grow(9)
+    else
+      fail("groups.data", "data keys must be strings or numbers other than NaN, found a key " .. describe(k))
+    end
+    if tv == "string" then
+      grow(5 + #v)
+    elseif tv == "number" then
+      grow(9)
+    elseif tv == "boolean" then
+      grow(1)
+    elseif tv == "table" then
+      size = group_data_size(v, depth + 1, size, max)
+    else
+      fail("groups.data", "data values must be strings, numbers, booleans or tables, found " .. describe(v))
+    end
+  end
+  return size
+end
+
+-- groups_conversation follows the group events of one call in a scope of mode offering
+-- groups with entry (nil: not offered). It returns two functions:
+--   send(ev, typ)  checks a group event the app sends (app side) in the reference engine's
+--                  order (the lifespan scope, the extension offered, the name, the data, the
+--                  call's memberships) and returns what it changes once the real send has
+--                  taken it;
+--   received(ev)   checks a lasgi.group.message receive() returned (server side).
+local function groups_conversation(entry, mode)
+  local joined, count = {}, 0 -- the groups the call is a member of, and how many
+
+  local function send(ev, typ)
+    -- A lifespan call may not join whether or not groups are offered there.
+    if mode == "lifespan" and typ ~= GROUP_SEND then
+      fail("groups.lifespan.send-only", typ .. " sent in a lifespan scope: a lifespan call may send to groups, not"
+        .. " join or leave them")
+    end
+    if not entry then
+      fail("core.extensions.offered-only", typ .. " sent, but the scope does not offer the " .. EXT_GROUPS
+        .. " extension")
+    end
+    local name = rawget(ev, "group")
+    check_group_name(name)
+    if typ == GROUP_SEND then
+      local data = rawget(ev, "data")
+      if type(data) ~= "table" then
+        fail("groups.data", "data must be a table, got " .. describe(data))
+      end
+      group_data_size(data, 1, 0, rawget(entry, "max_message_bytes"))
+      return unchanged
+    elseif joined[name] then
+      if typ == GROUP_JOIN then
+        return unchanged -- a member already: nothing changes
+      end
+      return function()
+        joined[name], count = nil, count - 1
+      end
+    elseif typ == GROUP_LEAVE then
+      return unchanged
+    end
+    if count >= rawget(entry, "max_groups") then
+      fail("groups.max-groups", "the call is a member of " .. count .. " groups already, max_groups; join of "
+        .. quote(name) .. " refused")
+    end
+    return function()
+      joined[name], count = true, count + 1
+    end
+  end
+
+  local function received(ev)
+    local group, data, dropped = rawget(ev, "group"), rawget(ev, "data"), rawget(ev, "dropped")
+    if type(group) ~= "string" or type(data) ~= "table" then
+      fail("groups.message", "lasgi.group.message must have group, a string, and data, a table; got group "
+        .. describe(group) .. " and data " .. describe(data))
+    end
+    if dropped ~= nil and (not is_integer(dropped) or dropped < 1) then
+      fail("groups.dropped", "dropped must be the number of messages dropped, at least 1, and absent when none"
+        .. " were; got " .. describe(dropped))
+    end
+  end
+
+  return send, received
+end
+
+-- ---------------------------------------------------------------------------------------
 -- Which checks a scope gets
 
 -- offers says whether a scope offers the extension name, whatever its checks found.
@@ -1266,6 +1432,9 @@ local function lint(app, options)
     -- Whether the server offers lasgi.timers here, as it built the scope: what the app does
     -- to scope.extensions afterwards changes nothing.
     local timers = offers(scope, EXT_TIMERS)
+    -- The same for lasgi.groups, with its limits; and the call's memberships.
+    local groups = groups_offer(scope)
+    local group_send, group_received = groups_conversation(groups, mode)
     -- A websocket or lifespan scope's own checks (the http ones below are for every other
     -- mode).
     local own_received, own_send, ws_gone
@@ -1354,6 +1523,20 @@ local function lint(app, options)
       if typ == TIMEOUT then
         return check_timeout(timed)
       end
+      if typ == GROUP_MESSAGE and groups then
+        group_received(ev)
+        if mode == "http" then
+          -- No more than any other event once http.disconnect is due at once.
+          if got_disconnect then
+            fail("http.disconnect.repeat", "receive() returned lasgi.group.message after it had returned http.disconnect")
+          end
+          if resp.complete then
+            fail("http.disconnect.after-complete", "receive() returned lasgi.group.message after the response was"
+              .. " complete, when http.disconnect was due at once")
+          end
+          return
+        end
+      end
       if own_received then
         return own_received(ev, typ)
       end
@@ -1440,6 +1623,10 @@ local function lint(app, options)
       local typ = rawget(ev, "type")
       if type(typ) ~= "string" then
         fail("core.send.type", "event type must be a string, got " .. describe(typ))
+      end
+      -- Group events before the scope's own: the engine reads them before its protocol does.
+      if GROUP_EVENTS[typ] then
+        return group_send(ev, typ)
       end
       if own_send then
         return own_send(ev, typ)

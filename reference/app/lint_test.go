@@ -39,6 +39,7 @@ const (
 	lintWSCasesPath = "testdata/lint/ws_cases.lua"
 	lintLSCasesPath = "testdata/lint/lifespan_cases.lua"
 	lintTMCasesPath = "testdata/lint/timers_cases.lua"
+	lintGRCasesPath = "testdata/lint/groups_cases.lua"
 	faultsGlob      = "testdata/faults/*.lua"
 	slipsGlob       = "testdata/slips/*.lua"
 	lintFaultPrefix = "-- fault: "
@@ -47,7 +48,7 @@ const (
 var (
 	// idShaped finds everything in lint.lua shaped like a rule ID: an area, then dotted
 	// lowercase parts. Event types and extension names have the same shape.
-	idShaped = regexp.MustCompile(`\b(?:core|http|websocket|lifespan|timers)(?:\.[a-z0-9-]+)+\b`)
+	idShaped = regexp.MustCompile(`\b(?:core|http|websocket|lifespan|timers|groups)(?:\.[a-z0-9-]+)+\b`)
 	// failCall finds the rule ID literal of each fail("<id>", ...) in lint.lua.
 	failCall = regexp.MustCompile(`\bfail\(\s*("[^"]*"|[^,)]*)`)
 	// lintRaised finds the rule of each lint error in a text.
@@ -57,7 +58,7 @@ var (
 
 // lintCaseFiles are the driver's case files: every rule the lint names has a case in one
 // of them that makes it raise that rule.
-var lintCaseFiles = []string{lintCasesPath, lintWSCasesPath, lintLSCasesPath, lintTMCasesPath}
+var lintCaseFiles = []string{lintCasesPath, lintWSCasesPath, lintLSCasesPath, lintTMCasesPath, lintGRCasesPath}
 
 // notRules are the names in lint.lua shaped like rule IDs that are not rules.
 var notRules = map[string]bool{
@@ -268,9 +269,11 @@ func faultInServer(lint, name string, src []byte) string {
 
 // protocolFaults are the prefixes of the names of the seeded faults of websocket and
 // lifespan scopes, each with the protocol whose app cases faultOnCases plays. The reference
-// server offers lasgi.timers in every http and websocket scope, so an argument to receive()
-// where it is not offered shows only in the lifespan scope.
-var protocolFaults = map[string]string{"ws-": "websocket", "lifespan-": "lifespan", "timers-offered-only.lua": "lifespan"}
+// server offers lasgi.timers and lasgi.groups in every http and websocket scope, so an
+// argument to receive() or a group event where they are not offered shows only in
+// lasgi-check's lifespan cases, which offer neither; and so does a join in lifespan.
+var protocolFaults = map[string]string{"ws-": "websocket", "lifespan-": "lifespan", "timers-offered-only.lua": "lifespan",
+	"groups-offered-only.lua": "lifespan", "groups-lifespan-join.lua": "lifespan"}
 
 // faultOnCases plays lasgi-check app's cases of protocol against the fault wrapped in
 // the lint, on the reference engine, and returns the results' messages: how each app
@@ -480,8 +483,10 @@ var _ = Describe("lint.lua", func() {
 			src := lintSource()
 			// core.value.integer and core.value.bytes are named by no Go check, and the
 			// disconnected error (http.send.after-disconnect, websocket.send.after-disconnect)
-			// is the server's to raise: the lint passes it on.
-			skip := []string{event.RuleInteger, event.RuleBytes, event.RuleAfterDisconnect, event.RuleWSSendAfterDisc}
+			// is the server's to raise: the lint passes it on; so is groups.send.unavailable
+			// (no service behind it to reach).
+			skip := []string{event.RuleInteger, event.RuleBytes, event.RuleAfterDisconnect, event.RuleWSSendAfterDisc,
+				event.RuleGroupsUnavailable}
 			lifespan := []string{event.RuleLifespanStartupOrder, event.RuleLifespanStartupMessage,
 				event.RuleLifespanShutdownReply, event.RuleLifespanShutdownMessage}
 			var missing []string
