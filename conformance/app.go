@@ -165,7 +165,9 @@ func (a *AppChecker) play(ctx context.Context, c *AppCase) (problems []string, s
 	deadline := time.Now().Add(timeout * time.Duration(len(c.Body)+2))
 
 	scope := c.Scope
+	hub := offerGroups(a.engine, &scope)
 	call := bridge.NewCall(&scope, deadline)
+	call.Groups = hub
 	room := call.Room()
 	a.engine.Start(call)
 
@@ -287,7 +289,9 @@ func judge(c *AppCase, call *bridge.Call, sent *sentLog, disconnected bool) []st
 // protocol: the disconnected error (a problem only when the client never
 // went away: ""), a rule the server itself ended the call for
 // (bridge.Call.Receive), or an error naming a rule the server raised into
-// the app. ok is false for any other error, which the protocol judges.
+// the app (for a group event where groups are not offered, the rule the app
+// broke, not the server's core.send.type: raisedProblem). ok is false for
+// any other error, which the protocol judges.
 func errorProblem(err error, errText string, disconnected bool) (problem string, ok bool) {
 	var v *event.Violation
 	switch {
@@ -296,13 +300,22 @@ func errorProblem(err error, errText string, disconnected bool) (problem string,
 			return "the app ended with a disconnected error, but the client never went away: " + errText, true
 		}
 		return "", true
-	case errors.As(err, &v):
+	case errors.As(err, &v) && !groupEventRefused.MatchString(errText):
 		return errText, true
 	}
 	if sub := ruleInError.FindStringSubmatch(errText); sub != nil {
-		return fmt.Sprintf("the app broke rule %s; the server raised into it: %s", sub[1], errText), true
+		return raisedProblem(sub[1], errText), true
 	}
 	return "", false
+}
+
+// raisedProblem is the problem of an app the server raised the error text
+// into for rule, in every protocol and on every checker.
+func raisedProblem(rule, errText string) string {
+	if p, ok := groupsNotOffered(errText); ok {
+		return p
+	}
+	return fmt.Sprintf("the app broke rule %s; the server raised into it: %s", rule, errText)
 }
 
 // findingProblems are the SHOULD rules the server put right for the app (a

@@ -177,20 +177,7 @@ end`
 
 var _ = Describe("lasgi-check app with lasgi.timers", func() {
 	It("offers lasgi.timers in the scopes of the http and websocket cases, and not in lifespan's", func() {
-		var wrong []string
-		// (The unknown scope types are http scopes with another type.)
-		check := func(c *conformance.AppCase) {
-			if want := c.Scope.Type != event.ScopeLifespan; c.Scope.Offers(event.ExtensionTimers) != want {
-				wrong = append(wrong, fmt.Sprintf("%s (%s): offers timers %v", c.ID, c.Scope.Type, !want))
-			}
-		}
-		for _, c := range conformance.AppCases() {
-			check(c)
-			if c.Lifespan != nil && c.Lifespan.HTTP != nil {
-				check(c.Lifespan.HTTP)
-			}
-		}
-		Expect(wrong).To(BeEmpty())
+		expectOfferedButInLifespan(event.ExtensionTimers)
 	})
 
 	lint, err := app.Source("lint.lua")
@@ -299,6 +286,26 @@ end`, tc.lifespanArg, tc.arg)
 		}
 	})
 })
+
+// expectOfferedButInLifespan requires the scope of every app case to offer
+// the extension but a lifespan case's (the unknown scope types are http
+// scopes with another type).
+func expectOfferedButInLifespan(extension string) {
+	GinkgoHelper()
+	var wrong []string
+	check := func(c *conformance.AppCase) {
+		if want := c.Scope.Type != event.ScopeLifespan; c.Scope.Offers(extension) != want {
+			wrong = append(wrong, fmt.Sprintf("%s (%s): offers %s %v", c.ID, c.Scope.Type, extension, !want))
+		}
+	}
+	for _, c := range conformance.AppCases() {
+		check(c)
+		if c.Lifespan != nil && c.Lifespan.HTTP != nil {
+			check(c.Lifespan.HTTP)
+		}
+	}
+	Expect(wrong).To(BeEmpty())
+}
 
 // casesOf returns the app cases of the protocols.
 func casesOf(protocols ...string) func() []*conformance.AppCase {

@@ -57,7 +57,9 @@ const declinedPrefix = "declined: "
 func (a *AppChecker) playWS(ctx context.Context, c *AppCase, timeout time.Duration) (problems []string, stuck bool) {
 	deadline := time.Now().Add(timeout * time.Duration(len(c.WS.Actions)+3))
 	scope := c.Scope
+	hub := offerGroups(a.engine, &scope)
 	call := bridge.NewCall(&scope, deadline)
+	call.Groups = hub
 	room := call.Room()
 	call.Push(event.Event{Type: event.WebSocketConnect})
 

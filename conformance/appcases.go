@@ -8,7 +8,7 @@ import (
 )
 
 // appScope is the scope the app cases start from: an HTTP/1.1 GET offering,
-// as lasgi-serve does, trailers and timers.
+// as lasgi-serve does, trailers, timers and groups.
 func appScope(change func(*event.Scope)) event.Scope {
 	s := event.Scope{
 		Type: "http", HTTPVersion: "1.1", Method: "GET", Scheme: "http",
@@ -20,7 +20,7 @@ func appScope(change func(*event.Scope)) event.Scope {
 		},
 		Client:     &event.Addr{Host: "127.0.0.1", Port: 50000},
 		Server:     &event.Addr{Host: "127.0.0.1", Port: 8000},
-		Extensions: []string{event.ExtensionTrailers, event.ExtensionTimers},
+		Extensions: []string{event.ExtensionTrailers, event.ExtensionTimers, event.ExtensionGroups},
 	}
 	if change != nil {
 		change(&s)
@@ -88,14 +88,14 @@ func httpAppCases() []*AppCase {
 		{ID: "app.scope/unknown-major-version", Rules: []string{"core.scope.version-check"}, Scope: appScope(func(s *event.Scope) { s.LASGIVersion = "2.0" }), DisconnectAfter: never, WantRaise: "core.scope.version-check"},
 	}
 	for _, c := range cases {
-		c.Rules = append(c.Rules, sendRules...)
+		c.Rules = append(append(c.Rules, sendRules...), groupsSendRules...)
 	}
 	return cases
 }
 
 // wsAppScope is the scope the WebSocket app cases start from: a ws:// GET
 // upgraded over HTTP/1.1, offering the subprotocols chat and superchat and,
-// as lasgi-serve does, the denial response and timers extensions.
+// as lasgi-serve does, the denial response, timers and groups extensions.
 func wsAppScope(change func(*event.Scope)) event.Scope {
 	s := event.Scope{
 		Type: event.ScopeWebSocket, HTTPVersion: "1.1", Scheme: "ws",
@@ -111,7 +111,7 @@ func wsAppScope(change func(*event.Scope)) event.Scope {
 		Subprotocols: []string{"chat", "superchat"},
 		Client:       &event.Addr{Host: "127.0.0.1", Port: 50000},
 		Server:       &event.Addr{Host: "127.0.0.1", Port: 8000},
-		Extensions:   []string{event.ExtensionWebSocketDeny, event.ExtensionTimers},
+		Extensions:   []string{event.ExtensionWebSocketDeny, event.ExtensionTimers, event.ExtensionGroups},
 	}
 	if change != nil {
 		change(&s)
@@ -173,9 +173,13 @@ func websocketAppCases() []*AppCase {
 			WSScript{Eager: true, Actions: []WSAction{wsClose(1001, "")}}),
 		ws("app.websocket.close/transport-ends-before-accept", []string{"websocket.send.after-disconnect", "core.send.disconnected-normal"}, wsAppScope(nil),
 			WSScript{Eager: true, Actions: []WSAction{{Gone: true}}}),
+		// A path such as a chat room's (spec/groups.md), for the apps that
+		// join a group named after it and pass each message on to it.
+		ws("app.websocket/groups-room", nil, wsAppScope(func(s *event.Scope) { s.Path, s.RawPath = "/room/lobby", "/room/lobby" }),
+			WSScript{Actions: []WSAction{wsText("hello"), wsText("caf\u00e9"), wsText("again"), wsClose(1000, "")}}),
 	}
 	for _, c := range cases {
-		c.Rules = append(c.Rules, wsSendRules...)
+		c.Rules = append(append(c.Rules, wsSendRules...), groupsSendRules...)
 	}
 	return cases
 }

@@ -66,7 +66,7 @@ func (k *InterpreterChecker) RunAll(ctx context.Context, appPath string, cases [
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	files := map[string][]byte{"harness.lua": harness.Source, "lint.lua": k.Lint, "cases.lua": casesLua(cases, timeout)}
+	files := map[string][]byte{"harness.lua": harness.Source, "groups.lua": harness.Groups, "lint.lua": k.Lint, "cases.lua": casesLua(cases, timeout)}
 	for name, data := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
 			return nil, err
@@ -208,7 +208,7 @@ func interpProblems(c *AppCase, status string, disconnected bool, detail string,
 			// The harness raised it, as the engine would (receive()'s argument,
 			// timers.*), where the lint let it through: judged as errorProblem
 			// judges the engine's.
-			problems = append(problems, fmt.Sprintf("the app broke rule %s; the server raised into it: %s", raised[1], detail))
+			problems = append(problems, raisedProblem(raised[1], detail))
 		case c.WantRaise != "":
 		case status == "declined":
 			problems = append(problems, declinedPrefix+"the app raised an error before answering websocket.connect, as an app that does not serve websocket scopes does: "+detail)
@@ -327,7 +327,11 @@ func scopeLua(s *event.Scope) string {
 	}
 	b.WriteString("state = {}, extensions = {")
 	for _, e := range s.Extensions {
-		fmt.Fprintf(&b, "[%s] = {}, ", luaQuote(e))
+		entry := "{}" // empty but for groups, which says its limits
+		if e == event.ExtensionGroups {
+			entry = groupsEntryLua()
+		}
+		fmt.Fprintf(&b, "[%s] = %s, ", luaQuote(e), entry)
 	}
 	b.WriteString("}}")
 	return b.String()

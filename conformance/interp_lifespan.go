@@ -39,7 +39,7 @@ func judgeInterpLifespan(c *AppCase, life harnessLife, status, detail string, ti
 		if rule := lintRuleInError.FindStringSubmatch(detail); rule != nil {
 			e.rule = fmt.Sprintf("lasgi: %s: the lint stopped the app: %s", rule[1], detail)
 		} else if sub := ruleInError.FindStringSubmatch(detail); sub != nil && !strings.Contains(detail, "lasgi: disconnected:") {
-			e.rule = fmt.Sprintf("the app broke rule %s; the server raised into it: %s", sub[1], detail)
+			e.rule = raisedProblem(sub[1], detail)
 		}
 	default:
 		e.how = lifeTimeout

@@ -8,3 +8,9 @@ import _ "embed"
 //
 //go:embed harness.lua
 var Source []byte
+
+// Groups is groups.lua, the lasgi.groups extension as the harness plays it;
+// harness.lua loads it from its own directory.
+//
+//go:embed groups.lua
+var Groups []byte

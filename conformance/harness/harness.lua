@@ -31,6 +31,13 @@
 -- more, with a timeout or without (a timeout of 0 only looks, and waits for nothing). The
 -- timeouts returned add up, from the last event handed over: past the case's timeout the
 -- app counts as waiting for good, as the in-process checker finds it after as long.
+--
+-- lasgi.groups (spec/groups.md) is offered where the case's scope lists it, and played in
+-- groups.lua, next to this file: what the app sends to a group it joined comes back to its
+-- receive(), in the order it reached the call with the client's events. A client's event
+-- reaches it once the app has taken the one before (the first at once, a websocket's first
+-- message once the app answered the handshake), as lasgi-check's in-process checker pushes
+-- them.
 
 local app_path, cases_path, lint_path = arg[1], arg[2], arg[3]
 local options = {}
@@ -186,6 +193,9 @@ local function handed(st, ev)
   return ev
 end
 
+-- Groups (spec/groups.md).
+local groups = dofile((string.match(arg[0] or "", "^(.*)/[^/]*$") or ".") .. "/groups.lua")(value)
+
 -- How many times receive() may return http.disconnect in a case before the harness ends
 -- it, as the reference server does (bridge.MaxDisconnectReceives): an app spinning on
 -- receive() would otherwise cost the case's whole timeout.
@@ -209,9 +219,21 @@ local function ws_functions(c, st)
   end
   if c.ws.eager then the_end(acts[#acts]) end
   local offered = offers_timers(c.scope)
+  -- The client's events that have reached the server: websocket.connect, then each action
+  -- once the app took the one before, the first once it answered (all at once when eager).
+  local function arrived()
+    if c.ws.eager then return 1 + #acts end
+    return answered and math.min(nxt + 1, 1 + #acts) or 1
+  end
+  local last = acts[#acts]
+  local group_send, took, group_message = groups.new(c.scope, "websocket", arrived, function()
+    -- Messages reach the call until its side is over or the client's end has come.
+    return not done and not st.disconnected and not (last and (last.close or last.gone) and arrived() > #acts)
+  end)
   local function next_event(timeout)
     if not connected then
       connected = true
+      took()
       return {type = "websocket.connect"}
     end
     if final and (c.ws.eager or nxt > #acts) then
@@ -239,6 +261,7 @@ local function ws_functions(c, st)
     end
     local a = acts[nxt]
     nxt = nxt + 1
+    took()
     if a.close or a.gone then
       the_end(a)
       st.disconnects = 1
@@ -251,11 +274,16 @@ local function ws_functions(c, st)
   local function receive(opts)
     if st.ended then error(st.ended, 0) end
     local timeout = wait_for(offered, "websocket", opts)
+    -- Once the app closed or denied, what is queued is dropped (websocket.close.then-disconnect).
+    local m = not done and group_message()
+    if m then return handed(st, m) end
     local ev = next_event(timeout)
     if ev.type == TIMEOUT then return ev end
     return handed(st, ev)
   end
   local function send(event)
+    -- Group events first, as bridge.Call.Send does them: a gone client does not stop them.
+    if group_send(event) then return end
     if st.disconnected and not done and event ~= nil then
       error("lasgi: disconnected: the client went away", 0)
     end
@@ -288,8 +316,10 @@ local TURN = {}
 local function lifespan_functions(c, st)
   st.phase, st.message = "startup", ""
   local given = false
-  -- A lifespan scope has no extensions, so no timers: any argument raises.
+  -- A lifespan scope has no extensions, so no timers: any argument raises; and no groups,
+  -- nor could a lifespan call be a member of one (groups.lifespan.send-only).
   local offered = offers_timers(c.scope)
+  local group_send = groups.new(c.scope, "lifespan", function() return 0 end, function() return false end)
   local function receive(opts)
     wait_for(offered, "lifespan", opts)
     if not given then
@@ -308,6 +338,7 @@ local function lifespan_functions(c, st)
     error("lasgi-check: timeout", 0)
   end
   local function send(event)
+    if group_send(event) then return end
     -- The lint has judged the event: only where it moves the call is followed here.
     st.sent = st.sent + 1
     local t = type(event) == "table" and event.type
@@ -331,15 +362,28 @@ local function http_functions(c, st)
   -- The response as sent so far: once it is complete, http.disconnect is due at once
   -- (http.disconnect.after-complete), to a look with a timeout of 0 too.
   local trailers, complete = false, false
+  -- How many pieces reach the server (the client leaves in place of the next), each once
+  -- the app took the one before.
+  local limit = #pieces
+  if c.disconnect_after >= 0 and c.disconnect_after < limit then limit = c.disconnect_after end
+  local group_send, took, group_message = groups.new(c.scope, "http", function()
+    return math.min(next_piece, limit)
+  end, function()
+    return not complete and not st.disconnected and not (c.disconnect_after >= 0 and next_piece > limit)
+  end)
   local function receive(opts)
     if st.ended then error(st.ended, 0) end
     local timeout = wait_for(offered, "http", opts)
     if not st.disconnected and c.disconnect_after >= 0 and next_piece > c.disconnect_after then
       st.disconnected = true
     end
+    -- Once the response is complete, queued messages are never returned.
+    local m = not complete and group_message()
+    if m then return m end
     if not st.disconnected and next_piece <= #pieces then
       local i = next_piece
       next_piece = i + 1
+      took()
       return {type = "http.request", body = pieces[i], more_body = i < #pieces}
     end
     if timeout == 0 and not st.disconnected and not complete then
@@ -357,6 +401,7 @@ local function http_functions(c, st)
     return {type = "http.disconnect"}
   end
   local function send(event)
+    if group_send(event) then return end -- as in a websocket case
     if st.disconnected and event ~= nil then
       error("lasgi: disconnected: the client went away", 0)
     end
