@@ -66,7 +66,7 @@ func (k *InterpreterChecker) RunAll(ctx context.Context, appPath string, cases [
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	files := map[string][]byte{"harness.lua": harness.Source, "groups.lua": harness.Groups, "lint.lua": k.Lint, "cases.lua": casesLua(cases, timeout)}
+	files := map[string][]byte{"harness.lua": harness.Source, "timers.lua": harness.Timers, "groups.lua": harness.Groups, "lint.lua": k.Lint, "cases.lua": casesLua(cases, timeout)}
 	for name, data := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
 			return nil, err

@@ -9,6 +9,12 @@ import _ "embed"
 //go:embed harness.lua
 var Source []byte
 
+// Timers is timers.lua, the lasgi.timers extension as the harness plays
+// it; harness.lua loads it from its own directory.
+//
+//go:embed timers.lua
+var Timers []byte
+
 // Groups is groups.lua, the lasgi.groups extension as the harness plays it;
 // harness.lua loads it from its own directory.
 //

@@ -2,7 +2,10 @@
 -- it, inside the one app call a case runs. That call is the only member its groups can
 -- have: a join makes it one, a lasgi.group.send to a group it is a member of comes back to
 -- its own receive() as lasgi.group.message, a copy of the data made when it was sent, and
--- its memberships end with the call. The events are checked as the reference engine checks
+-- its memberships end with the call. Messages and the client's events come in the order
+-- they reached the call; a client's event reaches it once the app has taken the one before
+-- (the first at once, a websocket's first message once the app answered the handshake), as
+-- lasgi-check's in-process checker pushes them. The events are checked as the reference engine checks
 -- them (luatype.DecodeFor, groups.Encoder, bridge.Call), raising "lasgi: groups.*: ..." at
 -- level 0; the limits are those the case's scope offers.
 --

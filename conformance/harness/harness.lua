@@ -20,24 +20,9 @@
 --   warn <id-hex> <rule-hex> <detail-hex>
 -- and, when the app file does not load: load <detail-hex>.
 --
--- lasgi.timers (spec/timers.md) is offered where the case's scope lists it (lasgi-check's
--- http and websocket cases; a lifespan scope has no extensions), and receive()'s argument
--- is checked as the reference engine checks it (luatype.ReceiveOptions), raising
--- "lasgi: <rule>: ..." at level 0. Time in the harness is virtual: it has no clock to
--- sleep on, and nothing could happen while it slept, since what the client does next is
--- the script's. receive({timeout = T}) returns the event the harness has to give, else
--- lasgi.timeout at once. The client leaves an http case at the same point as lasgi-check's
--- in-process checker (conformance/app.go): once the body is over and the app waits for
--- more, with a timeout or without (a timeout of 0 only looks, and waits for nothing). The
--- timeouts returned add up, from the last event handed over: past the case's timeout the
--- app counts as waiting for good, as the in-process checker finds it after as long.
---
--- lasgi.groups (spec/groups.md) is offered where the case's scope lists it, and played in
--- groups.lua, next to this file: what the app sends to a group it joined comes back to its
--- receive(), in the order it reached the call with the client's events. A client's event
--- reaches it once the app has taken the one before (the first at once, a websocket's first
--- message once the app answered the handshake), as lasgi-check's in-process checker pushes
--- them.
+-- The extensions are played in files next to this one, each a chunk that dofile returns:
+-- timers.lua (lasgi.timers, on virtual time) and groups.lua (lasgi.groups, inside the
+-- case's one call), which say how.
 
 local app_path, cases_path, lint_path = arg[1], arg[2], arg[3]
 local options = {}
@@ -132,69 +117,12 @@ end
 
 local cases = dofile(cases_path)
 
--- Timers (spec/timers.md).
-local EXT_TIMERS, TIMEOUT = "lasgi.timers", "lasgi.timeout"
-
-local function offers_timers(scope)
-  local ext = type(scope) == "table" and rawget(scope, "extensions")
-  return type(ext) == "table" and rawget(ext, EXT_TIMERS) ~= nil
-end
-
--- value describes a Lua value in a message, as the engine does (luatype.Describe).
-local function value(v)
-  local t = type(v)
-  if t == "string" then
-    return string.format("string %q", #v > 40 and string.sub(v, 1, 40) .. "..." or v)
-  elseif t == "number" or t == "boolean" then
-    return t .. " " .. tostring(v)
-  end
-  return t
-end
-
--- wait_for reads receive()'s argument in a scope of type typ that offers timers or not, as
--- the engine does: nil for none (or a table without timeout: receive waits as without the
--- extension), else the timeout in seconds. A wrong argument raises the rule it breaks.
-local function wait_for(offered, typ, opts)
-  if opts == nil then return nil end
-  if not offered then
-    error("lasgi: timers.offered-only: receive takes no argument in a " .. tostring(typ)
-      .. " scope: it does not offer the " .. EXT_TIMERS .. " extension", 0)
-  end
-  if type(opts) ~= "table" then
-    error("lasgi: timers.receive.options: receive takes an options table, got " .. value(opts), 0)
-  end
-  local t = rawget(opts, "timeout")
-  if t == nil then return nil end
-  if type(t) ~= "number" then
-    error("lasgi: timers.receive.options: timeout must be a number of seconds, got " .. value(t), 0)
-  end
-  if t < 0 or t - t ~= 0 then -- t - t is NaN for NaN and both infinities
-    error("lasgi: timers.receive.options: timeout must be a number of seconds, not negative, NaN or"
-      .. " infinite; got " .. value(t), 0)
-  end
-  return t
-end
-
--- timed_out is what a wait of t seconds that nothing ends returns: lasgi.timeout, at once
--- (virtual time). st.waited sums the timeouts since the last event handed over (handed()
--- resets it); past limit the app would still be waiting when the case's time was up: it is
--- stuck, as a server's receive() would wait.
-local function timed_out(st, t, limit)
-  st.waited = st.waited + t
-  if st.waited > limit then
-    st.stuck = true
-    error("lasgi-check: timeout", 0)
-  end
-  return {type = TIMEOUT}
-end
-
-local function handed(st, ev)
-  st.waited = 0
-  return ev
-end
-
--- Groups (spec/groups.md).
-local groups = dofile((string.match(arg[0] or "", "^(.*)/[^/]*$") or ".") .. "/groups.lua")(value)
+-- The extensions (timers.lua, groups.lua), loaded from this file's directory.
+local here = string.match(arg[0] or "", "^(.*)/[^/]*$") or "."
+local timers = dofile(here .. "/timers.lua")
+local TIMEOUT, value = timers.TIMEOUT, timers.value
+local offers_timers, wait_for, timed_out, handed = timers.offers, timers.wait_for, timers.timed_out, timers.handed
+local groups = dofile(here .. "/groups.lua")(value)
 
 -- How many times receive() may return http.disconnect in a case before the harness ends
 -- it, as the reference server does (bridge.MaxDisconnectReceives): an app spinning on
