@@ -31,6 +31,12 @@
 //     (R / senders a second), with no window. A sender that falls behind its
 //     schedule sends at once; the latency is taken from the actual send.
 //
+// -slow K makes the last K sockets slow clients: they stop reading once the
+// warm-up starts and read again when the sending ends, so that the server's buffers for them fill and it drops
+// messages to them and says so. A message is then in flight until every
+// other socket has it, and only the others' deliveries are in the
+// latencies and the rates; the losses count every socket.
+//
 // After the sending it waits up to -drain for every delivery to arrive, then
 // sends one end marker from socket 0 and waits for it on every socket, so
 // that a "ws_chat.lua: N messages dropped" notice owed to a socket (the app
@@ -92,6 +98,7 @@ type config struct {
 	fillTimeout    time.Duration
 	parallel       int
 	maxMessages    int
+	slow           int
 	pids           []int
 }
 
@@ -112,6 +119,7 @@ func main() {
 	flag.IntVar(&cfg.parallel, "parallel", 64, "handshakes in flight at once")
 	flag.IntVar(&cfg.maxMessages, "max-messages", 1<<20, "most messages sent in all (the senders stop there)")
 	pids := flag.String("pid", "", "server process ids, comma-separated, whose CPU to read from /proc")
+	flag.IntVar(&cfg.slow, "slow", 0, "sockets (the last ones) that stop reading from the warm-up to the end of the sending: slow clients, to see the server drop messages and tell (with -rate, and -size large enough to fill the socket buffers)")
 	procs := flag.Int("procs", 1, "GOMAXPROCS of this client (0: the Go default, one per CPU)")
 	flag.Parse()
 	if *procs > 0 {
@@ -162,10 +170,14 @@ type msgState struct {
 
 // shared is what every socket's reader and the senders share while running.
 type shared struct {
-	n         int32
+	n         int32 // sockets
+	fast      int32 // sockets that are not -slow
 	states    []msgState
-	nextID    atomic.Int64 // messages numbered so far
-	completed atomic.Int64 // messages that reached every socket
+	nextID    atomic.Int64  // messages numbered so far
+	completed atomic.Int64  // messages that reached every socket
+	fastDone  atomic.Int64  // messages that reached every socket but the -slow ones
+	slowGate  chan struct{} // closed when the -slow sockets may read again
+	sending   atomic.Bool   // the -slow sockets stop reading once it is set
 	tokens    chan struct{}
 	markers   [1024]atomic.Int32 // fill markers, by number
 	filled    chan struct{}      // closed when a marker reached every socket
@@ -204,6 +216,7 @@ type sock struct {
 	others     int64   // any other message
 	otherText  string  // the first of those
 	lastSeq    []int64 // by sender
+	slow       bool    // a -slow socket: stops reading while the senders send, and its latencies are left out
 	sawEnd     bool
 	markerSeen int64
 }
@@ -234,15 +247,19 @@ func run(cfg config) error {
 		return errors.New("-size must be at least 0, -parallel and -max-messages at least 1")
 	case cfg.n > 1<<31-1:
 		return errors.New("-n is too large")
+	case cfg.slow < 0 || cfg.slow > cfg.n-cfg.senders:
+		return fmt.Errorf("-slow must be 0 to -n less -senders (%d)", cfg.n-cfg.senders)
 	}
 	raiseNofile(cfg.n)
 	path := "/room/" + cfg.room
 
 	sh := &shared{
-		n:      int32(cfg.n),
-		states: make([]msgState, cfg.maxMessages),
-		filled: make(chan struct{}),
-		ended:  make(chan struct{}),
+		n:        int32(cfg.n),
+		fast:     int32(cfg.n - cfg.slow),
+		slowGate: make(chan struct{}),
+		states:   make([]msgState, cfg.maxMessages),
+		filled:   make(chan struct{}),
+		ended:    make(chan struct{}),
 	}
 	if cfg.rate == 0 {
 		sh.tokens = make(chan struct{}, cfg.window)
@@ -292,7 +309,7 @@ func run(cfg config) error {
 					next.Store(int64(cfg.n)) // stop the others
 					return
 				}
-				s := &sock{i: i, nc: nc, c: c, doneCh: make(chan struct{}), lastSeq: make([]int64, cfg.senders)}
+				s := &sock{i: i, nc: nc, c: c, doneCh: make(chan struct{}), lastSeq: make([]int64, cfg.senders), slow: i >= cfg.n-cfg.slow}
 				for k := range s.lastSeq {
 					s.lastSeq[k] = -1
 				}
@@ -351,6 +368,7 @@ func run(cfg config) error {
 	measureAt := start.Add(cfg.warmup)
 	stopAt := measureAt.Add(cfg.d)
 	sh.measureAt.Store(int64(measureAt.Sub(base)))
+	sh.sending.Store(true)
 	var sendWG sync.WaitGroup
 	senders := make([]*sender, cfg.senders)
 	for j := range senders {
@@ -363,6 +381,7 @@ func run(cfg config) error {
 	wall0 := time.Now()
 	sendWG.Wait()
 	sendEnd := time.Now()
+	close(sh.slowGate)
 	for _, sd := range senders {
 		if sd.err != nil {
 			return fmt.Errorf("sender %d (socket %d): %w", sd.j, sd.j, sd.err)
@@ -446,8 +465,12 @@ func run(cfg config) error {
 	}
 	fmt.Printf("sending: %d senders, %s, %v warm-up + %v measured, about %d-byte messages\n", cfg.senders, mode, cfg.warmup, cfg.d, msgLen(cfg.size))
 	fmt.Printf("messages sent: %d measured (%d with the warm-up); %.0f messages/s\n", measuredSent, sent, float64(measuredSent)/cfg.d.Seconds())
-	fmt.Printf("deliveries: %d of the measured messages (%d expected), %.0f deliveries/s (over %.2f s, to the last delivery)\n",
-		tot.measured, measuredSent*n, float64(tot.measured)/span.Seconds(), span.Seconds())
+	slowNote := ""
+	if cfg.slow > 0 {
+		slowNote = fmt.Sprintf(" to the %d sockets not -slow", cfg.fast())
+	}
+	fmt.Printf("deliveries: %d of the measured messages%s (%d expected), %.0f deliveries/s (over %.2f s, to the last delivery)\n",
+		tot.measured, slowNote, measuredSent*int64(cfg.fast()), float64(tot.measured)/span.Seconds(), span.Seconds())
 	p50, p99, pmax := 0.0, 0.0, 0.0
 	if len(all) > 0 {
 		p50, p99, pmax = ms(pct(all, 50)), ms(pct(all, 99)), ms(all[len(all)-1])
@@ -478,7 +501,7 @@ func run(cfg config) error {
 		perPid = append(perPid, fmt.Sprintf("%.2f", c.Seconds()/wall.Seconds()))
 	}
 	machine := cpu1[len(cpu1)-1] - cpu0[len(cpu0)-1]
-	others := machine - self - serverCPU
+	others := max(0, machine-self-serverCPU) // tick rounding may take it below 0
 	fmt.Printf("; the whole machine %.2f cores busy, %.2f of them other processes'\n", machine.Seconds()/wall.Seconds(), others.Seconds()/wall.Seconds())
 	if len(perPid) == 0 {
 		perPid = []string{"-"}
@@ -499,6 +522,8 @@ func run(cfg config) error {
 	}
 	return nil
 }
+
+func (cfg *config) fast() int { return cfg.n - cfg.slow }
 
 func quoteIf(s string) string {
 	if s == "" {
@@ -525,6 +550,9 @@ func (s *sock) read(sh *shared) {
 	defer close(s.doneCh)
 	dropPrefix := []byte("ws_chat.lua: ")
 	for {
+		if s.slow && sh.sending.Load() {
+			<-sh.slowGate
+		}
 		op, p, err := s.c.ReadMessage()
 		if err != nil {
 			s.err = err
@@ -553,14 +581,20 @@ func (s *sock) read(sh *shared) {
 				s.disorder++
 			}
 			s.lastSeq[from] = max(s.lastSeq[from], seq)
-			if p[0] == 'T' {
+			if p[0] == 'T' && !s.slow {
 				s.measured++
 				s.lastAt = at
 				s.lat = append(s.lat, at-sentAt)
 			}
-			if sh.states[id].count.Add(1) == sh.n {
-				sh.completed.Add(1)
+			switch sh.states[id].count.Add(1) {
+			case sh.fast:
+				sh.fastDone.Add(1)
 				sh.release(id)
+				if sh.fast == sh.n {
+					sh.completed.Add(1)
+				}
+			case sh.n:
+				sh.completed.Add(1)
 			}
 		case 'M': // "M K"
 			k, err := strconv.Atoi(string(p[2:]))
