@@ -875,7 +875,8 @@ func expectScopeResponse(steps []Step, scope map[string]any, events []map[string
 
 var _ = Describe("the embedded files", func() {
 	It("lists the apps sorted", func() {
-		Expect(app.Names()).To(Equal([]string{"echo.lua", "hello.lua", "lifespan.lua", "lint.lua", "probe.lua", "scope.lua", "sse.lua", "stream.lua", "ws_echo.lua"}))
+		Expect(app.Names()).To(Equal([]string{"echo.lua", "hello.lua", "lifespan.lua", "lint.lua", "longpoll.lua", "probe.lua",
+			"scope.lua", "sse.lua", "stream.lua", "ws_chat.lua", "ws_echo.lua"}))
 	})
 
 	It("returns each app's source as on disk", func() {
@@ -892,7 +893,7 @@ var _ = Describe("the embedded files", func() {
 		_, err := app.Source("nope.lua")
 		Expect(err).To(MatchError(And(
 			ContainSubstring(`"nope.lua"`),
-			ContainSubstring("echo.lua, hello.lua, lifespan.lua, lint.lua, probe.lua, scope.lua, sse.lua, stream.lua"),
+			ContainSubstring("echo.lua, hello.lua, lifespan.lua, lint.lua, longpoll.lua, probe.lua, scope.lua, sse.lua, stream.lua, ws_chat.lua"),
 		)))
 	})
 })

@@ -130,6 +130,11 @@ return function(scope, receive, send)
   if scope.type ~= "http" then
     error("longpoll.lua serves http scopes only, not " .. tostring(scope.type), 0)
   end
+  -- LASGI 1.x only (spec rule core.scope.version-check).
+  local lasgi = scope.lasgi
+  if type(lasgi) == "table" and type(lasgi.version) == "string" and lasgi.version:sub(1, 2) ~= "1." then
+    error("longpoll.lua knows LASGI 1.x, not " .. lasgi.version, 0)
+  end
   local ext = scope.extensions
   local limits = type(ext) == "table" and ext["lasgi.groups"]
   if type(limits) ~= "table" or ext["lasgi.timers"] == nil then

@@ -100,6 +100,11 @@ local function chat(send, receive, room, limits)
 end
 
 return function(scope, receive, send)
+  -- LASGI 1.x only (spec rule core.scope.version-check).
+  local lasgi = scope.lasgi
+  if type(lasgi) == "table" and type(lasgi.version) == "string" and lasgi.version:sub(1, 2) ~= "1." then
+    error("ws_chat.lua knows LASGI 1.x, not " .. lasgi.version, 0)
+  end
   if scope.type == "lifespan" then
     return lifespan(receive, send)
   elseif scope.type == "http" then
