@@ -18,20 +18,7 @@ import (
 // pending names the rules no case checks yet, and why. It may only shrink:
 // the test fails when a listed rule gains a case, so the entry goes.
 var pending = map[string]string{
-	"core.value.absent":      "binds applications too; the server side needs probe events with absent optional keys",
-	"groups.offer.limits":    "issue 13: the groups cases are being written",
-	"groups.invalid-raises":  "issue 13: the groups cases are being written",
-	"groups.join":            "issue 13: the groups cases are being written",
-	"groups.leave":           "issue 13: the groups cases are being written",
-	"groups.send.no-members": "issue 13: the groups cases are being written",
-	"groups.deliver":         "issue 13: the groups cases are being written",
-	"groups.once":            "issue 13: the groups cases are being written",
-	"groups.order":           "issue 13: the groups cases are being written",
-	"groups.message":         "issue 13: the groups cases are being written",
-	"groups.copy":            "issue 13: the groups cases are being written",
-	"groups.queue":           "issue 13: the groups cases are being written",
-	"groups.dropped":         "issue 13: the groups cases are being written",
-	"groups.busy":            "issue 13: the groups cases are being written",
+	"core.value.absent": "binds applications too; the server side needs probe events with absent optional keys",
 }
 
 // pendingReason says why a rule has no case yet, or "" when it should have one.

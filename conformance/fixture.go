@@ -127,6 +127,11 @@ type Expect struct {
 	// too long (timers_protocol.go).
 	ElapsedMinMS *int64 `json:"elapsed_min_ms,omitempty"`
 	ElapsedMaxMS *int64 `json:"elapsed_max_ms,omitempty"`
+	// GroupMessages and GroupDropped sum up the lasgi.group.message events
+	// the probe received, for a case with too many to list as events
+	// (groups_protocol.go).
+	GroupMessages *GroupMessages `json:"group_messages,omitempty"`
+	GroupDropped  *[][2]int      `json:"group_dropped,omitempty"`
 	// OneOf lists outcomes the spec permits alike: at least one must be
 	// observed in full, on top of the fields above. Each says what it is.
 	OneOf   []Expect `json:"one_of,omitempty"`
@@ -162,6 +167,11 @@ type Event struct {
 	Bytes  *Bytes `json:"bytes,omitempty"`
 	Code   *int   `json:"code,omitempty"`
 	Reason *Bytes `json:"reason,omitempty"`
+	// lasgi.group.message's group, data (decoded JSON: objects, lists,
+	// Bytes, float64 and bool) and dropped (groups_protocol.go).
+	Group   *Bytes `json:"group,omitempty"`
+	Data    any    `json:"data,omitempty"`
+	Dropped *int   `json:"dropped,omitempty"`
 	// Problems the probe saw in the event itself: receive() returning other
 	// than one value, a missing or mistyped key. Empty for a sound event.
 	Problems []string `json:"problems,omitempty"`

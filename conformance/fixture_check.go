@@ -106,6 +106,9 @@ func (e *Expect) check(bad badField, where, report string, top bool) error {
 		if ev.Type == "" {
 			return bad(fmt.Sprintf("%s.events[%d].type", where, i), "missing")
 		}
+		if err := checkGroupEvent(&e.Events[i]); err != nil {
+			return bad(fmt.Sprintf("%s.events[%d].data", where, i), "%v", err)
+		}
 	}
 	switch {
 	case top && e.Outcome != "":

@@ -210,9 +210,7 @@ func (x *exchange) waitClosed() {
 	if n := len(obs.Responses); n > 0 {
 		ended = obs.Responses[n-1].Truncated || obs.Responses[n-1].Framing == "close"
 	}
-	if n := len(obs.Frames); n > 0 {
-		ended = ended || obs.Frames[n-1].Opcode == opcodes["close"]
-	}
+	ended = ended || main.w.gotClose
 	short := len(obs.Responses) < c.maxResponses() || len(obs.Frames) < c.maxFrames()
 	switch {
 	case c.Expect.Connection != "" || c.wantsClosed() && (short || ended):

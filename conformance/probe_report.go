@@ -115,6 +115,7 @@ func reportEvent(x any) Event {
 		code := int(jsonInt(m["code"]))
 		ev.Code = &code
 	}
+	groupEvent(&ev, m)
 	if ev.Type == "websocket.receive" && (ev.Text == nil) == (ev.Bytes == nil) {
 		ev.Problems = append(ev.Problems, "not exactly one of text and bytes")
 	}

@@ -24,7 +24,7 @@ type protocol struct {
 	cleanup    func(x *exchange)
 }
 
-var protocols = []*protocol{&coreProtocol, &httpProtocol, &websocketProtocol, &lifespanProtocol, &timersProtocol}
+var protocols = []*protocol{&coreProtocol, &httpProtocol, &websocketProtocol, &lifespanProtocol, &timersProtocol, &groupsProtocol}
 
 // coreProtocol is what every scope type shares (spec/core.md): pauses
 // between steps, the scope as a whole, the coroutine the app runs in, and

@@ -68,6 +68,9 @@ type wireConn struct {
 	// sentClose: a WebSocket close frame went out, so a close from the
 	// server is its answer and needs none (RFC 6455 section 5.5.1).
 	sentClose bool
+	// gotClose: the server sent a WebSocket close frame, after which no
+	// frame may come.
+	gotClose bool
 }
 
 func dialWire(addr string, step time.Duration) (*wireConn, error) {

@@ -192,6 +192,7 @@ func (w *wireConn) readFrame() (*wireFrame, error) {
 	if f.Opcode == opcodes["close"] && keep {
 		f.parseClose()
 	}
+	w.gotClose = w.gotClose || f.Opcode == opcodes["close"]
 	if f.Opcode == opcodes["close"] && !w.sentClose {
 		// A client answers a close with a close (RFC 6455 section 5.5.1),
 		// echoing the code; the server then closes the connection. A

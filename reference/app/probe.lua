@@ -374,10 +374,10 @@ local VERBS = {
   accept = { 0, 1 }, text = { 1, 1 }, bytes = { 1, 1 }, close = { 0, 2 },
 }
 
--- The verbs of the table checks ({arity, check, run}) and their send hooks, defined in
--- their own section below ("Table checks").
+-- The verbs defined in sections of their own below ("Table checks", "Groups"): {arity,
+-- check, run}, run returning as try_send does; and the hooks those sections define.
 local CHECK_VERBS = {}
-local before_send, after_send, on_receive
+local before_send, after_send, on_receive, on_group_message
 
 -- The invalid arguments of receive() of badwait:KIND (the lasgi.timers extension), a new
 -- value each time.
@@ -701,6 +701,9 @@ local function receive_one(x, receive, opts)
     if (t == "http.request" and more ~= true) or t == "http.disconnect" or t == "websocket.disconnect" then
       x.complete = true
     end
+    if t == "lasgi.group.message" then
+      on_group_message(rec, ev)
+    end
   end
   local events = x.events
   events[#events + 1] = rec
@@ -955,6 +958,333 @@ CHECK_VERBS.cocall = {
   end,
 }
 
+-- ---------------------------------------------------------------------------------------
+-- Groups: the lasgi.groups extension (fixtures/PROBE.md, "Groups"). The probe joins,
+-- leaves and sends to groups, sends the invalid group events of gbad:KIND, and records each
+-- lasgi.group.message it receives with its group, data and dropped, noting data tables
+-- that are not its own (groups.copy).
+
+local GROUP_JOIN, GROUP_LEAVE, GROUP_SEND = "lasgi.group.join", "lasgi.group.leave", "lasgi.group.send"
+local DEFAULT_DRAIN = 0.5 -- gdrain's timeout, seconds
+
+-- The limit of the scope's lasgi.groups entry named, or nil when it gives none usable.
+local function group_limit(x, name)
+  local ext = type(x.scope) == "table" and x.scope.extensions
+  local entry = type(ext) == "table" and ext["lasgi.groups"]
+  local v = type(entry) == "table" and entry[name]
+  if type(v) == "number" and v >= 1 and v == floor(v) then
+    return v
+  end
+  return nil
+end
+
+-- Tables this Lua state sent as group data, and tables receive() handed it as group data:
+-- a received table that is either was shared, not copied. gopher-lua has no weak tables,
+-- so a registry starts afresh past SEEN_MAX tables instead of holding them for good.
+local SEEN_MAX = 4096
+local sent_tables, received_tables = { n = 0, set = {} }, { n = 0, set = {} }
+
+local function remember(reg, t, depth)
+  if reg.n >= SEEN_MAX then
+    reg.n, reg.set = 0, {}
+  end
+  if reg.set[t] or depth > 40 then
+    return
+  end
+  reg.set[t], reg.n = true, reg.n + 1
+  for _, v in pairs(t) do
+    if type(v) == "table" then
+      remember(reg, v, depth + 1)
+    end
+  end
+end
+
+-- Where in received data (path) a table that was sent or received before is, or nil.
+local function shared(t, path, depth)
+  if sent_tables.set[t] then
+    return path .. " is a table the sender sent, not a copy"
+  elseif received_tables.set[t] then
+    return path .. " is a table an earlier receive() in this Lua state was handed"
+  elseif depth > 40 then
+    return nil
+  end
+  for k, v in pairs(t) do
+    if type(v) == "table" then
+      local why = shared(v, path .. "." .. key_string(k), depth + 1)
+      if why then
+        return why
+      end
+    end
+  end
+  return nil
+end
+
+on_group_message = function(rec, ev)
+  rec.group = ev.group
+  rec.dropped = ev.dropped
+  local data = ev.data
+  if type(data) ~= "table" then
+    rec.data_type = type(data)
+    return
+  end
+  rec.data = raw(encode(data))
+  rec.copy = shared(data, "data", 1)
+  remember(received_tables, data, 1)
+end
+
+-- Changes every table of sent data after send returned: a member handed the sender's
+-- tables, or data encoded only later, shows it.
+local function scribble(t, depth)
+  local keys = {}
+  for k, v in pairs(t) do
+    keys[#keys + 1] = k
+    if type(v) == "table" and depth < 40 then
+      scribble(v, depth + 1)
+    end
+  end
+  for i = 1, #keys do
+    t[keys[i]] = "changed by the sender after send"
+  end
+  t.probe_added = "by the sender after send"
+end
+
+-- Sends data to group as try_send does, then scribbles on it.
+local function send_data(x, send, action, group, data)
+  remember(sent_tables, data, 1)
+  local stop, err = try_send(x, send, action, { type = GROUP_SEND, group = group, data = data })
+  scribble(data, 1)
+  return stop, err
+end
+
+-- gdata:G:KIND's data, a new table each time.
+local GROUP_DATA = {
+  -- Every kind of value and key groups.data allows, bytes that are not text among them.
+  mixed = function()
+    return {
+      text = "a\0b\255", int = 42, neg = -7, big = 2 ^ 53, float = 1.5, tenth = 0.1, huge = 1e300,
+      yes = true, no = false, list = { "x", "y", "z" }, empty = {},
+      nested = { deeper = { deepest = { n = 1 } } },
+      [1.5] = "a float key", [-1] = "a negative key", ["k\0ey"] = "a NUL in a key",
+    }
+  end,
+}
+
+-- n tables nested under the key d, data itself the first.
+local function nest(n)
+  local t = {}
+  for _ = 2, n do
+    t = { d = t }
+  end
+  return t
+end
+
+local function bad_send(data)
+  return { type = GROUP_SEND, group = "probe.bad", data = data }
+end
+
+-- gbad:KIND's events (max-groups is apart: it takes several), each built when sent; one
+-- that cannot be built returns nil and why.
+local GROUP_BAD = {
+  ["name-empty"] = function() return { type = GROUP_JOIN, group = "" } end,
+  ["name-long"] = function() return { type = GROUP_LEAVE, group = rep("a", 100) } end,
+  ["name-char"] = function() return { type = GROUP_SEND, group = "room 1", data = { text = "x" } } end,
+  ["name-number"] = function() return { type = GROUP_JOIN, group = 5 } end,
+  ["data-function"] = function() return bad_send({ f = function() end }) end,
+  ["data-table-key"] = function() return bad_send({ [{}] = 1 }) end,
+  ["data-bool-key"] = function() return bad_send({ [true] = 1 }) end,
+  ["data-nan-key"] = function()
+    local t = {}
+    local ok, err = pcall(function() t[0 / 0] = 1 end)
+    if not ok then
+      return nil, err
+    end
+    return bad_send(t)
+  end,
+  ["data-cycle"] = function()
+    local t = { text = "x" }
+    t.self = t
+    return bad_send(t)
+  end,
+  ["data-deep"] = function() return bad_send(nest(33)) end,
+  ["data-not-table"] = function() return bad_send("text") end,
+  -- 5 for data, 5 + 4 for the key text, 5 + n for the value (groups.data.size).
+  ["data-size"] = function(max) return bad_send({ text = rep("x", max - 18) }) end,
+  ["ok-size"] = function(max) return bad_send({ text = rep("x", max - 19) }) end,
+  ["ok-deep"] = function() return bad_send(nest(32)) end,
+}
+
+-- gbad:max-groups: joins distinct groups until one is refused or max_groups + 1 are
+-- joined, records the last join's outcome, and leaves them.
+local function join_past_max(x, text, send)
+  local most = group_limit(x, "max_groups")
+  if not most then
+    record(x, text, false, "probe: the scope's lasgi.groups entry gives no max_groups")
+    return
+  end
+  local joined, ok, err = {}, true, nil
+  for i = 1, most + 1 do
+    local g = "probe.max-groups." .. i
+    ok, err = pcall(send, { type = GROUP_JOIN, group = g })
+    if not ok then
+      break
+    end
+    joined[#joined + 1] = g
+  end
+  for i = 1, #joined do
+    pcall(send, { type = GROUP_LEAVE, group = joined[i] })
+  end
+  record(x, text, ok, err)
+end
+
+-- A check that argument i is a decimal integer of at most most digits.
+local function integer_arg(i, most, why)
+  return function(args)
+    if not find(args[i], "^%d+$") or #args[i] > most then
+      return why
+    end
+  end
+end
+
+CHECK_VERBS.gjoin = {
+  arity = { 1, 1 },
+  run = function(x, action, _, send)
+    return try_send(x, send, action.text, { type = GROUP_JOIN, group = action.args[1] })
+  end,
+}
+
+CHECK_VERBS.gleave = {
+  arity = { 1, 1 },
+  run = function(x, action, _, send)
+    return try_send(x, send, action.text, { type = GROUP_LEAVE, group = action.args[1] })
+  end,
+}
+
+CHECK_VERBS.gsend = {
+  arity = { 2, 2 },
+  run = function(x, action, _, send)
+    return send_data(x, send, action.text, action.args[1], { text = action.args[2] })
+  end,
+}
+
+CHECK_VERBS.gdata = {
+  arity = { 2, 2 },
+  check = function(args)
+    if not GROUP_DATA[args[2]] then
+      return "unknown kind of group data"
+    end
+  end,
+  run = function(x, action, _, send)
+    return send_data(x, send, action.text, action.args[1], GROUP_DATA[action.args[2]]())
+  end,
+}
+
+CHECK_VERBS.gflood = {
+  arity = { 2, 2 },
+  check = integer_arg(2, 6, "the number past queue is not a decimal integer"),
+  run = function(x, action, _, send)
+    local queue = group_limit(x, "queue")
+    if not queue then
+      record(x, action.text, false, "probe: the scope's lasgi.groups entry gives no queue")
+      return true, nil
+    end
+    for k = 1, queue + tonumber(action.args[2]) do
+      local stop, err = send_data(x, send, action.text, action.args[1], { seq = k })
+      if stop then
+        return stop, err
+      end
+    end
+  end,
+}
+
+CHECK_VERBS.gbad = {
+  arity = { 1, 1 },
+  check = function(args)
+    if not GROUP_BAD[args[1]] and args[1] ~= "max-groups" then
+      return "unknown kind of invalid group event"
+    end
+  end,
+  run = function(x, action, _, send)
+    local kind, text = action.args[1], action.text
+    if kind == "max-groups" then
+      return join_past_max(x, text, send)
+    end
+    local max = group_limit(x, "max_message_bytes")
+    if not max and (kind == "data-size" or kind == "ok-size") then
+      record(x, text, false, "probe: the scope's lasgi.groups entry gives no max_message_bytes")
+      return
+    end
+    local ev, why = GROUP_BAD[kind](max)
+    if ev == nil then
+      -- No app on this Lua can send such a table, so it cannot break the rule this way.
+      record(x, text, false, "lasgi: groups.data: probe: this Lua refuses to make the table itself (" .. describe(why) .. ")")
+      return
+    end
+    local ok, err = pcall(send, ev)
+    record(x, text, ok, err)
+  end,
+}
+
+CHECK_VERBS.gdrain = {
+  arity = { 0, 1 },
+  check = function(args)
+    if args[1] ~= nil and (not find(args[1], "^%d+%.?%d*$") or #args[1] > 12) then
+      return "timeout is not a decimal number of seconds"
+    end
+  end,
+  run = function(x, action, receive)
+    local timeout = tonumber(action.args[1]) or DEFAULT_DRAIN
+    while true do
+      local ev = receive_one(x, receive, { timeout = timeout })
+      if type(ev) ~= "table" or ev.type ~= "lasgi.group.message" then
+        return
+      end
+    end
+  end,
+}
+
+-- busy:MS: runs MS milliseconds without yielding, so that messages on their way (through a
+-- hub between processes, which delivers later) reach the call before it receives.
+CHECK_VERBS.busy = {
+  arity = { 1, 1 },
+  check = integer_arg(1, 4, "busy takes a decimal number of milliseconds, at most 9999"),
+  run = function(x, action)
+    local clock = type(os) == "table" and os.clock
+    if not clock then
+      record(x, action.text, false, "probe: busy needs os.clock, which this server takes away")
+      return true, nil
+    end
+    local stop = clock() + tonumber(action.args[1]) / 1000
+    while clock() < stop do
+    end
+  end,
+}
+
+-- gforward: receives one event; a group message's data.text (or what is wrong with the
+-- message) goes on to the client, as a binary message or a body part.
+CHECK_VERBS.gforward = {
+  arity = { 0, 0 },
+  run = function(x, action, receive, send)
+    local ev = receive_one(x, receive)
+    if type(ev) ~= "table" or ev.type ~= "lasgi.group.message" then
+      return
+    end
+    local rec = x.events[#x.events]
+    local out = type(ev.data) == "table" and ev.data.text
+    if rec.copy then
+      out = "probe: groups.copy: " .. rec.copy
+    elseif type(out) ~= "string" then
+      out = "probe: the message has no data.text"
+    end
+    if x.websocket then
+      return try_send(x, send, action.text, { type = WS_SEND, bytes = out })
+    end
+    if not x.head_sent then
+      return refuse(x, send, action.text, "gforward before the response head was sent")
+    end
+    return try_send(x, send, action.text, { type = BODY, body = out, more_body = true })
+  end,
+}
+
 -- Runs the actions. Returns true and the error value when the app must raise it.
 local function run(x, actions, receive, send)
   for i = 1, #actions do
@@ -1072,7 +1402,7 @@ local function run(x, actions, receive, send)
     elseif verb == "return" then
       return false
     elseif CHECK_VERBS[verb] then
-      CHECK_VERBS[verb].run(x, action, receive, send)
+      stop, err = CHECK_VERBS[verb].run(x, action, receive, send)
     end
     -- token: taken by parse; report: handled before run
     if stop then

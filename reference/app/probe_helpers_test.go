@@ -147,6 +147,8 @@ type pEvent struct {
 	Body         string
 	MoreBody     bool
 	MoreTrailers bool
+	Group        any // lasgi.group.*: as sent (a gbad: event may send no string)
+	Data         any // lasgi.group.send
 }
 
 const reportMark = "<report>"
@@ -266,6 +268,13 @@ func toPEvent(v any) (pEvent, error) {
 		}
 		if e.MoreTrailers, ok = t["more_trailers"].(bool); !ok {
 			return e, fmt.Errorf("more_trailers is %#v", t["more_trailers"])
+		}
+	case "lasgi.group.join", "lasgi.group.leave", "lasgi.group.send":
+		keys = []string{"group", "type"}
+		e.Group = t["group"]
+		if d, present := t["data"]; present {
+			e.Data = d
+			keys = append(keys, "data")
 		}
 	default:
 		return e, fmt.Errorf("unexpected event %#v", v)
