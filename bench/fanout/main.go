@@ -17,7 +17,9 @@
 // sequence number and its send time (nanoseconds since an instant of this
 // process, read from the monotonic clock), so that the socket that
 // receives it takes its delivery latency by subtracting that from its own
-// reading. Only the messages sent during -d are in the latency figures;
+// reading (and, by message, the time to its first socket and from its first
+// to its last: the fan-out itself). Only the messages sent during -d are in
+// the latency figures;
 // every message, warm-up too, is counted for the losses.
 //
 // How fast the senders send:
@@ -163,9 +165,12 @@ func now() int64 { return int64(time.Since(base)) }
 // msgState is one message's deliveries so far; done once every socket has
 // it or its sender gave up waiting (then its window place is free).
 type msgState struct {
-	count  atomic.Int32
-	done   atomic.Bool
-	sentAt atomic.Int64
+	count    atomic.Int32
+	done     atomic.Bool
+	measured atomic.Bool  // sent in the measured part
+	sentAt   atomic.Int64 // ns since base, as the senders and readers count
+	first    atomic.Int64 // when the first socket got it
+	last     atomic.Int64 // when the last socket but the -slow ones got it
 }
 
 // shared is what every socket's reader and the senders share while running.
@@ -476,6 +481,24 @@ func run(cfg config) error {
 		p50, p99, pmax = ms(pct(all, 50)), ms(pct(all, 99)), ms(all[len(all)-1])
 	}
 	fmt.Printf("delivery latency: p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", p50, p99, pmax)
+	// Where a message's time went: before its first delivery (the server
+	// taking it from the sender and starting the fan-out), and from its
+	// first to its last (the fan-out itself).
+	var toFirst, spread []int64
+	for id := range sent {
+		st := &sh.states[id]
+		if st.measured.Load() && st.first.Load() != 0 && st.last.Load() != 0 {
+			toFirst = append(toFirst, st.first.Load()-st.sentAt.Load())
+			spread = append(spread, st.last.Load()-st.first.Load())
+		}
+	}
+	slices.Sort(toFirst)
+	slices.Sort(spread)
+	f50, f99, s50, s99 := 0.0, 0.0, 0.0, 0.0
+	if len(toFirst) > 0 {
+		f50, f99, s50, s99 = ms(pct(toFirst, 50)), ms(pct(toFirst, 99)), ms(pct(spread, 50)), ms(pct(spread, 99))
+	}
+	fmt.Printf("by message: to its first socket p50 %.2f ms, p99 %.2f ms; first to last socket p50 %.2f ms, p99 %.2f ms\n", f50, f99, s50, s99)
 	switch {
 	case sh.failed.Load() > 0:
 		fmt.Printf("drain: not waited for, sockets failed\n")
@@ -506,9 +529,9 @@ func run(cfg config) error {
 	if len(perPid) == 0 {
 		perPid = []string{"-"}
 	}
-	fmt.Printf("result: sockets=%d processes=%d senders=%d mode=%s messages=%d deliveries=%d msgs_per_s=%.0f deliveries_per_s=%.0f p50_ms=%.2f p99_ms=%.2f max_ms=%.2f lost=%d dropped_notices=%d dropped=%d disorder=%d others=%d client_cores=%.2f pids_cores=%.2f pid_cores=%s other_cores=%.2f drained=%t\n",
+	fmt.Printf("result: sockets=%d processes=%d senders=%d mode=%s messages=%d deliveries=%d msgs_per_s=%.0f deliveries_per_s=%.0f p50_ms=%.2f p99_ms=%.2f max_ms=%.2f first_p50_ms=%.2f first_p99_ms=%.2f spread_p50_ms=%.2f spread_p99_ms=%.2f lost=%d dropped_notices=%d dropped=%d disorder=%d others=%d client_cores=%.2f pids_cores=%.2f pid_cores=%s other_cores=%.2f drained=%t\n",
 		cfg.n, len(cfg.addrs), cfg.senders, strings.ReplaceAll(strings.ReplaceAll(mode, " ", ""), ",", ":"), measuredSent, tot.measured,
-		float64(measuredSent)/cfg.d.Seconds(), float64(tot.measured)/span.Seconds(), p50, p99, pmax,
+		float64(measuredSent)/cfg.d.Seconds(), float64(tot.measured)/span.Seconds(), p50, p99, pmax, f50, f99, s50, s99,
 		lost, tot.notices, tot.dropped, tot.disorder, tot.others, self.Seconds()/wall.Seconds(), serverCPU.Seconds()/wall.Seconds(),
 		strings.Join(perPid, ":"), others.Seconds()/wall.Seconds(), drained)
 	if err := sh.err(); err != nil {
@@ -586,14 +609,17 @@ func (s *sock) read(sh *shared) {
 				s.lastAt = at
 				s.lat = append(s.lat, at-sentAt)
 			}
-			switch sh.states[id].count.Add(1) {
-			case sh.fast:
+			st := &sh.states[id]
+			c := st.count.Add(1)
+			if c == 1 {
+				st.first.Store(at)
+			}
+			if c == sh.fast {
+				st.last.Store(at)
 				sh.fastDone.Add(1)
 				sh.release(id)
-				if sh.fast == sh.n {
-					sh.completed.Add(1)
-				}
-			case sh.n:
+			}
+			if c == sh.n {
 				sh.completed.Add(1)
 			}
 		case 'M': // "M K"
@@ -715,6 +741,7 @@ func (sd *sender) loop(start, measureAt, stopAt time.Time) {
 		}
 		at := int64(t.Sub(base))
 		sh.states[id].sentAt.Store(at)
+		sh.states[id].measured.Store(phase == 'T')
 		buf = append(buf[:0], phase, ' ')
 		buf = strconv.AppendInt(buf, id, 10)
 		buf = append(buf, ' ')
