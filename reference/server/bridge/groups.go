@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"github.com/lasgi/lasgi/reference/server/internal/mutant"
 	"github.com/lasgi/lasgi/spec/event"
 )
 
@@ -69,17 +70,23 @@ func (m *membership) leaveAll() []string {
 func (c *Call) sendGroup(ev *event.Event) error {
 	switch ev.Type {
 	case event.GroupSend:
+		if c.Fault.ID() != 0 {
+			return c.faultPublish(ev)
+		}
 		return c.Groups.Publish(ev.Group, ev.Body)
 	case event.GroupJoin:
 		c.mu.Lock()
 		if c.finished || c.groups.memberOf(ev.Group) >= 0 {
 			c.mu.Unlock()
+			if c.Fault.Is(mutant.GroupsJoinTwice) && !c.finished {
+				return c.Groups.Join(ev.Group, twin{c})
+			}
 			return nil
 		}
 		if c.groups == nil {
 			c.groups = &membership{}
 		}
-		if n := len(c.groups.joined); n >= event.GroupsMaxGroups {
+		if n := len(c.groups.joined); n >= event.GroupsMaxGroups && !c.Fault.Is(mutant.GroupsMaxGroupsUnchecked) {
 			c.mu.Unlock()
 			return event.Violationf(event.RuleGroupsMaxGroups,
 				"the call is a member of %d groups already, max_groups; join of %q refused", n, ev.Group)
@@ -99,6 +106,9 @@ func (c *Call) sendGroup(ev *event.Event) error {
 			c.Groups.Leave(ev.Group, c)
 		}
 	case event.GroupLeave:
+		if c.Fault.ID() != 0 {
+			return c.faultLeave(ev)
+		}
 		if c.forget(ev.Group) {
 			c.Groups.Leave(ev.Group, c)
 		}
@@ -146,6 +156,9 @@ func (c *Call) Deliver(group, data string) {
 		c.mu.Unlock()
 		return
 	}
+	if c.Fault.ID() != 0 && c.faultDeliver(m, group, data) {
+		return
+	}
 	if m.queued >= event.GroupsQueue {
 		m.dropped++
 		c.mu.Unlock()
@@ -156,7 +169,7 @@ func (c *Call) Deliver(group, data string) {
 	wake := c.recvWake
 	c.recvWake = nil
 	c.mu.Unlock()
-	if wake != nil {
+	if wake != nil && !c.Fault.Is(mutant.GroupsWakeLost) {
 		wakeLater(wake)
 	}
 }
@@ -167,6 +180,10 @@ func (c *Call) Deliver(group, data string) {
 func (c *Call) tookGroupMessage(ev *event.Event) {
 	m := c.groups
 	m.queued--
-	ev.Code = int(m.dropped)
-	m.dropped = 0
+	if !c.Fault.Is(mutant.GroupsDroppedMissing) {
+		ev.Code = int(m.dropped)
+	}
+	if !c.Fault.Is(mutant.GroupsDroppedNotReset) {
+		m.dropped = 0
+	}
 }

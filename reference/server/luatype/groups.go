@@ -1,6 +1,8 @@
 package luatype
 
 import (
+	"errors"
+
 	"github.com/lasgi/lasgi/reference/server/groups"
 	"github.com/lasgi/lasgi/reference/server/internal/mutant"
 	"github.com/lasgi/lasgi/spec/event"
@@ -23,7 +25,7 @@ type GroupData interface {
 func DecodeFor[V Value[V]](v V, f mutant.Fault, scope *event.Scope) (event.Event, error) {
 	if v.Kind() == Table {
 		if typ := v.Field("type"); typ.Kind() == String && event.IsGroupEvent(typ.Str()) && scope.Offers(event.ExtensionGroups) {
-			return decodeGroup(v, typ.Str(), scope)
+			return decodeGroup(v, typ.Str(), scope, f)
 		}
 	}
 	return Decode(v, f, scope.Type)
@@ -31,7 +33,7 @@ func DecodeFor[V Value[V]](v V, f mutant.Fault, scope *event.Scope) (event.Event
 
 // decodeGroup reads lasgi.group.join, leave or send: Group is the name,
 // Body the encoded data.
-func decodeGroup[V Value[V]](v V, typ string, scope *event.Scope) (event.Event, error) {
+func decodeGroup[V Value[V]](v V, typ string, scope *event.Scope, f mutant.Fault) (event.Event, error) {
 	ev := event.Event{Type: typ}
 	if scope.Type == event.ScopeLifespan && typ != event.GroupSend {
 		return ev, event.Violationf(event.RuleGroupsLifespanSend,
@@ -42,7 +44,7 @@ func decodeGroup[V Value[V]](v V, typ string, scope *event.Scope) (event.Event, 
 		return ev, event.Violationf(event.RuleGroupsName, "group must be a string, got %s", Describe(g))
 	}
 	ev.Group = g.Str()
-	if err := event.CheckGroupName(ev.Group); err != nil {
+	if err := event.CheckGroupName(ev.Group); err != nil && !f.Is(mutant.GroupsNameUnchecked) {
 		return ev, err
 	}
 	if typ != event.GroupSend {
@@ -57,7 +59,26 @@ func decodeGroup[V Value[V]](v V, typ string, scope *event.Scope) (event.Event, 
 		// Not offered by such an engine (bridge.GroupsEngine); a bug if seen.
 		return ev, event.Violationf(event.RuleGroupsData, "this engine cannot carry group data")
 	}
+	max := event.GroupsMaxMessageBytes
+	if f.Is(mutant.GroupsSizeUnchecked) {
+		max = 1 << 30
+	}
 	var err error
-	ev.Body, err = gd.GroupData(event.GroupsMaxMessageBytes)
+	ev.Body, err = gd.GroupData(max)
+	if err != nil && f.Is(mutant.GroupsDataUnchecked) {
+		return faultGroupData(ev, err)
+	}
+	return ev, err
+}
+
+// faultGroupData is mutant.GroupsDataUnchecked: data that breaks
+// groups.data is sent as an empty table, what the server cannot carry left
+// out. Apart, so that the error's address is taken only under the fault.
+func faultGroupData(ev event.Event, err error) (event.Event, error) {
+	var broke *event.Violation
+	if errors.As(err, &broke) && broke.Rule == event.RuleGroupsData {
+		ev.Body = string([]byte{groups.TagTable, 0, 0, 0, 0})
+		return ev, nil
+	}
 	return ev, err
 }

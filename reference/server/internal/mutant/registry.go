@@ -132,6 +132,29 @@ const (
 	TimeoutTakesEvent
 	TimersWithoutTimesOut
 	TimersOptionsUnchecked
+
+	GroupsNoLimits
+	GroupsNameUnchecked
+	GroupsDataUnchecked
+	GroupsSizeUnchecked
+	GroupsMaxGroupsUnchecked
+	GroupsJoinTwice
+	GroupsLeaveIgnored
+	GroupsLeaveUnjoinedRaises
+	GroupsNoMembersRaises
+	GroupsSenderSkipped
+	GroupsWakeLost
+	GroupsDeliveredTwice
+	GroupsOrderReversed
+	GroupsStringCutAtNUL
+	GroupsFloatTruncated
+	GroupsDataShared
+	GroupsQueueUnbounded
+	GroupsDropsOldest
+	GroupsDroppedMissing
+	GroupsDroppedNotReset
+	GroupsDroppedZero
+	GroupsBusyDrops
 )
 
 var registry = []Mutant{
@@ -272,4 +295,28 @@ var registry = []Mutant{
 	{ID: TimeoutTakesEvent, Name: "timeout-takes-event", Rule: "timers.receive.no-loss", Description: "the event pushed after a lasgi.timeout is lost", MustCatch: []string{"timers.receive/body-after-timeout"}},
 	{ID: TimersWithoutTimesOut, Name: "timers-without-times-out", Rule: "timers.receive.without", Description: "receive({}) without a timeout gives lasgi.timeout at once", MustCatch: []string{"timers.receive/options-without-timeout"}},
 	{ID: TimersOptionsUnchecked, Name: "timers-options-unchecked", Rule: "timers.receive.invalid-raises", Description: "receive() with invalid options does not raise but waits as without them", Ignore: event.RuleTimersOptions, MustCatch: []string{"timers.receive/invalid-options"}},
+
+	// Groups (bridge/groups.go, luatype/groups.go, gopherlua/fault.go).
+	{ID: GroupsNoLimits, Name: "groups-no-limits", Rule: "groups.offer.limits", Description: `scope.extensions["lasgi.groups"] is an empty table, without its limits`, MustCatch: []string{"groups.offer/limits-http", "groups.offer/limits-websocket"}},
+	{ID: GroupsNameUnchecked, Name: "groups-name-unchecked", Rule: "groups.invalid-raises", Description: "a group name of any string is taken: empty, too long, with a space", MustCatch: []string{"groups.invalid/names", "groups.invalid/websocket"}},
+	{ID: GroupsDataUnchecked, Name: "groups-data-unchecked", Rule: "groups.invalid-raises", Description: "data with what groups.data refuses (a function, a table key, a cycle) is sent as an empty table, without an error", MustCatch: []string{"groups.invalid/data", "groups.invalid/websocket"}},
+	{ID: GroupsSizeUnchecked, Name: "groups-size-unchecked", Rule: "groups.invalid-raises", Description: "data over max_message_bytes is sent, without an error", MustCatch: []string{"groups.invalid/size", "groups.invalid/websocket"}},
+	{ID: GroupsMaxGroupsUnchecked, Name: "groups-max-groups-unchecked", Rule: "groups.invalid-raises", Description: "a call may join more than max_groups groups", MustCatch: []string{"groups.invalid/max-groups"}},
+	{ID: GroupsJoinTwice, Name: "groups-join-twice", Rule: "groups.join", Description: "joining a group twice makes the call a member twice: messages come twice, and a leave ends one membership", MustCatch: []string{"groups.join/twice-is-once"}},
+	{ID: GroupsLeaveIgnored, Name: "groups-leave-ignored", Rule: "groups.leave", Description: "lasgi.group.leave does nothing: the call stays a member", MustCatch: []string{"groups.leave/no-message-after"}},
+	{ID: GroupsLeaveUnjoinedRaises, Name: "groups-leave-unjoined-raises", Rule: "groups.leave", Description: "leaving a group the call is not a member of raises an error", MustCatch: []string{"groups.leave/not-a-member"}},
+	{ID: GroupsNoMembersRaises, Name: "groups-no-members-raises", Rule: "groups.send.no-members", Description: "a send to a group without members raises an error", MustCatch: []string{"groups.send/no-members"}},
+	{ID: GroupsSenderSkipped, Name: "groups-sender-skipped", Rule: "groups.deliver", Description: "a message reaches every member but the sender", MustCatch: []string{"groups.deliver/sender-is-member"}},
+	{ID: GroupsWakeLost, Name: "groups-wake-lost", Rule: "groups.deliver", Description: "a message to a member waiting in receive() is queued without waking it", MustCatch: []string{"groups.deliver/two-websocket-members"}},
+	{ID: GroupsDeliveredTwice, Name: "groups-delivered-twice", Rule: "groups.once", Description: "every message is queued twice for each member", MustCatch: []string{"groups.once/one-message"}},
+	{ID: GroupsOrderReversed, Name: "groups-order-reversed", Rule: "groups.order", Description: "a message is queued ahead of the group messages already waiting, so they come newest first", MustCatch: []string{"groups.order/in-order"}},
+	{ID: GroupsStringCutAtNUL, Name: "groups-string-cut-at-nul", Rule: "groups.message", Description: "a string in received data ends at its first NUL byte, as a C string would", MustCatch: []string{"groups.message/round-trip"}},
+	{ID: GroupsFloatTruncated, Name: "groups-float-truncated", Rule: "groups.message", Description: "a number in received data is truncated to an integer (1.5 arrives as 1)", MustCatch: []string{"groups.message/round-trip"}},
+	{ID: GroupsDataShared, Name: "groups-data-shared", Rule: "groups.copy", Description: "members in one Lua state get one data table, the first member's, for the same message", MustCatch: []string{"groups.copy/own-tables"}},
+	{ID: GroupsQueueUnbounded, Name: "groups-queue-unbounded", Rule: "groups.queue", Description: "a call's group queue never drops: past queue, messages keep coming", MustCatch: []string{"groups.queue/flood"}},
+	{ID: GroupsDropsOldest, Name: "groups-drops-oldest", Rule: "groups.queue", Description: "a full group queue drops its oldest message to take the new one", MustCatch: []string{"groups.queue/flood"}},
+	{ID: GroupsDroppedMissing, Name: "groups-dropped-missing", Rule: "groups.dropped", Description: "messages are dropped without a word: no message carries dropped", MustCatch: []string{"groups.queue/flood"}},
+	{ID: GroupsDroppedNotReset, Name: "groups-dropped-not-reset", Rule: "groups.dropped", Description: "the dropped count is not reset once reported: every later message carries it again", MustCatch: []string{"groups.queue/flood"}},
+	{ID: GroupsDroppedZero, Name: "groups-dropped-zero", Rule: "groups.dropped", Description: "a message with none dropped before it carries dropped = 0", MustCatch: []string{"groups.queue/flood"}},
+	{ID: GroupsBusyDrops, Name: "groups-busy-drops", Rule: "groups.busy", Description: "a message that reaches a call not waiting in receive() is dropped, uncounted", MustCatch: []string{"groups.busy/while-running"}},
 }

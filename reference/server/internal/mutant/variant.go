@@ -12,7 +12,8 @@ const (
 	// uvicorn does, instead of holding it until the first body event
 	// (http.start.deferred is a MAY).
 	HeadAtStart
-	// NoExtensions offers no extension in scope.extensions (an empty table).
+	// NoExtensions offers no extension in an http scope's scope.extensions
+	// (an empty table).
 	NoExtensions
 	// UnfoldObsFold replaces obsolete line folding in a request header with
 	// a space instead of answering 400 (RFC 9112 section 5.2 permits both).
@@ -35,8 +36,8 @@ var variants = []Variant{
 		Exercises: []string{"http.connection/keep-alive", "http.connection/pipelined-three", "http.request/unread-body-then-next-request", "http.response/head-then-get-on-one-connection", "http.response/204-body-and-length-dropped"}},
 	{ID: HeadAtStart, Name: "head-at-start", Description: "the response head goes out at http.response.start, not with the first body",
 		Exercises: []string{"http.error/raise-after-head-held", "http.response/single-body-content-length", "http.response/http-1.0-single-body-content-length"}},
-	{ID: NoExtensions, Name: "no-extensions", Description: "scope.extensions is an empty table: trailers are not offered",
-		Exercises: []string{"http.response/trailers-sent", "http.send/trailers-before-last-body"}},
+	{ID: NoExtensions, Name: "no-extensions", Description: "scope.extensions of an http scope is an empty table: trailers, timers and groups are not offered there",
+		Exercises: []string{"http.response/trailers-sent", "http.send/trailers-before-last-body", "timers.receive/timeout-after-body", "groups.offer/limits-http", "groups.queue/flood"}},
 	{ID: UnfoldObsFold, Name: "unfold-obs-fold", Description: "a folded request header line is joined to the one before with a space, not refused with 400",
 		Exercises: []string{"http.malformed/obsolete-line-folding"}},
 }
