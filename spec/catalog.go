@@ -1,4 +1,4 @@
-// Package spec holds the machine-readable rule catalog of the LASGI 1.1
+// Package spec holds the machine-readable rule catalog of the LASGI 1.2
 // specification. The Markdown files in this directory are the specification;
 // this catalog mirrors every rule they state, and catalog_test.go fails when
 // the two disagree. rules.md is generated from the catalog.
@@ -7,7 +7,7 @@ package spec
 //go:generate go run gen_rules.go
 
 // Version is the version of the specification this catalog describes.
-const Version = "1.1.0"
+const Version = "1.2.0"
 
 // Level is the RFC 2119 keyword of a rule.
 type Level string
@@ -442,7 +442,7 @@ var baseRules = []Rule{
 		Level:   Must,
 		Side:    Server,
 		Section: "core.md#scopes-and-versions",
-		Text:    "Every scope MUST have a `lasgi` key holding a table with `version = \"1.1\"`, the `MAJOR.MINOR` version of this specification the server implements.",
+		Text:    "Every scope MUST have a `lasgi` key holding a table with `version = \"1.2\"`, the `MAJOR.MINOR` version of this specification the server implements.",
 	},
 	{
 		ID:      "core.scope.version-check",

@@ -14,10 +14,10 @@ return function(scope, receive, send)
   if scope.type ~= "http" then
     error("hello.lua serves http scopes only, not " .. tostring(scope.type), 0)
   end
-  -- "1.1" is the usual answer: compared first, it costs no function call.
+  -- "1.2" is the usual answer: compared first, it costs no function call.
   local lasgi = scope.lasgi
   local version = type(lasgi) == "table" and lasgi.version
-  if version ~= "1.1" and type(version) == "string" and version:sub(1, 2) ~= "1." then
+  if version ~= "1.2" and type(version) == "string" and version:sub(1, 2) ~= "1." then
     error("hello.lua knows LASGI 1.x, not " .. version, 0)
   end
   send(start)

@@ -1573,8 +1573,9 @@ local function lint(app, options)
         end
       elseif typ == DISCONNECT then
         got_disconnect = true
-      elseif version == "1.0" or version == "1.1" then
-        -- A later 1.x may add events; under 1.0 and 1.1 only these two exist.
+      elseif version == "1.0" or version == "1.1" or version == "1.2" then
+        -- A later 1.x may add events; under 1.0 to 1.2 only these two exist
+        -- (and those of the extensions offered, taken above).
         if got_disconnect then
           fail("http.disconnect.repeat", "receive() returned " .. quote(typ) .. " after it had returned http.disconnect")
         elseif not body_complete then

@@ -68,7 +68,7 @@ local seen, startups = {}, 0
 			parts := strings.Split(s.get("/").Body, "|")
 			Expect(parts).To(HaveLen(4))
 			vms[parts[0]] = true
-			Expect(cmp.Diff([]string{"1", "asgi,lasgi,state,type asgi 3.0/2.0 lasgi 1.1, state keys 0", "lifespan"}, parts[1:])).To(BeEmpty())
+			Expect(cmp.Diff([]string{"1", "asgi,lasgi,state,type asgi 3.0/2.0 lasgi 1.2, state keys 0", "lifespan"}, parts[1:])).To(BeEmpty())
 		}
 		Expect(vms).To(HaveLen(2), "two workers, two lifespan states")
 	})

@@ -65,7 +65,7 @@ var _ = Describe("the HTTP scope", func() {
 		want := map[string]any{
 			"type":         "http",
 			"asgi":         map[string]any{"version": "3.0", "spec_version": "2.5"},
-			"lasgi":        map[string]any{"version": "1.1"},
+			"lasgi":        map[string]any{"version": event.LASGIVersion},
 			"http_version": "1.1",
 			"method":       "GET",
 			"scheme":       "http",

@@ -98,7 +98,7 @@ func (s *Scope) Offers(name string) bool {
 const (
 	ASGIVersion     = "3.0"
 	ASGISpecVersion = "2.5"
-	LASGIVersion    = "1.1"
+	LASGIVersion    = "1.2"
 )
 
 // ExtensionTrailers is the name of the response trailers extension.

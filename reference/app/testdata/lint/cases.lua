@@ -166,7 +166,7 @@ return {
       send(start(200))
       send(body(""))
     end,
-    scope = function(s) s.lasgi = { version = "1.2" } end },
+    scope = function(s) s.lasgi = { version = "1.3" } end },
 
   -- What the app sends
   { name = "event-not-table", want = "core.send.event-table", app = respond("http.response.start") },
