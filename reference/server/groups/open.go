@@ -1,9 +1,25 @@
 package groups
 
 import (
+	"context"
 	"fmt"
+	"log"
 	"strings"
+
+	"github.com/redis/go-redis/v9"
 )
+
+// LogRedisTo sends what the Redis client logs (a dial that failed while
+// Redis is away) to l, as lasgi-serve's own lines, rather than to the
+// standard logger in a format of the client's. The client has one logger
+// for the whole process.
+func LogRedisTo(l *log.Logger) { redis.SetLogger(redisLog{l}) }
+
+type redisLog struct{ l *log.Logger }
+
+func (r redisLog) Printf(_ context.Context, format string, v ...any) {
+	r.l.Printf("lasgi-serve: groups: "+format, v...)
+}
 
 // Open makes the hub a spec names, as lasgi-serve's --groups takes it:
 // "" or "local" is a Local (this process's calls only), "off" no hub at

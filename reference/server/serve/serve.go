@@ -138,6 +138,7 @@ func Run(args []string, env Env) int {
 
 	// The hub before the app: a Redis that does not answer is a bad flag,
 	// and no lifespan startup should run for nothing.
+	groups.LogRedisTo(log.New(stderr, "", log.LstdFlags))
 	hub, err := groups.Open(*groupsFlag)
 	if err != nil {
 		fmt.Fprintf(stderr, "lasgi-serve: --groups: %v\n", err)
