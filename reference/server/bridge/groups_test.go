@@ -3,6 +3,7 @@ package bridge_test
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -204,5 +205,24 @@ func TestGroupsNotOffered(t *testing.T) {
 	var v *event.Violation
 	if !errors.As(err, &v) || v.Rule != event.RuleEventType {
 		t.Fatalf("join not offered: %v; want %s", err, event.RuleEventType)
+	}
+}
+
+// groups.busy: a member paused in send for a slow client keeps its
+// membership and queues what comes meanwhile for its next receive.
+func TestGroupsMemberPausedInSendKeepsItsQueue(t *testing.T) {
+	hub := groups.NewLocal()
+	member, sender := groupCall(t, hub), groupCall(t, hub)
+	join(t, member, "g")
+	big := event.Event{Type: event.WebSocketSend, Message: strings.Repeat("x", 300<<10)}
+	wait, err := member.Send(&big, noWake{})
+	if err != nil || !wait {
+		t.Fatalf("a 300 KiB message unwritten: wait %v, err %v; want a pause", wait, err)
+	}
+	publish(t, sender, "g", "while paused")
+	member.Take()
+	member.Written(len(big.Message)) // the client caught up: the app goes on
+	if diff := cmp.Diff([]string{"lasgi.group.message g while paused 0"}, received(member)); diff != "" {
+		t.Errorf("after the pause (-want +got):\n%s", diff)
 	}
 }
