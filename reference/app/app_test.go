@@ -327,6 +327,11 @@ type Sent struct {
 	Trailers bool        // http.response.start
 	Body     string      // http.response.body
 	MoreBody bool        // http.response.body
+	Group    string      // lasgi.group.join, lasgi.group.leave, lasgi.group.send
+	Data     luaTree     // lasgi.group.send
+	Text     string      // websocket.send
+	Code     int         // websocket.close
+	Reason   string      // websocket.close
 }
 
 // luaValue is a Lua value decoded from the transcript: string, float64, bool, luaTree or,
@@ -531,6 +536,30 @@ func toSent(v any) (Sent, error) {
 		if s.MoreBody, ok = t["more_body"].(bool); !ok {
 			return Sent{}, fmt.Errorf("more_body is %#v, want a boolean", t["more_body"])
 		}
+	case "lasgi.group.join", "lasgi.group.leave", "lasgi.group.send":
+		allowed, required = []string{"type", "group"}, []string{"group"}
+		if s.Group, ok = t["group"].(string); !ok {
+			return Sent{}, fmt.Errorf("group is %#v, want a string", t["group"])
+		}
+		if s.Type == "lasgi.group.send" {
+			allowed, required = append(allowed, "data"), append(required, "data")
+			if s.Data, ok = t["data"].(luaTree); !ok {
+				return Sent{}, fmt.Errorf("data is %#v, want a table", t["data"])
+			}
+		}
+	case "websocket.accept":
+		allowed = []string{"type"}
+	case "websocket.send":
+		allowed, required = []string{"type", "text"}, []string{"text"}
+		if s.Text, ok = t["text"].(string); !ok {
+			return Sent{}, fmt.Errorf("text is %#v, want a string", t["text"])
+		}
+	case "websocket.close":
+		allowed = []string{"type", "code", "reason"}
+		if c, present := t["code"].(float64); present {
+			s.Code = int(c)
+		}
+		s.Reason, _ = t["reason"].(string)
 	default:
 		return Sent{}, fmt.Errorf("unexpected event type %q", s.Type)
 	}

@@ -29,13 +29,32 @@ local MAX_TOPIC = 94 -- "poll." plus 94 is within the 99 a group name may have
 local OVERHEAD = 19 -- the size of {body = ""}: a table 5, the key 5 + 4, the value 5
 local DEFAULT_TIMEOUT, MAX_TIMEOUT = 30, 300
 
+-- Whether pcall can hold a receive() or send() that yields: Lua 5.2 and later and
+-- LuaJIT can; plain Lua 5.1 and gopher-lua cannot, unless the server replaced pcall
+-- with a Lua function that can, as lasgi-serve does on gopher-lua (spec rule
+-- core.call.yield-safe-pcall). Where it cannot, a send that has to wait inside pcall
+-- would fail, so the app sends without catching, and a server that cannot reach its
+-- groups then ends the call. (Trying a yield inside pcall to find out is no good:
+-- gopher-lua's own pcall breaks on the second.)
+local YIELD_SAFE_PCALL = _VERSION ~= "Lua 5.1" or type(jit) == "table"
+  or (type(debug) == "table" and type(debug.getinfo) == "function" and debug.getinfo(pcall, "S").what == "Lua")
+
+-- try_send sends ev, returning false and the error where send raised, when it can.
+local function try_send(send, ev)
+  if YIELD_SAFE_PCALL then
+    return pcall(send, ev)
+  end
+  send(ev)
+  return true
+end
+
 local function answer(send, status, text, headers)
   local h = { { "content-type", "text/plain" } }
   for _, kv in ipairs(headers or {}) do
     h[#h + 1] = kv
   end
   send({ type = "http.response.start", status = status, headers = h })
-  send({ type = "http.response.body", body = text })
+  send({ type = "http.response.body", body = text, more_body = false })
 end
 
 -- The raw value of the first `name=` parameter of qs, or nil.
@@ -119,7 +138,7 @@ local function publish(receive, send, group, limits)
   end
   -- A server whose groups span processes raises when it cannot reach them
   -- (groups.send.unavailable): the client is told, the call goes on.
-  local ok, err = pcall(send, { type = "lasgi.group.send", group = group, data = { body = body } })
+  local ok, err = try_send(send, { type = "lasgi.group.send", group = group, data = { body = body } })
   if not ok then
     return answer(send, 503, "longpoll.lua: not published: " .. tostring(err) .. "\n")
   end

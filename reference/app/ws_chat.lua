@@ -32,6 +32,25 @@
 local MAX_NAME = 90 -- "room." plus 90 is within the 99 a group name may have
 local OVERHEAD = 19 -- the size of {text = ""}: a table 5, the key 5 + 4, the value 5
 
+-- Whether pcall can hold a receive() or send() that yields: Lua 5.2 and later and
+-- LuaJIT can; plain Lua 5.1 and gopher-lua cannot, unless the server replaced pcall
+-- with a Lua function that can, as lasgi-serve does on gopher-lua (spec rule
+-- core.call.yield-safe-pcall). Where it cannot, a send that has to wait inside pcall
+-- would fail, so the app sends without catching, and a server that cannot reach its
+-- groups then ends the call. (Trying a yield inside pcall to find out is no good:
+-- gopher-lua's own pcall breaks on the second.)
+local YIELD_SAFE_PCALL = _VERSION ~= "Lua 5.1" or type(jit) == "table"
+  or (type(debug) == "table" and type(debug.getinfo) == "function" and debug.getinfo(pcall, "S").what == "Lua")
+
+-- try_send sends ev, returning false and the error where send raised, when it can.
+local function try_send(send, ev)
+  if YIELD_SAFE_PCALL then
+    return pcall(send, ev)
+  end
+  send(ev)
+  return true
+end
+
 local function http(scope, send)
   local status, body, headers = 200, "ws_chat.lua: connect a WebSocket to /room/NAME\n", {}
   if scope.method ~= "GET" and scope.method ~= "HEAD" then
@@ -40,7 +59,7 @@ local function http(scope, send)
   end
   table.insert(headers, 1, { "content-type", "text/plain" })
   send({ type = "http.response.start", status = status, headers = headers })
-  send({ type = "http.response.body", body = scope.method == "HEAD" and "" or body })
+  send({ type = "http.response.body", body = scope.method == "HEAD" and "" or body, more_body = false })
 end
 
 local function lifespan(receive, send)
@@ -62,7 +81,7 @@ end
 local function chat(send, receive, room, limits)
   local max_text = limits.max_message_bytes - OVERHEAD
   send({ type = "websocket.accept" })
-  local joined, err = pcall(send, { type = "lasgi.group.join", group = room })
+  local joined, err = try_send(send, { type = "lasgi.group.join", group = room })
   if not joined then -- the server cannot reach its groups service
     say(send, "ws_chat.lua: cannot join the room: " .. tostring(err))
     send({ type = "websocket.close", code = 1011, reason = "ws_chat.lua: the room is unreachable" })
@@ -88,7 +107,7 @@ local function chat(send, receive, room, limits)
       else
         -- A server whose groups span processes raises when it cannot reach
         -- them (groups.send.unavailable): the sender is told, the socket stays.
-        local ok, err = pcall(send, { type = "lasgi.group.send", group = room, data = { text = text } })
+        local ok, err = try_send(send, { type = "lasgi.group.send", group = room, data = { text = text } })
         if not ok then
           say(send, "ws_chat.lua: not sent: " .. tostring(err))
         end
