@@ -254,6 +254,8 @@ func (r *Reader) Err() error { return r.err }
 
 // Decode reads data into Go values, for tests and tools: a table becomes a
 // map[any]any, a string a string, an integer an int64, a float a float64.
+// A key that is not a string or a number other than NaN is ErrCorrupt, as
+// any other bytes no encoder writes.
 func Decode(data string) (any, error) {
 	r := NewReader(data)
 	v, err := decodeValue(r, 0)
@@ -281,6 +283,17 @@ func decodeValue(r *Reader, depth int) (any, error) {
 			k, err := decodeValue(r, depth+1)
 			if err != nil {
 				return nil, err
+			}
+			switch k := k.(type) {
+			case string, int64:
+			case float64:
+				if k != k {
+					return nil, fmt.Errorf("%w: a NaN key", ErrCorrupt)
+				}
+			default:
+				// No encoder writes one (groups.data), and a table would not
+				// do as a Go map's key.
+				return nil, fmt.Errorf("%w: a key of Go type %T (a table or a boolean)", ErrCorrupt, k)
 			}
 			val, err := decodeValue(r, depth+1)
 			if err != nil {
