@@ -6,9 +6,6 @@ package clua
 import "C"
 
 import (
-	"encoding/binary"
-	"unsafe"
-
 	"github.com/lasgi/lasgi/reference/server/bridge"
 	"github.com/lasgi/lasgi/reference/server/groups"
 	"github.com/lasgi/lasgi/reference/server/luatype"
@@ -92,19 +89,7 @@ func (o *ops) groupMessage(ev *event.Event) {
 
 // groupData pushes the table data encodes: inline when short, else named
 // by its address, pinned, as str does a long string.
-func (o *ops) groupData(data string) {
-	if len(data) >= bigString {
-		p := unsafe.StringData(data)
-		o.pins.Pin(p)
-		o.b = append(o.b, 'Q')
-		o.b = binary.LittleEndian.AppendUint64(o.b, uint64(uintptr(unsafe.Pointer(p))))
-		o.u32(len(data))
-		return
-	}
-	o.b = append(o.b, 'G')
-	o.u32(len(data))
-	o.b = append(o.b, data...)
-}
+func (o *ops) groupData(data string) { o.bytes(data, 'G', 'Q') }
 
 // groupsOffer is scope.extensions["lasgi.groups"]: the limits the bridge
 // keeps (groups.offer.limits).

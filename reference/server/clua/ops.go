@@ -40,19 +40,28 @@ func (o *ops) table(narr, nrec int) { o.b = append(o.b, 'T'); o.u32(narr); o.u32
 // str pushes s: by its index when it is one of commonStrings, by its
 // address when it is long.
 func (o *ops) str(s string) {
+	if len(s) < bigString {
+		if i, ok := common(s); ok {
+			o.b = append(o.b, 's', byte(i))
+			return
+		}
+	}
+	o.bytes(s, 'S', 'P')
+}
+
+// bytes puts s in the ops after the op inline, when short, or else after
+// the op pinned, by its address, pinned until the ops are done: a long
+// string is not copied twice.
+func (o *ops) bytes(s string, inline, pinned byte) {
 	if len(s) >= bigString {
 		p := unsafe.StringData(s)
 		o.pins.Pin(p)
-		o.b = append(o.b, 'P')
+		o.b = append(o.b, pinned)
 		o.b = binary.LittleEndian.AppendUint64(o.b, uint64(uintptr(unsafe.Pointer(p))))
 		o.u32(len(s))
 		return
 	}
-	if i, ok := common(s); ok {
-		o.b = append(o.b, 's', byte(i))
-		return
-	}
-	o.b = append(o.b, 'S')
+	o.b = append(o.b, inline)
 	o.u32(len(s))
 	o.b = append(o.b, s...)
 }
