@@ -14,15 +14,28 @@ import (
 // are the call's conversation's (event.Response for http). f is a fault to
 // inject (tests only).
 func Decode[V Value[V]](v V, f mutant.Fault, scope string) (event.Event, error) {
-	var ev event.Event
+	typ, err := eventType(v)
+	if err != nil {
+		return event.Event{}, err
+	}
+	return decodeTyped(v, typ, f, scope)
+}
+
+// eventType reads the type of the event v, which must be a table.
+func eventType[V Value[V]](v V) (string, error) {
 	if v.Kind() != Table {
-		return ev, event.Violationf(event.RuleEventTable, "send takes an event table, got %s", Describe(v))
+		return "", event.Violationf(event.RuleEventTable, "send takes an event table, got %s", Describe(v))
 	}
 	typ := v.Field("type")
 	if typ.Kind() != String {
-		return ev, event.Violationf(event.RuleEventType, "event type must be a string, got %s", Describe(typ))
+		return "", event.Violationf(event.RuleEventType, "event type must be a string, got %s", Describe(typ))
 	}
-	ev.Type = typ.Str()
+	return typ.Str(), nil
+}
+
+// decodeTyped is Decode once the event's type is read.
+func decodeTyped[V Value[V]](v V, typ string, f mutant.Fault, scope string) (event.Event, error) {
+	ev := event.Event{Type: typ}
 	switch scope {
 	case event.ScopeLifespan:
 		return decodeLifespan(v, ev)

@@ -23,12 +23,14 @@ type GroupData interface {
 // In a scope that does not offer groups their types are unknown, as any
 // other (core.send.type).
 func DecodeFor[V Value[V]](v V, f mutant.Fault, scope *event.Scope) (event.Event, error) {
-	if v.Kind() == Table {
-		if typ := v.Field("type"); typ.Kind() == String && event.IsGroupEvent(typ.Str()) && scope.Offers(event.ExtensionGroups) {
-			return decodeGroup(v, typ.Str(), scope, f)
-		}
+	typ, err := eventType(v)
+	if err != nil {
+		return event.Event{}, err
 	}
-	return Decode(v, f, scope.Type)
+	if event.IsGroupEvent(typ) && scope.Offers(event.ExtensionGroups) {
+		return decodeGroup(v, typ, scope, f)
+	}
+	return decodeTyped(v, typ, f, scope.Type)
 }
 
 // decodeGroup reads lasgi.group.join, leave or send: Group is the name,
