@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -62,6 +63,41 @@ func (o outcome) caught() []conformance.Result {
 		}
 	}
 	return rs
+}
+
+// misses says what the run of a mutant failed to show: no case caught it,
+// a must-catch case did not, or a gap's mutant is caught after all.
+func (o outcome) misses() []string {
+	var missed []string
+	caught := ids(o.caught())
+	if o.mutant.Gap != "" {
+		if len(caught) > 0 {
+			missed = append(missed, fmt.Sprintf("%s is caught by %v now: empty its Gap", o.mutant.Name, caught))
+		}
+		return missed
+	}
+	if len(caught) == 0 {
+		var other []string
+		for _, r := range o.results {
+			if r.Status != conformance.Passed {
+				other = append(other, fmt.Sprintf("%s %s %v", r.Case.ID, r.Status, r.Broken))
+			}
+		}
+		missed = append(missed, fmt.Sprintf("%s (%s): %d cases of the rule, none caught it naming it (not passed: %v)", o.mutant.Name, o.mutant.Rule, len(o.results), other))
+	}
+	for _, id := range o.mutant.MustCatch {
+		if slices.Contains(caught, id) {
+			continue
+		}
+		i := slices.IndexFunc(o.results, func(r conformance.Result) bool { return r.Case.ID == id })
+		if i < 0 {
+			missed = append(missed, fmt.Sprintf("%s: must-catch case %s did not run", o.mutant.Name, id))
+			continue
+		}
+		r := o.results[i]
+		missed = append(missed, fmt.Sprintf("%s: must-catch case %s did not catch it naming %s: %s %v in %v:\n%s", o.mutant.Name, id, o.mutant.Rule, r.Status, r.Broken, r.Elapsed, r.Message))
+	}
+	return missed
 }
 
 func ids(rs []conformance.Result) []string {
@@ -159,6 +195,22 @@ var _ = Describe("The server mutants", Ordered, func() {
 		}
 		wg.Wait()
 		Expect(ctx.Err()).NotTo(HaveOccurred(), "the run took longer than %v", runTimeout)
+
+		// A mutant missed while six servers and the other packages' tests
+		// share two cores gets one more run, alone and with twice the step
+		// time; what the first run said stays in the report, so that a case
+		// that catches only on a quiet machine is seen.
+		retryCtx, cancelRetry := context.WithTimeout(context.Background(), runTimeout)
+		defer cancelRetry()
+		for i, o := range outcomes {
+			first := o.misses()
+			if len(first) == 0 || o.err != nil {
+				continue
+			}
+			AddReportEntry("mutant missed on the first run, run again alone: "+o.mutant.Name, strings.Join(first, "\n"))
+			o.results, o.err = runFor(retryCtx, probe, mutant.Inject(o.mutant.ID), casesOf(corpus, o.mutant.Rule), mutantTimeout, 2*stepTimeout)
+			outcomes[i] = o
+		}
 	})
 
 	It("are at least 40, each breaking one server-side rule named by some case", func() {
@@ -199,34 +251,7 @@ var _ = Describe("The server mutants", Ordered, func() {
 		var missed []string
 		for _, o := range outcomes {
 			Expect(o.err).NotTo(HaveOccurred(), o.mutant.Name)
-			caught := ids(o.caught())
-			if o.mutant.Gap != "" {
-				if len(caught) > 0 {
-					missed = append(missed, fmt.Sprintf("%s is caught by %v now: empty its Gap", o.mutant.Name, caught))
-				}
-				continue
-			}
-			if len(caught) == 0 {
-				var other []string
-				for _, r := range o.results {
-					if r.Status != conformance.Passed {
-						other = append(other, fmt.Sprintf("%s %s %v", r.Case.ID, r.Status, r.Broken))
-					}
-				}
-				missed = append(missed, fmt.Sprintf("%s (%s): %d cases of the rule, none caught it naming it (not passed: %v)", o.mutant.Name, o.mutant.Rule, len(o.results), other))
-			}
-			for _, id := range o.mutant.MustCatch {
-				if slices.Contains(caught, id) {
-					continue
-				}
-				i := slices.IndexFunc(o.results, func(r conformance.Result) bool { return r.Case.ID == id })
-				if i < 0 {
-					missed = append(missed, fmt.Sprintf("%s: must-catch case %s did not run", o.mutant.Name, id))
-					continue
-				}
-				r := o.results[i]
-				missed = append(missed, fmt.Sprintf("%s: must-catch case %s did not catch it naming %s: %s %v in %v:\n%s", o.mutant.Name, id, o.mutant.Rule, r.Status, r.Broken, r.Elapsed, r.Message))
-			}
+			missed = append(missed, o.misses()...)
 		}
 		Expect(missed).To(BeEmpty())
 	})

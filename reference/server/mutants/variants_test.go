@@ -16,8 +16,13 @@ import (
 	"github.com/lasgi/lasgi/reference/server/internal/mutant"
 )
 
-// variantTimeout bounds one variant's run of the whole corpus.
-const variantTimeout = slow * 60 * time.Second
+// variantTimeout bounds one variant's run of the whole corpus, and
+// variantsTimeout all of them: two at a time, beside the mutants' servers
+// and the other packages' tests, the last ones start well after the first.
+const (
+	variantTimeout  = slow * 60 * time.Second
+	variantsTimeout = 3 * variantTimeout
+)
 
 // variantStep is a variant run's step deadline: longer than a mutant's, since
 // a variant must pass every case and is not there to be caught by one; and
@@ -47,7 +52,7 @@ var _ = Describe("The server variants (permitted behaviour)", func() {
 			byID[c.ID] = c
 		}
 
-		ctx, cancel := context.WithTimeout(context.Background(), variantTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), variantsTimeout)
 		defer cancel()
 		variants := mutant.Variants()
 		problems := make([][]string, len(variants))
