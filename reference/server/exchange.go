@@ -61,6 +61,9 @@ func (c *conn) exchange(req *request, start time.Time) (keepAlive bool) {
 	call := bridge.NewCall(scope, deadline)
 	call.Fault = cfg.Fault
 	call.Groups = c.srv.offers.hub
+	// Every body taken is counted in Written once flushed, and the call is
+	// released when the exchange ends (bridge's lend.go).
+	call.Lend = true
 	limit := cfg.MaxBodyBytes
 	if limit < 0 {
 		limit = 0
@@ -104,7 +107,12 @@ func (c *conn) exchange(req *request, start time.Time) (keepAlive bool) {
 	w.fault = cfg.Fault
 	c.seq.Add(1)
 	c.out, c.outReq, c.outsideWritten = call, req, 0
-	defer func() { c.out, c.outReq = nil, nil }()
+	defer func() {
+		// The outside writer looks at c.out under wmu, which is held: from
+		// here on nothing reads the call's events.
+		c.out, c.outReq = nil, nil
+		call.Release()
+	}()
 	call.Kick = c.kickFn
 
 	c.enter()

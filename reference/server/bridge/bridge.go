@@ -89,19 +89,22 @@ type Call struct {
 
 	notify chan struct{} // to the HTTP side: something changed
 
-	mu           sync.Mutex
-	room         chan struct{} // to the body reader: the inbox was emptied; made by Room
-	inbox        []event.Event
-	recvWake     Waker
-	outbox       []event.Event
-	spare        []event.Event
-	outBytes     int
-	sendWake     Waker
-	conv         event.Conversation // the protocol's checks: &http, or one of event.Protocols
+	mu       sync.Mutex
+	room     chan struct{} // to the body reader: the inbox was emptied; made by Room
+	inbox    []event.Event
+	recvWake Waker
+	outbox   []event.Event
+	spare    []event.Event
+	outBytes int
+	sendWake Waker
+	conv     event.Conversation // the protocol's checks: &http, or one of event.Protocols
+	err      error
+	onFinish func(error)
+	// Lend, when set (before Start), says that the HTTP side keeps the
+	// promise of lend.go: an engine may then queue a body in its own memory.
+	Lend         bool
 	disconnected bool
 	finished     bool
-	err          error
-	onFinish     func(error)
 	watch        bool  // the app waits in receive with the body all read
 	gaveLeft     bool  // an http.disconnect was received (for mutant.DisconnectOnce)
 	timed        bool  // a receive({timeout}) waits, until waitNano (timers.go)
@@ -112,6 +115,9 @@ type Call struct {
 	// first join: most calls never join, and kept out of the call it keeps
 	// the call within its allocation size class.
 	groups *membership
+	// lent counts the bytes of a call that lent a body (lend.go), made at
+	// its first loan, for the same reason.
+	lent *lending
 	// waitNano is when the timed wait ends, in monoNano: the fields of a
 	// timed wait sit in padding, and a time.Time would take the call into
 	// the next allocation size class.
@@ -280,6 +286,7 @@ func (c *Call) Send(ev *event.Event, wake Waker) (wait bool, err error) {
 		return false, err
 	}
 	c.outBytes += len(ev.Body) + len(ev.Message) // a WebSocket message counts as body bytes do
+	c.countQueued(len(ev.Body) + len(ev.Message))
 	// The head alone is not worth a wake-up: it goes out with the first body.
 	if ev.Type != event.HTTPResponseStart {
 		c.signal()
@@ -431,6 +438,7 @@ func (c *Call) Take() []event.Event {
 func (c *Call) Written(n int) {
 	c.mu.Lock()
 	c.outBytes -= n
+	c.countWritten(n)
 	var wake Waker
 	if c.outBytes <= highWater/2 && len(c.outbox) < maxQueued/2 && c.sendWake != nil {
 		wake, c.sendWake = c.sendWake, nil

@@ -165,14 +165,19 @@ func (e *Engine) stopAll(ctx context.Context) error {
 		close(e.stop)
 	}
 	e.wg.Wait()
-	var stuck []string
+	var stuck, lent []string
 	for _, w := range e.workers {
 		if !w.close() {
 			stuck = append(stuck, fmt.Sprint(w.slot))
+		} else if w.lentOut {
+			lent = append(lent, fmt.Sprint(w.slot))
 		}
 	}
 	if len(stuck) > 0 {
 		errs = append(errs, fmt.Errorf("%s: worker %s still running C code %v after it was interrupted: left running", Name, strings.Join(stuck, ", "), closeGrace))
+	}
+	if len(lent) > 0 {
+		errs = append(errs, fmt.Errorf("%s: worker %s: response bodies still being written %v after its calls ended: its Lua state is left unfreed", Name, strings.Join(lent, ", "), closeGrace))
 	}
 	return errors.Join(errs...)
 }

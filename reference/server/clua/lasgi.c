@@ -138,7 +138,7 @@ lasgi_vm *lasgi_new(uintptr_t handle, size_t limit) {
 		return NULL;
 	vm->handle = handle;
 	vm->limit = limit;
-	vm->appref = vm->strref = LUA_NOREF;
+	vm->appref = vm->strref = vm->lendref = LUA_NOREF;
 	vm->L = lua_newstate(alloc, vm);
 	if (vm->L == NULL) {
 		free(vm);
@@ -555,6 +555,29 @@ static int encode(lasgi_vm *vm, lua_State *L, int idx, int i, int depth) {
 	return 0;
 }
 
+/* lend anchors the body string on top of the stack, read into nd, when it
+ * is worth lending (LASGI_LEND_MIN). It may raise out of memory, with
+ * nothing anchored. */
+static void lend(lasgi_vm *vm, lua_State *L, lasgi_node *nd) {
+	if (nd->kind != LK_STRING || nd->len < LASGI_LEND_MIN)
+		return;
+	lua_pushvalue(L, -1);
+	vm->lendref = luaL_ref(L, LUA_REGISTRYINDEX);
+	nd->lent = 1;
+}
+
+/* unlend lets go of the body send() anchored, unless Go took it, and of
+ * the loans Go has done with. */
+static void unlend(lasgi_vm *vm, lua_State *L) {
+	if (vm->lendref != LUA_NOREF) {
+		luaL_unref(L, LUA_REGISTRYINDEX, vm->lendref);
+		vm->lendref = LUA_NOREF;
+	}
+	for (int i = 0; i < vm->ndrop; i++)
+		luaL_unref(L, LUA_REGISTRYINDEX, vm->drops[i]);
+	vm->ndrop = 0;
+}
+
 /* encode_event reads the event (or receive's options) at index 1 into
  * node 0 and, for a table, its fields into the nodes after it: its keys
  * walked once (a lookup of each of the fields would hash and compare every
@@ -591,6 +614,8 @@ static int encode_event(lasgi_vm *vm, lua_State *L, int send) {
 				                                   : encode(vm, L, -1, first + f, 1);
 		} else if (f >= 0) {
 			st = encode(vm, L, -1, first + f, 1);
+			if (st == 0 && send && f == LASGI_FIELD_BODY)
+				lend(vm, L, &vm->nodes[first + f]);
 		}
 		if (st < 0) {
 			lua_pop(L, 2);
@@ -605,9 +630,13 @@ static int l_send(lua_State *L) {
 	lasgi_vm *vm = closure_vm(L);
 	int id = (int)lua_tointeger(L, lua_upvalueindex(2)), gen = (int)lua_tointeger(L, lua_upvalueindex(3));
 	lua_settop(L, 1);
-	if (encode_event(vm, L, 1) < 0)
+	vm->lendref = LUA_NOREF;
+	if (encode_event(vm, L, 1) < 0) {
+		unlend(vm, L);
 		return luaL_error(L, "not enough memory");
+	}
 	int r = lasgiSend(vm->handle, id, gen, owner(L), vm->nodes, vm->nnodes);
+	unlend(vm, L);
 	if (r < 0)
 		return raise_msg(L, vm);
 	if (r == 0)

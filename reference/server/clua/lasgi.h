@@ -19,6 +19,13 @@ enum { LK_NIL, LK_BOOL, LK_NUMBER, LK_STRING, LK_TABLE, LK_OTHER };
 /* data, the one field send() does not read into nodes: the data of
  * lasgi.group.send, encoded by groups.c (spec/groups.md). */
 #define LASGI_FIELD_DATA 15
+/* body: a string this long or longer is lent to Go instead of copied out
+ * (bridge's lend.go): send() anchors it in the registry under vm->lendref,
+ * which Go takes over when it queues the body, and lets go of up to
+ * LASGI_DROPS earlier ones Go names in vm->drops. */
+#define LASGI_FIELD_BODY 3
+#define LASGI_LEND_MIN 4096
+#define LASGI_DROPS 16
 
 /* The bounds of group data: event.GroupsMaxMessageBytes (values.go holds
  * the two equal) and event.MaxGroupDepth. */
@@ -39,6 +46,7 @@ typedef struct {
 	double num;
 	const char *s; /* string (in Lua's memory, valid during the callback) or type name */
 	size_t len;
+	int lent; /* the string is anchored under vm->lendref: Go may keep s */
 } lasgi_node;
 /* The node of send's data field, when a table, is groups.c's: kind
  * LK_TABLE, first -1, n the GE_* code, bad the node of the key or value
@@ -72,6 +80,9 @@ typedef struct lasgi_vm {
 
 	lasgi_node *nodes; /* an event the app sent, read by Go */
 	int nnodes, nodecap;
+	int lendref;              /* the body send() anchored; LUA_NOREF once Go took it */
+	int drops[LASGI_DROPS];   /* loans Go has done with, for send() to let go */
+	int ndrop;
 	char *gbuf; /* the data of a lasgi.group.send, LASGI_GROUP_MAX bytes once made */
 
 	char *msg; /* the last error's text */

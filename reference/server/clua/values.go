@@ -84,9 +84,12 @@ func (v cval) raw() string {
 }
 
 // Str copies the string out of Lua's memory, except for the common ones
-// (commonStrings).
+// (commonStrings) and a body send() lent (loans.go), which stays in Lua's.
 func (v cval) Str() string {
 	s := v.raw()
+	if v.node().lent != 0 {
+		return s
+	}
 	if i, ok := common(s); ok {
 		return commonStrings[i]
 	}

@@ -114,11 +114,15 @@ func lasgiSend(h C.uintptr_t, id, gen, owner C.int, nodes *C.lasgi_node, nn C.in
 	}
 	cc.bareYields = 0
 	root := cval{unsafe.Slice(nodes, int(nn)), 0}
+	lent := w.lending(cc, root)
 	ev, err := luatype.DecodeFor(root, cc.c.Fault, cc.c.Scope)
 	if err == nil {
 		var wait bool
 		wait, err = cc.c.Send(&ev, cc)
 		if err == nil {
+			if lent {
+				w.borrow(cc, &ev, root)
+			}
 			if cc.lifeRef != noRef && ev.Type == event.LifespanStartupComplete {
 				w.stateRef = cc.lifeRef // the VM is held: begin reads it so too
 			}

@@ -41,6 +41,10 @@ type worker struct {
 	free  []int
 	gen   int
 	spare []thread // coroutines of calls that returned, for reuse
+	owed  []owed   // ended calls' bodies the HTTP side may still read (loans.go)
+	// lentOut: close found bodies still lent past its grace and left the
+	// state as it was.
+	lentOut bool
 
 	// stateRef is the worker's lifespan state (noRef without), life its
 	// lifespan call.
@@ -76,6 +80,7 @@ type coCall struct {
 	// lifeRef is the state table of a lifespan call: at its
 	// lifespan.startup.complete it becomes the worker's (noRef otherwise).
 	lifeRef int
+	loans   []loan // bodies lent to the HTTP side (loans.go)
 }
 
 type waitKind int
@@ -304,6 +309,12 @@ func (w *worker) step(cc *coCall) {
 // receive() waited for), under the watchdog's eye, and handles how it
 // stopped.
 func (w *worker) run(cc *coCall, start bool, opslen C.size_t, reuse C.int) {
+	if len(w.owed) > 0 {
+		w.payOwed()
+	}
+	if len(cc.loans) > 0 {
+		w.payBack(cc.c, &cc.loans, false)
+	}
 	w.mu.Lock()
 	w.busy = cc
 	w.runs++
@@ -359,6 +370,10 @@ func (cc *coCall) finish(err error) {
 	w := cc.w
 	w.calls[cc.id] = nil
 	w.free = append(w.free, cc.id)
+	if len(cc.loans) > 0 {
+		w.owed = append(w.owed, owed{cc.c, cc.loans})
+		cc.loans = nil
+	}
 	if cc.th != nil {
 		if err == nil && len(w.spare) < maxSpare && C.lasgi_recycle(w.c, cc.th, cc.ref) != 0 {
 			w.spare = append(w.spare, cc.thread)
@@ -428,6 +443,14 @@ func (w *worker) close() bool {
 						cc.done = true
 						cc.c.Finish(errors.New("the server is shutting down"))
 					}
+				}
+				if out := w.outstanding(); len(out) > 0 {
+					w.vm.Unlock()
+					if !awaitReturned(out, closeGrace) {
+						w.lentOut = true // the bytes may still be read: the state stays
+						return true
+					}
+					w.vm.Lock()
 				}
 				w.closeState()
 			}

@@ -1,0 +1,76 @@
+//go:build lua54 || luajit
+
+package clua_test
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/lasgi/lasgi/reference/server"
+	"github.com/lasgi/lasgi/reference/server/clua"
+	"github.com/lasgi/lasgi/reference/server/engine"
+	"github.com/lasgi/lasgi/reference/server/servertest"
+)
+
+// Bodies lent to the HTTP side (not copied out of Lua) over real HTTP: a
+// client slower than the app gets every byte as sent while the app's
+// garbage is collected, and one that leaves half-way costs the server
+// nothing at shutdown.
+const distinctParts = `
+return function(scope, receive, send)
+  send({type = "http.response.start", status = 200, headers = {{"content-type", "text/plain"}}})
+  for i = 1, 64 do
+    -- 64 KiB of one letter, fresh each time, and garbage after it
+    send({type = "http.response.body", body = string.rep(string.char(65 + i % 26), 65536), more_body = true})
+    collectgarbage("collect")
+  end
+  send({type = "http.response.body", body = ""})
+end`
+
+var _ = Describe(clua.Name+" response bodies lent to the HTTP side", func() {
+	var s *servertest.Server
+
+	BeforeEach(func() {
+		var err error
+		s, err = servertest.StartOn(clua.Name, "parts.lua", []byte(distinctParts), engine.Options{Workers: 1}, server.Config{}, nil)
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(s.Stop)
+	})
+
+	It("reach a slow client byte for byte", func() {
+		resp, err := (&http.Client{Timeout: 20 * time.Second}).Get("http://" + s.Addr + "/")
+		Expect(err).NotTo(HaveOccurred())
+		defer resp.Body.Close()
+		r := bufio.NewReaderSize(resp.Body, 64<<10)
+		part := make([]byte, 65536)
+		for i := 1; i <= 64; i++ {
+			if i%8 == 0 {
+				time.Sleep(20 * time.Millisecond) // the app runs ahead, into back-pressure
+			}
+			_, err := io.ReadFull(r, part)
+			Expect(err).NotTo(HaveOccurred(), "part %d", i)
+			want := strings.Repeat(string(rune(65+i%26)), 65536)
+			Expect(string(part) == want).To(BeTrue(), "part %d is not 64 KiB of %c: starts %q", i, rune(65+i%26), part[:16])
+		}
+		_, err = r.ReadByte()
+		Expect(err).To(Equal(io.EOF))
+	})
+
+	It("are given back when the client leaves half-way, so the engine closes", func() {
+		conn, err := net.Dial("tcp", s.Addr)
+		Expect(err).NotTo(HaveOccurred())
+		fmt.Fprintf(conn, "GET / HTTP/1.1\r\nhost: x\r\n\r\n")
+		_, err = io.ReadFull(conn, make([]byte, 200<<10))
+		Expect(err).NotTo(HaveOccurred())
+		conn.Close()
+		Expect(s.Stop()).To(Succeed(), "no body may be left lent at close")
+	})
+})

@@ -1,0 +1,138 @@
+//go:build lua54 || luajit
+
+package clua
+
+// #include "lasgi.h"
+import "C"
+
+import (
+	"time"
+	"unsafe"
+
+	"github.com/lasgi/lasgi/reference/server/bridge"
+	"github.com/lasgi/lasgi/spec/event"
+)
+
+// Loans: a response body the app sends is handed to the HTTP side where it
+// is, in Lua's memory, instead of copied out (bridge's lend.go), when the
+// call allows it and the body is at least LASGI_LEND_MIN bytes. send()
+// anchors the string in the registry; the call keeps the anchor as a loan
+// until the HTTP side has written the body (bridge.Call.Returned), and the
+// worker lets go of it on its next turn with the call, or, once the call
+// has ended, with any call. Lua's collector never moves a string, so the
+// bytes stay where they are while anchored.
+
+// The body field is the same in both halves.
+func _() {
+	_ = uint(kBody - C.LASGI_FIELD_BODY)
+	_ = uint(C.LASGI_FIELD_BODY - kBody)
+}
+
+// loan is one body lent: its anchor and its position (bridge.Call.Mark).
+type loan struct {
+	ref  C.int
+	mark int64
+}
+
+// owed are the loans of a call that ended before the HTTP side had
+// written them all.
+type owed struct {
+	c     *bridge.Call
+	loans []loan
+}
+
+// lending reports whether send() anchored the event's body (vm->lendref);
+// for a call that does not lend, the body is then copied as any string, and
+// send() lets go of the anchor when the callback returns. A send callback
+// is also when the call's loans written since are given back.
+func (w *worker) lending(cc *coCall, root cval) bool {
+	if len(cc.loans) > 0 {
+		w.payBack(cc.c, &cc.loans, true)
+	}
+	if w.c.lendref == noRef {
+		return false
+	}
+	if !cc.c.Lend {
+		root.Field("body").node().lent = 0
+		return false
+	}
+	return true
+}
+
+// borrow keeps the anchor of a body the call queued: ev is what Send took,
+// whose Body is the lent string unless the event was not a body.
+func (w *worker) borrow(cc *coCall, ev *event.Event, root cval) {
+	n := root.Field("body").node()
+	if ev.Type != event.HTTPResponseBody || len(ev.Body) == 0 || unsafe.StringData(ev.Body) != (*byte)(unsafe.Pointer(n.s)) {
+		return
+	}
+	cc.loans = append(cc.loans, loan{ref: w.c.lendref, mark: cc.c.Mark()})
+	w.c.lendref = noRef
+}
+
+// payBack lets go of the loans at the front of *ls that c has returned:
+// within a send callback through vm->drops (send() lets go of them as it
+// returns, on the running coroutine), else at once. The VM is held.
+func (w *worker) payBack(c *bridge.Call, ls *[]loan, inSend bool) {
+	k := 0
+	for ; k < len(*ls) && c.Returned((*ls)[k].mark); k++ {
+		ref := (*ls)[k].ref
+		if !inSend {
+			C.lasgi_unref(w.c, ref)
+			continue
+		}
+		if w.c.ndrop == C.LASGI_DROPS {
+			break
+		}
+		w.c.drops[w.c.ndrop] = ref
+		w.c.ndrop++
+	}
+	n := copy(*ls, (*ls)[k:])
+	*ls = (*ls)[:n]
+}
+
+// payOwed gives back what the HTTP side has returned of the ended calls'
+// loans. The VM is held, and no coroutine runs.
+func (w *worker) payOwed() {
+	kept := w.owed[:0]
+	for _, o := range w.owed {
+		w.payBack(o.c, &o.loans, false)
+		if len(o.loans) > 0 {
+			kept = append(kept, o)
+		}
+	}
+	clear(w.owed[len(kept):])
+	w.owed = kept
+}
+
+// outstanding gathers every loan still out, the ended calls' and the live
+// ones', at close. The VM is held.
+func (w *worker) outstanding() []owed {
+	out := w.owed
+	w.owed = nil
+	for _, cc := range w.calls {
+		if cc != nil && len(cc.loans) > 0 {
+			out = append(out, owed{cc.c, cc.loans})
+			cc.loans = nil
+		}
+	}
+	return out
+}
+
+// awaitReturned waits, within grace, for the HTTP side to return every loan
+// in out; false when some are still out, whose bytes may still be read.
+// The VM is not held: the HTTP side's last Written may wake a call, and the
+// wake-up must find the worker closed, not wait for it.
+func awaitReturned(out []owed, grace time.Duration) bool {
+	deadline := time.Now().Add(grace)
+	for _, o := range out {
+		last := o.loans[len(o.loans)-1].mark
+		for !o.c.Returned(last) {
+			if time.Now().After(deadline) {
+				return false
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	return true
+}
