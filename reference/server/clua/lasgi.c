@@ -73,17 +73,61 @@ static void slab_put(lasgi_vm *vm, void *p, size_t n) {
 	vm->freelist[c] = p;
 }
 
+/* A large block's size is its request rounded up to BIG_STEP; one kept
+ * may be up to a step larger than asked for. */
+static int is_big(size_t n) { return n >= BIG_MIN && n <= BIG_MAX; }
+static size_t big_cap(size_t n) { return (n + BIG_STEP - 1) / BIG_STEP * BIG_STEP; }
+
+static void *big_get(lasgi_vm *vm, size_t n) {
+	size_t cap = big_cap(n);
+	for (int i = 0; i < vm->nbig; i++) {
+		if (vm->bigcap[i] >= cap && vm->bigcap[i] - cap <= BIG_STEP) {
+			void *p = vm->big[i];
+			vm->nbig--;
+			vm->big[i] = vm->big[vm->nbig];
+			vm->bigcap[i] = vm->bigcap[vm->nbig];
+			return p;
+		}
+	}
+	return malloc(cap);
+}
+
+static void big_put(lasgi_vm *vm, void *p, size_t n) {
+	if (vm->nbig == BIG_KEEP) {
+		free(p);
+		return;
+	}
+	vm->big[vm->nbig] = p;
+	vm->bigcap[vm->nbig++] = big_cap(n);
+}
+
+static void *block_get(lasgi_vm *vm, size_t n) {
+	return n <= SLAB_MAX ? slab_get(vm, n) : is_big(n) ? big_get(vm, n) : malloc(n);
+}
+
+static void block_put(lasgi_vm *vm, void *p, size_t n) {
+	if (n <= SLAB_MAX)
+		slab_put(vm, p, n);
+	else if (is_big(n))
+		big_put(vm, p, n);
+	else
+		free(p);
+}
+
+/* same_block: a block made for o bytes holds n as well. */
+static int same_block(size_t o, size_t n) {
+	if (o <= SLAB_MAX && n <= SLAB_MAX)
+		return SLAB_CLASS(o) == SLAB_CLASS(n);
+	return is_big(o) && is_big(n) && big_cap(o) >= n;
+}
+
 static void *alloc(void *ud, void *p, size_t osize, size_t nsize) {
 	lasgi_vm *vm = ud;
 	if (p == NULL)
 		osize = 0; /* 5.4 passes the type of the object to make */
 	if (nsize == 0) {
-		if (p != NULL) {
-			if (osize <= SLAB_MAX)
-				slab_put(vm, p, osize);
-			else
-				free(p);
-		}
+		if (p != NULL)
+			block_put(vm, p, osize);
 		vm->used -= osize;
 		return NULL;
 	}
@@ -92,18 +136,15 @@ static void *alloc(void *ud, void *p, size_t osize, size_t nsize) {
 		return NULL;
 	}
 	void *q;
-	if (p != NULL && osize <= SLAB_MAX && nsize <= SLAB_MAX && SLAB_CLASS(osize) == SLAB_CLASS(nsize)) {
+	if (p != NULL && same_block(osize, nsize)) {
 		q = p;
-	} else if (p != NULL && osize > SLAB_MAX && nsize > SLAB_MAX) {
+	} else if (p != NULL && osize > SLAB_MAX && nsize > SLAB_MAX && !is_big(osize) && !is_big(nsize)) {
 		q = realloc(p, nsize);
 	} else {
-		q = nsize <= SLAB_MAX ? slab_get(vm, nsize) : malloc(nsize);
+		q = block_get(vm, nsize);
 		if (q != NULL && p != NULL) {
 			memcpy(q, p, osize < nsize ? osize : nsize);
-			if (osize <= SLAB_MAX)
-				slab_put(vm, p, osize);
-			else
-				free(p);
+			block_put(vm, p, osize);
 		}
 	}
 	if (q == NULL) {
@@ -860,6 +901,8 @@ void lasgi_unref(lasgi_vm *vm, int ref) { luaL_unref(vm->L, LUA_REGISTRYINDEX, r
 
 void lasgi_close(lasgi_vm *vm) {
 	lua_close(vm->L);
+	for (int i = 0; i < vm->nbig; i++)
+		free(vm->big[i]);
 	while (vm->chunks != NULL) {
 		void *next = *(void **)vm->chunks;
 		free(vm->chunks);

@@ -58,6 +58,14 @@ typedef struct {
 #define SLAB_CLASS(n) ((int)(((n) + 15) >> 4) - 1)
 #define SLAB_SIZE(c) ((size_t)((c) + 1) << 4)
 #define SLAB_CHUNK 65536
+/* Large blocks, BIG_MIN to BIG_MAX bytes, are made in steps of BIG_STEP and
+ * up to BIG_KEEP freed ones kept for reuse: glibc maps a block this large
+ * afresh each time, and a streamed body's strings (up to 256 KiB each, one
+ * made and freed per chunk) were faulted in page by page every time. */
+#define BIG_MIN (64 << 10)
+#define BIG_MAX (1 << 20)
+#define BIG_STEP (16 << 10)
+#define BIG_KEEP 16
 
 typedef struct lasgi_vm {
 	lua_State *L;
@@ -67,6 +75,9 @@ typedef struct lasgi_vm {
 	void *freelist[SLAB_CLASSES];
 	char *slab_cur, *chunks;
 	size_t slab_left;
+	void *big[BIG_KEEP]; /* freed large blocks, of bigcap[i] bytes at least */
+	size_t bigcap[BIG_KEEP];
+	int nbig;
 	volatile int interrupt;
 	/* A coroutine the app resumed, running now (5.4), and the spin lock the
 	 * worker holds to change it and the watchdog to hook it: one read
