@@ -13,6 +13,7 @@ package bridge
 import (
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lasgi/lasgi/reference/server/groups"
@@ -117,7 +118,7 @@ type Call struct {
 	groups *membership
 	// lent counts the bytes of a call that lent a body (lend.go), made at
 	// its first loan, for the same reason.
-	lent *lending
+	lent atomic.Pointer[lending]
 	// waitNano is when the timed wait ends, in monoNano: the fields of a
 	// timed wait sit in padding, and a time.Time would take the call into
 	// the next allocation size class.
