@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/lasgi/lasgi/reference/server/bridge"
 	"github.com/lasgi/lasgi/reference/server/internal/mutant"
@@ -68,15 +69,32 @@ func startPump(c *conn, call *bridge.Call, body *bodyReader) *bodyPump {
 var pumpBuffers = sync.Pool{New: func() any { return new([bodyChunk]byte) }}
 
 func (p *bodyPump) run() {
-	var buf []byte
-	if !p.body.chunked && p.body.remaining < bodyChunk {
-		buf = make([]byte, p.body.remaining) // a small body: no large buffer
-	} else {
+	small := !p.body.chunked && p.body.remaining < bodyChunk
+	// An engine that copies what it receives (bridge.BodyCopier) is handed
+	// the chunks in the pump's own two buffers, in turn: a buffer is read
+	// into again only after the app took the chunk after the one it held,
+	// so that one's receive() has returned. Those buffers are the events'
+	// until nothing refers to them, so they do not go back to the pool.
+	var bufs [2][]byte
+	borrow := p.c.srv.copiesBodies
+	switch {
+	case small:
+		bufs[0] = make([]byte, p.body.remaining) // a small body: no large buffer
+	case borrow:
+		bufs[0] = make([]byte, bodyChunk)
+	default:
 		b := pumpBuffers.Get().(*[bodyChunk]byte)
 		defer pumpBuffers.Put(b)
-		buf = b[:]
+		bufs[0] = b[:]
 	}
-	for {
+	for turn := 0; ; turn++ {
+		buf := bufs[0]
+		if borrow && turn%2 == 1 {
+			if bufs[1] == nil {
+				bufs[1] = make([]byte, len(bufs[0]))
+			}
+			buf = bufs[1]
+		}
 		p.c.nc.SetReadDeadline(time.Now().Add(p.c.srv.cfg.ReadTimeout))
 		n, err := p.body.Read(buf)
 		if err != nil && err != io.EOF {
@@ -84,7 +102,15 @@ func (p *bodyPump) run() {
 			return
 		}
 		last := err == io.EOF || p.body.Done() || p.c.srv.cfg.Fault.Is(mutant.StreamedEndsEarly)
-		p.call.Push(event.Event{Type: event.HTTPRequest, Body: string(buf[:n]), MoreBody: !last})
+		body := ""
+		switch {
+		case n == 0:
+		case borrow:
+			body = unsafe.String(&buf[0], n)
+		default:
+			body = string(buf[:n])
+		}
+		p.call.Push(event.Event{Type: event.HTTPRequest, Body: body, MoreBody: !last})
 		if last {
 			p.done <- nil
 			return

@@ -101,6 +101,9 @@ type Server struct {
 	done      chan struct{} // closed when shutting down
 	outside   outsideWriter
 	offers    offers
+	// copiesBodies: the engine copies what it receives, so the body pump
+	// hands it its buffers (bridge.BodyCopier).
+	copiesBodies bool
 }
 
 // New returns a server for cfg.
@@ -110,11 +113,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	cfg = cfg.withDefaults()
 	return &Server{
-		cfg:       cfg,
-		offers:    offersFor(&cfg),
-		listeners: map[net.Listener]struct{}{},
-		conns:     map[*conn]struct{}{},
-		done:      make(chan struct{}),
+		cfg:          cfg,
+		offers:       offersFor(&cfg),
+		copiesBodies: bridge.CopiesBodies(cfg.Engine),
+		listeners:    map[net.Listener]struct{}{},
+		conns:        map[*conn]struct{}{},
+		done:         make(chan struct{}),
 	}, nil
 }
 

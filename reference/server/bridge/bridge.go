@@ -239,6 +239,9 @@ func (c *Call) Receive(wake Waker) (ev event.Event, ok bool) {
 		c.inbox[0] = event.Event{}
 		c.inbox = c.inbox[1:]
 		room := c.room
+		if ev.Type == event.GroupMessage {
+			room = nil // the room is the client's: its events come one at a time
+		}
 		c.endWait()
 		c.mu.Unlock()
 		select {
@@ -337,9 +340,10 @@ func (c *Call) Expired(now time.Time) bool {
 // events to write, the app finished, the client to watch, a disconnect.
 func (c *Call) Notify() <-chan struct{} { return c.notify }
 
-// Room is signalled when the app has taken an event from the inbox. The
-// channel is made by the first call, and only takings after that signal it:
-// a body reader asks before it pushes.
+// Room is signalled when the app has taken an event the HTTP side pushed
+// (not a group message) from the inbox. The channel is made by the first
+// call, and only takings after that signal it: a body reader asks before it
+// pushes.
 func (c *Call) Room() <-chan struct{} {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -79,3 +79,23 @@ func (c *Call) countWritten(n int) {
 		l.written.Add(int64(n))
 	}
 }
+
+// Received bodies go the other way. An engine whose receive() copies an
+// event's Body into its own memory before it returns, keeping no reference
+// to the string, says so (BodyCopier): the HTTP side may then hand it a
+// request body in a buffer of its own, without a copy, and fill that buffer
+// again once the app has taken the client event after it (Room): by then the
+// app's receive() of the body before has returned. An engine that keeps the
+// string (gopher-lua's strings are Go strings) is handed a copy, as are
+// engines that do not say.
+type BodyCopier interface {
+	Engine
+	// CopiesBodies reports whether this engine copies every received body.
+	CopiesBodies() bool
+}
+
+// CopiesBodies reports whether e copies the bodies it receives.
+func CopiesBodies(e Engine) bool {
+	b, ok := e.(BodyCopier)
+	return ok && b.CopiesBodies()
+}

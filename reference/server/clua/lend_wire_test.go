@@ -4,8 +4,10 @@ package clua_test
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"strings"
@@ -14,6 +16,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/lasgi/lasgi/reference/app"
 	"github.com/lasgi/lasgi/reference/server"
 	"github.com/lasgi/lasgi/reference/server/clua"
 	"github.com/lasgi/lasgi/reference/server/engine"
@@ -62,6 +65,26 @@ var _ = Describe(clua.Name+" response bodies lent to the HTTP side", func() {
 		}
 		_, err = r.ReadByte()
 		Expect(err).To(Equal(io.EOF))
+	})
+
+	It("and request bodies received without a copy in Go come back byte for byte", func() {
+		src, err := app.Source("stream.lua")
+		Expect(err).NotTo(HaveOccurred())
+		echo, err := servertest.StartOn(clua.Name, "stream.lua", src, engine.Options{Workers: 1}, server.Config{}, nil)
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(echo.Stop)
+		body := make([]byte, 3<<20)
+		r := rand.New(rand.NewPCG(3, 4))
+		for i := range body {
+			body[i] = byte(r.Uint32())
+		}
+		resp, err := (&http.Client{Timeout: 20 * time.Second}).Post("http://"+echo.Addr+"/echo", "application/octet-stream", bytes.NewReader(body))
+		Expect(err).NotTo(HaveOccurred())
+		defer resp.Body.Close()
+		got, err := io.ReadAll(resp.Body)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(len(got)).To(Equal(len(body)))
+		Expect(bytes.Equal(got, body)).To(BeTrue(), "the echo differs from what was sent")
 	})
 
 	It("are given back when the client leaves half-way, so the engine closes", func() {

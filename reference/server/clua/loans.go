@@ -136,3 +136,10 @@ func awaitReturned(out []owed, grace time.Duration) bool {
 	}
 	return true
 }
+
+var _ bridge.BodyCopier = (*Engine)(nil)
+
+// CopiesBodies implements bridge.BodyCopier: a received body becomes a Lua
+// string, copied by C from the ops (or from the bytes a P op pins) before
+// receive() returns, and nothing keeps the Go string after the run.
+func (e *Engine) CopiesBodies() bool { return true }
