@@ -26,8 +26,8 @@ import (
 // answers with what it saw.
 type copyChecker struct{}
 
-func (copyChecker) CopiesBodies() bool { return true }
-func (copyChecker) Close() error       { return nil }
+func (copyChecker) CopiesBodies() bool   { return true }
+func (copyChecker) Close() error         { return nil }
 func (copyChecker) Start(c *bridge.Call) { go checkCopies(c) }
 
 type chanWaker chan struct{}
@@ -122,4 +122,3 @@ var _ = Describe("A request body handed to an engine that copies it", func() {
 		Expect(chunks).To(BeNumerically(">", 2), "the body came in few chunks: nothing was reused")
 	})
 })
-

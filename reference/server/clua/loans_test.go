@@ -138,7 +138,7 @@ var _ = Describe("a "+Name+" call that lends its bodies", func() {
 			total += len(b)
 		}
 		call.Written(total - len(got[7])) // all but the last
-		run("/", true)                     // the worker's next turn pays back what was written
+		run("/", true)                    // the worker's next turn pays back what was written
 		Expect(owedLoans()).To(Equal(1))
 		Expect(got[7] == lentBodies()[7]).To(BeTrue(), "the body not yet written changed")
 		call.Written(len(got[7]))
