@@ -671,7 +671,7 @@ static int l_send(lua_State *L) {
 	lasgi_vm *vm = closure_vm(L);
 	int id = (int)lua_tointeger(L, lua_upvalueindex(2)), gen = (int)lua_tointeger(L, lua_upvalueindex(3));
 	lua_settop(L, 1);
-	vm->lendref = LUA_NOREF;
+	unlend(vm, L); /* an error raised in an earlier send's reading may have left its anchor */
 	if (encode_event(vm, L, 1) < 0) {
 		unlend(vm, L);
 		return luaL_error(L, "not enough memory");
