@@ -76,6 +76,8 @@ type Redis struct {
 	stale bool
 	// rejected counts the messages from Redis that were not data.
 	rejected atomic.Int64
+	// downs makes Publish fail at once after one failed (redis_down.go).
+	downs downState
 
 	kick    chan struct{} // wakes the subscriber; one pending kick is enough
 	stop    chan struct{} // closed by Close
@@ -129,10 +131,12 @@ func NewRedis(url string) (*Redis, error) {
 		changed: make(chan struct{}),
 		kick:    make(chan struct{}, 1),
 		stop:    make(chan struct{}),
+		downs:   downState{kick: make(chan struct{}, 1)},
 	}
-	h.wg.Add(2)
+	h.wg.Add(3)
 	go h.subscriber()
 	go h.reader()
+	go h.checker()
 	return h, nil
 }
 
@@ -269,14 +273,19 @@ func (h *Redis) Rejected() int64 { return h.rejected.Load() }
 
 // Publish sends data to group's members in every process, through one
 // PUBLISH that waits for Redis's reply, so one sender's messages reach
-// Redis, and so every member, in the order they were sent.
+// Redis, and so every member, in the order they were sent. After one
+// failed, the next fail at once until Redis answers again (redis_down.go).
 func (h *Redis) Publish(group, data string) error {
 	if h.closed.Load() {
 		return h.unavailable(errClosed)
 	}
+	if err := h.isDown(); err != nil {
+		return h.unavailable(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
 	defer cancel()
 	if err := h.client.Publish(ctx, ChannelPrefix+group, data).Err(); err != nil {
+		h.markDown(err)
 		return h.unavailable(err)
 	}
 	return nil

@@ -305,6 +305,32 @@ var _ = Describe("Redis hub", func() {
 		}).WithTimeout(10 * time.Second).WithPolling(50 * time.Millisecond).Should(ContainElement("again"))
 	})
 
+	It("fails the sends after one that got no answer at once, until Redis answers again", func() {
+		m := &recorder{}
+		Expect(a.Join("room", m)).To(Succeed())
+		srv.pause()
+		start := time.Now()
+		Expect(a.Publish("room", text("stuck"))).To(MatchError(ContainSubstring("groups.send.unavailable")))
+		first := time.Since(start)
+		start = time.Now()
+		for range 20 {
+			Expect(a.Publish("room", text("stuck"))).To(MatchError(And(
+				ContainSubstring("groups.send.unavailable"), ContainSubstring("has not answered a PING since"))))
+		}
+		rest := time.Since(start)
+		GinkgoWriter.Printf("with Redis paused: the first send failed in %v, 20 more in %v\n", first, rest)
+		Expect(rest).To(BeNumerically("<", time.Second), "the sends after the first waited for Redis too")
+		Expect(b.Publish("room", text("b"))).To(MatchError(ContainSubstring("groups.send.unavailable")), "each hub finds out for itself")
+
+		srv.resume()
+		Eventually(func() error { return a.Publish("room", text("again")) }).
+			WithTimeout(10 * time.Second).WithPolling(50 * time.Millisecond).Should(Succeed())
+		Eventually(m.Datas).WithTimeout(10 * time.Second).Should(ContainElement("again"))
+		// The first may have reached Redis before it stopped, and comes
+		// after it resumes; the 20 failed at once never left the process.
+		Expect(countOf(m.Datas(), "stuck")).To(BeNumerically("<=", 1))
+	})
+
 	It("closes without hanging, Redis up or down, and refuses calls afterwards", func() {
 		c := newHub()
 		m := &recorder{}
