@@ -66,24 +66,25 @@ type thread struct {
 	ref C.int
 }
 
-// coCall is one call running as a coroutine on a worker.
+// coCall is one call running as a coroutine on a worker, one allocation
+// per call: its small fields are packed to keep it within 96 bytes.
 type coCall struct {
 	w       *worker
 	c       *bridge.Call
 	id, gen int
 	thread
-	waiting    waitKind
-	done       bool
-	bareYields int
-	killed     atomic.Bool // the watchdog stopped it for running too long
-	expired    atomic.Bool // the watchdog stopped it at the call's deadline
+	loans []loan // bodies lent to the HTTP side (loans.go)
 	// lifeRef is the state table of a lifespan call: at its
 	// lifespan.startup.complete it becomes the worker's (noRef otherwise).
-	lifeRef int
-	loans   []loan // bodies lent to the HTTP side (loans.go)
+	lifeRef    int
+	bareYields int32
+	killed     atomic.Bool // the watchdog stopped it for running too long
+	expired    atomic.Bool // the watchdog stopped it at the call's deadline
+	waiting    waitKind
+	done       bool
 }
 
-type waitKind int
+type waitKind uint8
 
 const (
 	notWaiting waitKind = iota
@@ -354,7 +355,7 @@ func (w *worker) run(cc *coCall, start bool, opslen C.size_t, reuse C.int) {
 			// A bare coroutine.yield() from the app: let others run first,
 			// and back off if it keeps yielding without waiting for anything.
 			cc.waiting = inYield
-			engine.AfterBareYield(cc.bareYields, func() { w.wake(cc) })
+			engine.AfterBareYield(int(cc.bareYields), func() { w.wake(cc) })
 			cc.bareYields++
 		}
 	}
