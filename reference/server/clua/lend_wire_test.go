@@ -87,6 +87,21 @@ var _ = Describe(clua.Name+" response bodies lent to the HTTP side", func() {
 		Expect(bytes.Equal(got, body)).To(BeTrue(), "the echo differs from what was sent")
 	})
 
+	It("are given back when a client that never reads makes the write time out", func() {
+		src := strings.Replace(distinctParts, "for i = 1, 64 do", "for i = 1, 512 do", 1) // 32 MiB: more than the sockets hold
+		log := &servertest.SyncBuffer{}
+		stuck, err := servertest.StartOn(clua.Name, "parts.lua", []byte(src), engine.Options{Workers: 1},
+			server.Config{WriteTimeout: 300 * time.Millisecond, AppTimeout: 5 * time.Second}, log)
+		Expect(err).NotTo(HaveOccurred())
+		conn, err := net.Dial("tcp", stuck.Addr)
+		Expect(err).NotTo(HaveOccurred())
+		defer conn.Close()
+		fmt.Fprintf(conn, "GET / HTTP/1.1\r\nhost: x\r\n\r\n")
+		// Nothing is read: the server's write times out and the exchange ends.
+		time.Sleep(time.Second)
+		Expect(stuck.Stop()).To(Succeed(), "no body may be left lent at close; log:\n%s", log)
+	})
+
 	It("are given back when the client leaves half-way, so the engine closes", func() {
 		conn, err := net.Dial("tcp", s.Addr)
 		Expect(err).NotTo(HaveOccurred())
