@@ -47,15 +47,18 @@ type outsideWriter struct {
 	kicks chan kick
 }
 
-// note queues a kick for c's exchange seq; it never blocks.
-func (o *outsideWriter) note(s *Server, c *conn, seq uint64) {
+// note queues a kick for c's exchange seq; it never blocks. It reports
+// false when the queue was full and the kick dropped.
+func (o *outsideWriter) note(s *Server, c *conn, seq uint64) bool {
 	o.once.Do(func() {
 		o.kicks = make(chan kick, kickQueue)
 		go o.run(s.done)
 	})
 	select {
 	case o.kicks <- kick{c: c, seq: seq, at: time.Now()}:
+		return true
 	default:
+		return false
 	}
 }
 
@@ -77,10 +80,15 @@ func (o *outsideWriter) run(done <-chan struct{}) {
 	}
 }
 
-// kick is bridge.Call.Kick for the connection's calls.
+// kick is bridge.Call.Kick for the connection's calls. While a kick of
+// the connection waits in the queue, another would find nothing that one
+// will not write: an app sends a response's start, body and end in one
+// run, and each send kicks.
 func (c *conn) kick() {
-	if c.inEngine.Load() {
-		c.srv.outside.note(c.srv, c, c.seq.Load())
+	if c.inEngine.Load() && !c.kickQueued.Swap(true) {
+		if !c.srv.outside.note(c.srv, c, c.seq.Load()) {
+			c.kickQueued.Store(false)
+		}
 	}
 }
 
@@ -103,6 +111,8 @@ func (c *conn) leave() {
 // and the connection closed, since the connection's goroutine may not come
 // back for a long time.
 func (c *conn) writeFromOutside(seq uint64) {
+	// Taken: what is sent from now on needs a kick of its own.
+	c.kickQueued.Store(false)
 	if !c.inEngine.Load() || c.seq.Load() != seq || !c.wmu.TryLock() {
 		return
 	}
