@@ -77,7 +77,7 @@ type conn struct {
 	// except while that is in the engine (inEngine). seq counts exchanges.
 	wmu            sync.Mutex
 	inEngine       atomic.Bool
-	kickQueued     atomic.Bool // a kick waits for the outside writer: the next are redundant
+	kickQueued     atomic.Uint64 // the exchange (seq) a kick waits in the queue for; 0: none
 	seq            atomic.Uint64
 	out            *bridge.Call
 	rw             responseWriter

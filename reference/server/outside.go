@@ -80,15 +80,23 @@ func (o *outsideWriter) run(done <-chan struct{}) {
 	}
 }
 
-// kick is bridge.Call.Kick for the connection's calls. While a kick of
-// the connection waits in the queue, another would find nothing that one
+// kick is bridge.Call.Kick for the connection's calls. While a kick for
+// the exchange waits in the queue, another would find nothing that one
 // will not write: an app sends a response's start, body and end in one
-// run, and each send kicks.
+// run, and each send kicks. A kick for an earlier exchange still queued
+// (a keep-alive client's next request came within the writer's delay)
+// does not count: it writes nothing of this one.
 func (c *conn) kick() {
-	if c.inEngine.Load() && !c.kickQueued.Swap(true) {
-		if !c.srv.outside.note(c.srv, c, c.seq.Load()) {
-			c.kickQueued.Store(false)
-		}
+	if !c.inEngine.Load() {
+		return
+	}
+	seq := c.seq.Load()
+	old := c.kickQueued.Load()
+	if old == seq || !c.kickQueued.CompareAndSwap(old, seq) {
+		return
+	}
+	if !c.srv.outside.note(c.srv, c, seq) {
+		c.kickQueued.CompareAndSwap(seq, 0)
 	}
 }
 
@@ -111,8 +119,8 @@ func (c *conn) leave() {
 // and the connection closed, since the connection's goroutine may not come
 // back for a long time.
 func (c *conn) writeFromOutside(seq uint64) {
-	// Taken: what is sent from now on needs a kick of its own.
-	c.kickQueued.Store(false)
+	// Taken: what the exchange sends from now on needs a kick of its own.
+	c.kickQueued.CompareAndSwap(seq, 0)
 	if !c.inEngine.Load() || c.seq.Load() != seq || !c.wmu.TryLock() {
 		return
 	}
