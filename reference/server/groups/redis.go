@@ -158,7 +158,9 @@ var errClosed = errors.New("the hub is closed")
 // Join makes m a member of group. The first member here has the
 // subscriber subscribe to the group's channel, and this and every Join
 // meanwhile wait (joinTimeout at most) for Redis to confirm it; a Join
-// that fails leaves m no member.
+// that fails leaves m no member. One that needs Redis while it is taken as
+// down (redis_down.go) fails at once, and one that gets no answer takes it
+// as down.
 func (h *Redis) Join(group string, m Member) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -174,6 +176,11 @@ func (h *Redis) Join(group string, m Member) error {
 			h.want[group] = e
 		}
 		h.wake()
+	}
+	if h.confirmed < e {
+		if err := h.isDown(); err != nil {
+			return h.refuse(group, m, err) // at once: Redis did not answer the last time (redis_down.go)
+		}
 	}
 	var timeout <-chan time.Time
 	for h.confirmed < e {
@@ -191,7 +198,8 @@ func (h *Redis) Join(group string, m Member) error {
 		select {
 		case <-changed:
 		case <-timeout:
-			err = fmt.Errorf("no answer within %v", joinTimeout)
+			err = fmt.Errorf("no answer to a SUBSCRIBE within %v", joinTimeout)
+			h.markDown(err)
 		case <-h.stop:
 			err = errClosed
 		}

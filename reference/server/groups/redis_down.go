@@ -9,12 +9,13 @@ import (
 )
 
 // A Redis that stops answering (paused, its host gone) holds each PUBLISH
-// for publishTimeout, and with it the sender's worker: every app on that
-// worker waits too, one send after another. So once a PUBLISH has failed,
-// the hub takes Redis as down and Publish fails at once, with the same
-// groups.send.unavailable error, until Redis answers a PING, which one
-// goroutine sends every recheck meanwhile. At most one send per failure
-// pays the whole timeout.
+// for publishTimeout, and each first Join of a group for joinTimeout, and
+// with them the caller's worker: every app on that worker waits too, one
+// call after another. So once a PUBLISH has failed or a SUBSCRIBE got no
+// answer, the hub takes Redis as down: Publish, and a Join that needs
+// Redis, fail at once with the same groups.send.unavailable error, until
+// Redis answers a PING, which one goroutine sends every recheck meanwhile.
+// At most one call per failure pays the whole timeout.
 const recheck = 250 * time.Millisecond
 
 // downState is the Redis hub's record of a failed PUBLISH.
@@ -25,7 +26,8 @@ type downState struct {
 	why  error // the failure that set down
 }
 
-// markDown takes Redis as down after a PUBLISH failed with err.
+// markDown takes Redis as down after a PUBLISH or a SUBSCRIBE failed
+// with err.
 func (h *Redis) markDown(err error) {
 	h.downs.mu.Lock()
 	h.downs.why = err
@@ -45,7 +47,7 @@ func (h *Redis) isDown() error {
 	}
 	h.downs.mu.Lock()
 	defer h.downs.mu.Unlock()
-	return fmt.Errorf("a PUBLISH failed (%v), and Redis has not answered a PING since", h.downs.why)
+	return fmt.Errorf("it failed to answer (%v), and has not answered a PING since", h.downs.why)
 }
 
 // checker clears down once Redis answers a PING again. One goroutine,

@@ -331,6 +331,28 @@ var _ = Describe("Redis hub", func() {
 		Expect(countOf(m.Datas(), "stuck")).To(BeNumerically("<=", 1))
 	})
 
+	It("fails the joins that need Redis at once after one got no answer, until Redis answers again", func() {
+		Expect(b.Join("room", &recorder{})).To(Succeed())
+		srv.pause()
+		start := time.Now()
+		Expect(b.Join("new", &recorder{})).To(MatchError(ContainSubstring("groups.send.unavailable")))
+		first := time.Since(start)
+		start = time.Now()
+		for i := range 10 {
+			Expect(b.Join(fmt.Sprint("other", i), &recorder{})).To(MatchError(ContainSubstring("has not answered a PING since")))
+		}
+		Expect(b.Publish("room", text("x"))).To(MatchError(ContainSubstring("has not answered a PING since")))
+		rest := time.Since(start)
+		GinkgoWriter.Printf("with Redis paused: the first join failed in %v, 10 joins and a send more in %v\n", first, rest)
+		Expect(rest).To(BeNumerically("<", time.Second))
+		Expect(b.Join("room", &recorder{})).To(Succeed(), "a group already subscribed to needs no word from Redis")
+		Expect(b.Members("other0")).To(BeZero())
+
+		srv.resume()
+		Eventually(func() error { return b.Join("later", &recorder{}) }).
+			WithTimeout(10 * time.Second).WithPolling(50 * time.Millisecond).Should(Succeed())
+	})
+
 	It("closes without hanging, Redis up or down, and refuses calls afterwards", func() {
 		c := newHub()
 		m := &recorder{}
