@@ -178,8 +178,13 @@ func writeLarge(bw *bufio.Writer, s string) {
 		bw.WriteString(s)
 		return
 	}
-	bw.Write(unsafe.Slice(unsafe.StringData(s), len(s)))
+	bw.Write(readOnly(s))
 }
+
+// readOnly is s's bytes as a slice, for a writer that only reads them
+// during the call: []byte(s) would copy them, and allocate when the
+// writer keeps the slice in a field meanwhile.
+func readOnly(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 // finish ends the body: the last chunk and trailers, or a check that the
 // declared length was met.

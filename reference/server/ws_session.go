@@ -273,7 +273,7 @@ func (s *wsSession) writeEvents() (messageBytes int, err error) {
 				op = websocket.OpBinary
 			}
 			messageBytes += len(ev.Message)
-			err = s.ws.WriteMessage(op, []byte(ev.Message))
+			err = s.ws.WriteMessage(op, readOnly(ev.Message)) // WriteMessage keeps no hold on it
 		case event.WebSocketClose:
 			err = s.close(ev.Code, ev.Reason)
 		case event.WebSocketDenialStart, event.WebSocketDenialBody:
