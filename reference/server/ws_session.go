@@ -121,6 +121,9 @@ func (c *conn) serveWebSocket(req *request, start time.Time) (handedOff bool) {
 	call := bridge.NewCall(scope, time.Time{})
 	call.Fault = cfg.Fault
 	call.Groups = c.srv.offers.hub
+	// Every message taken is counted in Written once written, and the call
+	// is released when the socket has ended (bridge's lend.go).
+	call.Lend = true
 	s := &wsSession{c: c, req: req, call: call, key: key, gone: make(chan struct{})}
 	call.Kick = s.poke
 	call.Push(event.Event{Type: event.WebSocketConnect})
@@ -245,6 +248,7 @@ func (s *wsSession) end() {
 	s.c.releaseWriter()
 	s.c.nc.Close()
 	s.c.srv.untrack(s.c)
+	s.call.Release() // the app has finished, and no step looks at its events again
 }
 
 // writeEvents writes the events the app has sent since the last look.

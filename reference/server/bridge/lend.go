@@ -22,8 +22,9 @@ import "sync/atomic"
 // The engine marks each body it lends (Mark, right after Send took it) and
 // frees the body once Returned(mark) says the HTTP side is done with it; it
 // must not free its memory (close the Lua state) while a loan is out, or
-// must leave that memory be. Only http.response.body's Body is lent: the
-// other events' strings are copied as before.
+// must leave that memory be. Only http.response.body's Body and
+// websocket.send's Message are lent: the other events' strings are copied
+// as before.
 
 // lending is the byte count of a call that lent a body, kept from the
 // first loan on: positions are relative to the bytes queued before it.

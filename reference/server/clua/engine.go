@@ -177,7 +177,7 @@ func (e *Engine) stopAll(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("%s: worker %s still running C code %v after it was interrupted: left running", Name, strings.Join(stuck, ", "), closeGrace))
 	}
 	if len(lent) > 0 {
-		errs = append(errs, fmt.Errorf("%s: worker %s: response bodies still being written %v after its calls ended: its Lua state is left unfreed", Name, strings.Join(lent, ", "), closeGrace))
+		errs = append(errs, fmt.Errorf("%s: worker %s: response bodies or WebSocket messages it lent still being written %v after its calls ended: its Lua state is left unfreed", Name, strings.Join(lent, ", "), closeGrace))
 	}
 	return errors.Join(errs...)
 }

@@ -596,11 +596,11 @@ static int encode(lasgi_vm *vm, lua_State *L, int idx, int i, int depth) {
 	return 0;
 }
 
-/* lend anchors the body string on top of the stack, read into nd, when it
- * is worth lending (LASGI_LEND_MIN). It may raise out of memory, with
- * nothing anchored. */
+/* lend anchors the string on top of the stack, read into nd, when it is
+ * worth lending (LASGI_LEND_MIN) and no other field of the event is lent.
+ * It may raise out of memory, with nothing anchored. */
 static void lend(lasgi_vm *vm, lua_State *L, lasgi_node *nd) {
-	if (nd->kind != LK_STRING || nd->len < LASGI_LEND_MIN)
+	if (nd->kind != LK_STRING || nd->len < LASGI_LEND_MIN || vm->lendref != LUA_NOREF)
 		return;
 	lua_pushvalue(L, -1);
 	vm->lendref = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -655,7 +655,7 @@ static int encode_event(lasgi_vm *vm, lua_State *L, int send) {
 				                                   : encode(vm, L, -1, first + f, 1);
 		} else if (f >= 0) {
 			st = encode(vm, L, -1, first + f, 1);
-			if (st == 0 && send && f == LASGI_FIELD_BODY)
+			if (st == 0 && send && (f == LASGI_FIELD_BODY || f == LASGI_FIELD_TEXT || f == LASGI_FIELD_BYTES))
 				lend(vm, L, &vm->nodes[first + f]);
 		}
 		if (st < 0) {

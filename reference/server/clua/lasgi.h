@@ -19,11 +19,14 @@ enum { LK_NIL, LK_BOOL, LK_NUMBER, LK_STRING, LK_TABLE, LK_OTHER };
 /* data, the one field send() does not read into nodes: the data of
  * lasgi.group.send, encoded by groups.c (spec/groups.md). */
 #define LASGI_FIELD_DATA 15
-/* body: a string this long or longer is lent to Go instead of copied out
- * (bridge's lend.go): send() anchors it in the registry under vm->lendref,
- * which Go takes over when it queues the body, and lets go of up to
- * LASGI_DROPS earlier ones Go names in vm->drops. */
+/* body, text and bytes: a string this long or longer, one per event, is
+ * lent to Go instead of copied out (bridge's lend.go): send() anchors it in
+ * the registry under vm->lendref, which Go takes over when it queues the
+ * event, and lets go of up to LASGI_DROPS earlier ones Go names in
+ * vm->drops. */
 #define LASGI_FIELD_BODY 3
+#define LASGI_FIELD_TEXT 8
+#define LASGI_FIELD_BYTES 9
 #define LASGI_LEND_MIN 4096
 #define LASGI_DROPS 16
 

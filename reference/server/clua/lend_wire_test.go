@@ -5,6 +5,7 @@ package clua_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/coder/websocket"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
@@ -85,6 +87,52 @@ var _ = Describe(clua.Name+" response bodies lent to the HTTP side", func() {
 		Expect(err).NotTo(HaveOccurred())
 		Expect(len(got)).To(Equal(len(body)))
 		Expect(bytes.Equal(got, body)).To(BeTrue(), "the echo differs from what was sent")
+	})
+
+	It("and WebSocket messages reach the client byte for byte, and are given back when the socket ends", func() {
+		wsParts := `
+return function(scope, receive, send)
+  receive() -- websocket.connect
+  send({type = "websocket.accept"})
+  for i = 1, 32 do
+    -- 64 KiB of one letter, fresh each time, and garbage after it
+    send({type = "websocket.send", bytes = string.rep(string.char(65 + i % 26), 65536)})
+    collectgarbage("collect")
+  end
+  send({type = "websocket.close"})
+end`
+		ws, err := servertest.StartOn(clua.Name, "wsparts.lua", []byte(wsParts), engine.Options{Workers: 1}, server.Config{}, nil)
+		Expect(err).NotTo(HaveOccurred())
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		// One client leaves after two messages: what was queued for it is
+		// never written, and comes back only when the socket ends.
+		gone, _, err := websocket.Dial(ctx, "ws://"+ws.Addr+"/", nil)
+		Expect(err).NotTo(HaveOccurred())
+		gone.SetReadLimit(1 << 20)
+		for range 2 {
+			_, _, err := gone.Read(ctx)
+			Expect(err).NotTo(HaveOccurred())
+		}
+		gone.CloseNow()
+
+		c, _, err := websocket.Dial(ctx, "ws://"+ws.Addr+"/", nil)
+		Expect(err).NotTo(HaveOccurred())
+		defer c.CloseNow()
+		c.SetReadLimit(1 << 20)
+		for i := 1; i <= 32; i++ {
+			if i%8 == 0 {
+				time.Sleep(20 * time.Millisecond)
+			}
+			typ, got, err := c.Read(ctx)
+			Expect(err).NotTo(HaveOccurred(), "message %d", i)
+			Expect(typ).To(Equal(websocket.MessageBinary))
+			want := strings.Repeat(string(rune(65+i%26)), 65536)
+			Expect(string(got) == want).To(BeTrue(), "message %d is not 64 KiB of %c: %d bytes starting %q", i, rune(65+i%26), len(got), got[:min(16, len(got))])
+		}
+		_, _, err = c.Read(ctx)
+		Expect(websocket.CloseStatus(err)).To(Equal(websocket.StatusNormalClosure))
+		Expect(ws.Stop()).To(Succeed(), "no message may be left lent at close")
 	})
 
 	It("are given back when a client that never reads makes the write time out", func() {

@@ -13,19 +13,49 @@ import (
 	"github.com/lasgi/lasgi/spec/event"
 )
 
-// Loans: a response body the app sends is handed to the HTTP side where it
-// is, in Lua's memory, instead of copied out (bridge's lend.go), when the
-// call allows it and the body is at least LASGI_LEND_MIN bytes. send()
+// Loans: a response body or WebSocket message the app sends is handed to
+// the HTTP side where it is, in Lua's memory, instead of copied out
+// (bridge's lend.go), when the call allows it and the string is at least
+// LASGI_LEND_MIN bytes. send()
 // anchors the string in the registry; the call keeps the anchor as a loan
 // until the HTTP side has written the body (bridge.Call.Returned), and the
 // worker lets go of it on its next turn with the call, or, once the call
 // has ended, with any call. Lua's collector never moves a string, so the
 // bytes stay where they are while anchored.
 
-// The body field is the same in both halves.
+// The fields lent are the same in both halves.
 func _() {
 	_ = uint(kBody - C.LASGI_FIELD_BODY)
 	_ = uint(C.LASGI_FIELD_BODY - kBody)
+	_ = uint(kText - C.LASGI_FIELD_TEXT)
+	_ = uint(C.LASGI_FIELD_TEXT - kText)
+	_ = uint(kBytes - C.LASGI_FIELD_BYTES)
+	_ = uint(C.LASGI_FIELD_BYTES - kBytes)
+}
+
+// lentFields are the keys whose string send() may lend.
+var lentFields = [...]string{"body", "text", "bytes"}
+
+// lentNode is the node send() anchored, nil when none is.
+func lentNode(root cval) *C.lasgi_node {
+	for _, k := range lentFields {
+		if f := root.Field(k); f.i >= 0 && f.node().lent != 0 {
+			return f.node()
+		}
+	}
+	return nil
+}
+
+// lentString is the string of ev that a lent node may be: the body of
+// http.response.body, the message of websocket.send.
+func lentString(ev *event.Event) string {
+	switch ev.Type {
+	case event.HTTPResponseBody:
+		return ev.Body
+	case event.WebSocketSend:
+		return ev.Message
+	}
+	return ""
 }
 
 // loan is one body lent: its anchor and its position (bridge.Call.Mark).
@@ -53,17 +83,21 @@ func (w *worker) lending(cc *coCall, root cval) bool {
 		return false
 	}
 	if !cc.c.Lend {
-		root.Field("body").node().lent = 0
+		if n := lentNode(root); n != nil {
+			n.lent = 0
+		}
 		return false
 	}
 	return true
 }
 
-// borrow keeps the anchor of a body the call queued: ev is what Send took,
-// whose Body is the lent string unless the event was not a body.
+// borrow keeps the anchor of a string the call queued: ev is what Send
+// took, whose body or message is the lent string unless the event was of
+// another type.
 func (w *worker) borrow(cc *coCall, ev *event.Event, root cval) {
-	n := root.Field("body").node()
-	if ev.Type != event.HTTPResponseBody || len(ev.Body) == 0 || unsafe.StringData(ev.Body) != (*byte)(unsafe.Pointer(n.s)) {
+	n := lentNode(root)
+	s := lentString(ev)
+	if n == nil || len(s) == 0 || unsafe.StringData(s) != (*byte)(unsafe.Pointer(n.s)) {
 		return
 	}
 	cc.loans = append(cc.loans, loan{ref: w.c.lendref, mark: cc.c.Mark()})

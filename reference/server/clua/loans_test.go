@@ -176,7 +176,7 @@ var _ = Describe("a "+Name+" call that lends its bodies", func() {
 		e = other
 		run("/lend", true) // never written nor released
 		err = e.Close()
-		Expect(err).To(MatchError(ContainSubstring("response bodies still being written")))
+		Expect(err).To(MatchError(ContainSubstring("response bodies or WebSocket messages it lent still being written")))
 		Expect(w().c).NotTo(BeNil(), "the state is left as it was")
 	})
 })
