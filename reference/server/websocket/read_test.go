@@ -329,6 +329,26 @@ var _ = Describe("ReadMessage", func() {
 			})).To(BeNumerically("<", 64<<10))
 		})
 
+		It("copies a message of many small fragments a few times, not once for each", func() {
+			const n = 50000
+			frames := [][]byte{client(0x02, []byte{'a'})}
+			for range n - 2 {
+				frames = append(frames, client(0x00, []byte{'a'}))
+			}
+			frames = append(frames, client(0x80, []byte{'a'}))
+			stream := join(frames...)
+			var got []message
+			allocated := allocatedBy(func() {
+				var err error
+				got, _, err = readAll(stream, websocket.Options{})
+				Expect(errors.Is(err, io.EOF)).To(BeTrue())
+			})
+			Expect(got).To(HaveLen(1))
+			Expect(got[0].Payload).To(HaveLen(n))
+			// Growing by each fragment allocated n*n/2 bytes, 1.25 GB here.
+			Expect(allocated).To(BeNumerically("<", 16*n+(256<<10)))
+		})
+
 		It("allocates what arrives, not what a header under a large limit announces", func() {
 			f := []byte{0x82, 0x80 | 127, 0, 0, 0, 0, 0x40, 0, 0, 0, 1, 2, 3, 4} // 1 GiB
 			f = append(f, make([]byte, 1000)...)
