@@ -71,33 +71,31 @@ type owed struct {
 	loans []loan
 }
 
-// lending reports whether send() anchored the event's body (vm->lendref);
-// for a call that does not lend, the body is then copied as any string, and
-// send() lets go of the anchor when the callback returns. A send callback
-// is also when the call's loans written since are given back.
-func (w *worker) lending(cc *coCall, root cval) bool {
+// lending returns the node whose string send() anchored (vm->lendref),
+// nil when none is or the call does not lend: its string is then copied as
+// any other, and send() lets go of the anchor when the callback returns. A
+// send callback is also when the call's loans written since are given back.
+func (w *worker) lending(cc *coCall, root cval) *C.lasgi_node {
 	if len(cc.loans) > 0 {
 		w.payBack(cc.c, &cc.loans, true)
 	}
 	if w.c.lendref == noRef {
-		return false
+		return nil
 	}
-	if !cc.c.Lend {
-		if n := lentNode(root); n != nil {
-			n.lent = 0
-		}
-		return false
+	n := lentNode(root)
+	if n != nil && !cc.c.Lend {
+		n.lent = 0
+		return nil
 	}
-	return true
+	return n
 }
 
-// borrow keeps the anchor of a string the call queued: ev is what Send
-// took, whose body or message is the lent string unless the event was of
+// borrow keeps the anchor of n's string, which lending returned: ev is what
+// Send took, whose body or message is that string unless the event was of
 // another type.
-func (w *worker) borrow(cc *coCall, ev *event.Event, root cval) {
-	n := lentNode(root)
+func (w *worker) borrow(cc *coCall, ev *event.Event, n *C.lasgi_node) {
 	s := lentString(ev)
-	if n == nil || len(s) == 0 || unsafe.StringData(s) != (*byte)(unsafe.Pointer(n.s)) {
+	if len(s) == 0 || unsafe.StringData(s) != (*byte)(unsafe.Pointer(n.s)) {
 		return
 	}
 	cc.loans = append(cc.loans, loan{ref: w.c.lendref, mark: cc.c.Mark()})

@@ -120,8 +120,8 @@ func lasgiSend(h C.uintptr_t, id, gen, owner C.int, nodes *C.lasgi_node, nn C.in
 		var wait bool
 		wait, err = cc.c.Send(&ev, cc)
 		if err == nil {
-			if lent {
-				w.borrow(cc, &ev, root)
+			if lent != nil {
+				w.borrow(cc, &ev, lent)
 			}
 			if cc.lifeRef != noRef && ev.Type == event.LifespanStartupComplete {
 				w.stateRef = cc.lifeRef // the VM is held: begin reads it so too
