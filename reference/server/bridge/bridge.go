@@ -289,8 +289,9 @@ func (c *Call) Send(ev *event.Event, wake Waker) (wait bool, err error) {
 		c.outbox = c.outbox[:len(c.outbox)-1]
 		return false, err
 	}
-	c.outBytes += len(ev.Body) + len(ev.Message) // a WebSocket message counts as body bytes do
-	c.countQueued(len(ev.Body) + len(ev.Message))
+	n := len(ev.Body) + len(ev.Message) // a WebSocket message counts as body bytes do
+	c.outBytes += n
+	c.countQueued(n)
 	// The head alone is not worth a wake-up: it goes out with the first body.
 	if ev.Type != event.HTTPResponseStart {
 		c.signal()

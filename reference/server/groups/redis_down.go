@@ -18,7 +18,8 @@ import (
 // At most one call per failure pays the whole timeout.
 const recheck = 250 * time.Millisecond
 
-// downState is the Redis hub's record of a failed PUBLISH.
+// downState is the Redis hub's record of a PUBLISH that failed or a
+// SUBSCRIBE that got no answer.
 type downState struct {
 	down atomic.Bool
 	kick chan struct{} // wakes the checker when down is set
